@@ -1,0 +1,38 @@
+# The project's vocabulary: run, test, bench, proto, lint.
+GO       ?= go
+# go test's own timeout for the whole suite; `make test` stays well under it.
+TEST_TIMEOUT ?= 30m
+
+.PHONY: run test test-short bench fuzz proto lint deps build
+
+deps:
+	@bash scripts/deps.sh
+
+build:
+	$(GO) build -o bin/ ./cmd/...
+
+# Renders the demo spec locally into demo.mp4 (becomes `stickerd dev` once the server lands).
+run: deps
+	$(GO) run ./cmd/stickerctl render --local examples/demo.json -o demo.mp4
+
+test: deps
+	$(GO) vet ./...
+	$(GO) test -timeout $(TEST_TIMEOUT) ./...
+
+test-short:
+	$(GO) test -short ./...
+
+bench: deps
+	$(GO) run ./cmd/renderbench
+
+# Short fuzzing runs over the parser, the compiler and the decoders.
+fuzz:
+	$(GO) test ./render/ -run '^$$' -fuzz FuzzCompile -fuzztime 60s
+	$(GO) test ./render/spec -run '^$$' -fuzz FuzzParse -fuzztime 60s
+
+proto:
+	@bash scripts/proto.sh
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/render"
+	"github.com/stickerd/stickerd/render/spec"
+)
+
+func renderCmd(ctx context.Context, args []string) int {
+	fs := flag.NewFlagSet("render", flag.ContinueOnError)
+	local := fs.Bool("local", false, "render in-process instead of on a server")
+	out := fs.String("o", "", "output file (required)")
+	server := fs.String("server", envOr("STICKERD_SERVER", "http://127.0.0.1:8080"), "stickerd server URL")
+	quiet := fs.Bool("q", false, "no progress bar")
+	// Accept flags after the spec path too: stickerctl render SPEC.json -o OUT.
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return exitUsage
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(positional) != 1 || *out == "" {
+		fmt.Fprintln(os.Stderr, "stickerctl render: need exactly one SPEC.json and -o OUT")
+		return exitUsage
+	}
+	if !*local {
+		fmt.Fprintf(os.Stderr, "stickerctl render: the server client is not in this build yet; use --local (server was %s)\n", *server)
+		return exitUsage
+	}
+	return renderLocal(ctx, positional[0], *out, progressBar(os.Stderr, *quiet))
+}
+
+func renderLocal(ctx context.Context, specPath, out string, bar func(float64)) int {
+	data, err := readSpec(specPath)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "stickerctl: %v\n", err)
+		return exitUsage
+	}
+	s, err := spec.Parse(data, spec.ParseOptions{AllowPaths: true})
+	if err != nil {
+		printErr(err)
+		return exitInvalid
+	}
+	eng, err := render.New(ctx, render.DefaultConfig())
+	if err != nil {
+		printErr(err)
+		return exitFailed
+	}
+	dir := "."
+	if specPath != "-" {
+		dir = filepath.Dir(specPath)
+	}
+	start := time.Now()
+	res, err := eng.Render(ctx, render.Job{Spec: s, Resolver: render.FileResolver{Dir: dir}, Output: out, Progress: bar})
+	bar(-1)
+	if err != nil {
+		printErr(err)
+		if errcode.Of(err) == errcode.Canceled {
+			return exitCanceled
+		}
+		if errcode.Of(err) == errcode.SpecInvalid {
+			return exitInvalid
+		}
+		return exitFailed
+	}
+	fmt.Fprintf(os.Stderr, "wrote %s: %s %dx%d, %.2f s, %d bytes, encoder %s (%s), in %.2f s\n",
+		res.Path, res.Format, res.Width, res.Height, res.Duration, res.Bytes, res.Encoder.Name,
+		res.Encoder.Reason, time.Since(start).Seconds())
+	return exitOK
+}
+
+func readSpec(path string) ([]byte, error) {
+	if path == "-" {
+		return io.ReadAll(io.LimitReader(os.Stdin, spec.MaxSpecBytes+1))
+	}
+	return os.ReadFile(path)
+}
+
+// printErr prints a typed error with each field on its own line.
+func printErr(err error) {
+	var e *errcode.Error
+	if errors.As(err, &e) {
+		fmt.Fprintf(os.Stderr, "stickerctl: %s: %s\n", e.Code, e.Message)
+		if len(e.Fields) > 1 || (len(e.Fields) == 1 && e.Message != e.Fields[0].Field+": "+e.Fields[0].Message) {
+			for _, f := range e.Fields {
+				fmt.Fprintf(os.Stderr, "  %s: %s\n", f.Field, f.Message)
+			}
+		}
+		return
+	}
+	fmt.Fprintf(os.Stderr, "stickerctl: %v\n", err)
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,53 @@
+package errcode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+)
+
+func TestOf(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want Code
+	}{
+		{"nil", nil, ""},
+		{"typed", New(SpecInvalid, "bad"), SpecInvalid},
+		{"wrapped typed", fmt.Errorf("ctx: %w", New(FFmpegFailed, "x")), FFmpegFailed},
+		{"canceled", fmt.Errorf("run: %w", context.Canceled), Canceled},
+		{"untyped", errors.New("boom"), Internal},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Of(tt.err); got != tt.want {
+				t.Fatalf("Of = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestError_IsMatchesCode(t *testing.T) {
+	err := fmt.Errorf("wrap: %w", Wrap(AssetTooLarge, errors.New("cause"), "too big"))
+	if !errors.Is(err, New(AssetTooLarge, "")) {
+		t.Fatal("errors.Is by code failed")
+	}
+	if errors.Is(err, New(AssetUnsupported, "")) {
+		t.Fatal("errors.Is matched another code")
+	}
+}
+
+func TestAll_Valid(t *testing.T) {
+	if len(All()) != 23 {
+		t.Fatalf("taxonomy has %d codes, API.md lists 23", len(All()))
+	}
+	for _, c := range All() {
+		if !c.Valid() {
+			t.Fatalf("%s not valid", c)
+		}
+	}
+	if Code("NOPE").Valid() {
+		t.Fatal("unknown code valid")
+	}
+}

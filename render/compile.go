@@ -1,0 +1,296 @@
+package render
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	ffmpeg "github.com/u2takey/ffmpeg-go"
+
+	"github.com/stickerd/stickerd/render/media"
+	"github.com/stickerd/stickerd/render/motion"
+	"github.com/stickerd/stickerd/render/spec"
+)
+
+// num formats a number for an ffmpeg option or expression.
+var num = motion.Num
+
+// compile turns a plan and rate settings into ffmpeg's arguments (without
+// the binary). Every value in the filter graph is a number, an expression
+// built from numbers, or a path the engine chose; ffmpeg-go escapes the
+// graph. User text never gets here: text stickers arrive as PNG files.
+func compile(p *plan, rs rateSettings, out string) ([]string, error) {
+	main, src := sourceStream(p)
+	inputs := map[string]*ffmpeg.Node{} // shared inputs need a split
+	counts := map[string]int{}
+	for _, l := range p.layers {
+		counts[inputKey(p, l)]++
+	}
+	used := map[string]int{}
+	for _, l := range p.layers {
+		st, err := layerStream(p, l, inputs, counts, used)
+		if err != nil {
+			return nil, err
+		}
+		main = overlay(p, main, st, l)
+	}
+	video := finalVideo(p, main, rs)
+	streams := []*ffmpeg.Stream{video}
+	if p.audio {
+		streams = append(streams, src.Audio())
+	}
+	kw := outputArgs(p, rs)
+	args := ffmpeg.Output(streams, out, kw).GlobalArgs("-hide_banner", "-nostdin", "-y",
+		"-loglevel", "error", "-nostats", "-progress", "pipe:1").GetArgs()
+	return args, nil
+}
+
+// sourceStream is the background scaled to the output size and rate.
+func sourceStream(p *plan) (*ffmpeg.Stream, *ffmpeg.Stream) {
+	var in *ffmpeg.Stream
+	if p.canvas != nil {
+		c := spec.ParseColor(p.canvas.Color)
+		lavfi := fmt.Sprintf("color=c=0x%02X%02X%02X@%s:s=%dx%d:r=%s:d=%s", c.R, c.G, c.B,
+			num(float64(c.A)/255), p.canvas.Width, p.canvas.Height, num(p.source.FPS), num(p.canvas.Duration))
+		in = ffmpeg.Input(lavfi, ffmpeg.KwArgs{"f": "lavfi"})
+	} else {
+		in = ffmpeg.Input(p.sourcePath)
+	}
+	v := in.Get("v:0")
+	if p.alpha {
+		v = v.Filter("format", nil, ffmpeg.KwArgs{"pix_fmts": "yuva420p"})
+	}
+	if p.width != p.source.Width || p.height != p.source.Height {
+		v = v.Filter("scale", nil, ffmpeg.KwArgs{"w": p.width, "h": p.height, "force_original_aspect_ratio": "decrease"})
+		if math.Abs(float64(p.width)/float64(p.height)-float64(p.source.Width)/float64(p.source.Height)) > 0.01 {
+			v = v.Filter("pad", nil, ffmpeg.KwArgs{"w": p.width, "h": p.height, "x": "(ow-iw)/2", "y": "(oh-ih)/2"})
+		}
+		v = v.Filter("setsar", nil, ffmpeg.KwArgs{"sar": "1"})
+	}
+	if p.canvas == nil && math.Abs(p.fps-p.source.FPS) > 0.01 {
+		v = v.Filter("fps", nil, ffmpeg.KwArgs{"fps": num(p.fps)})
+	}
+	return v, in
+}
+
+func inputKey(p *plan, l layer) string {
+	return l.path + "|" + strings.Join(ffmpeg.ConvertKwargsToCmdLineArgs(inputArgs(p, l)), " ")
+}
+
+// inputArgs chooses how a sticker file is read: one frame held by overlay
+// when nothing changes over time, a frame stream at the output rate when
+// something does, and a looped stream for looping animations.
+func inputArgs(p *plan, l layer) ffmpeg.KwArgs {
+	dur := num(l.end - l.start)
+	switch {
+	case l.info.Kind == media.KindAnimated && l.loop:
+		return ffmpeg.KwArgs{"stream_loop": "-1", "t": dur}
+	case l.info.Kind == media.KindAnimated:
+		return ffmpeg.KwArgs{}
+	case l.props.Animated():
+		return ffmpeg.KwArgs{"loop": "1", "framerate": num(p.fps), "t": dur}
+	}
+	return ffmpeg.KwArgs{}
+}
+
+func layerStream(p *plan, l layer, inputs map[string]*ffmpeg.Node, counts, used map[string]int) (*ffmpeg.Stream, error) {
+	key := inputKey(p, l)
+	var s *ffmpeg.Stream
+	if counts[key] > 1 {
+		n, ok := inputs[key]
+		if !ok {
+			n = ffmpeg.Input(l.path, inputArgs(p, l)).Get("v:0").Split()
+			inputs[key] = n
+		}
+		s = n.Get(strconv.Itoa(used[key]))
+		used[key]++
+	} else {
+		s = ffmpeg.Input(l.path, inputArgs(p, l)).Get("v:0")
+	}
+	pr := l.props
+	if l.info.Kind == media.KindAnimated && pr.Animated() {
+		s = s.Filter("fps", nil, ffmpeg.KwArgs{"fps": num(p.fps)})
+	}
+	s = s.Filter("format", nil, ffmpeg.KwArgs{"pix_fmts": "rgba"})
+
+	// Scale once to the largest width the sticker takes; animate below it.
+	maxW := pr.Width.Max()
+	bw := max(1, int(math.Round(maxW*float64(p.width))))
+	bh := max(1, int(math.Round(float64(bw)*float64(l.info.Height)/float64(l.info.Width))))
+	if bw != l.info.Width || bh != l.info.Height {
+		s = s.Filter("scale", nil, ffmpeg.KwArgs{"w": bw, "h": bh, "flags": "bicubic"})
+	}
+	if !pr.Rotation.IsConstant() || math.Mod(pr.Rotation[0].V, 360) != 0 {
+		s = s.Filter("rotate", nil, ffmpeg.KwArgs{
+			"a":  "(" + pr.Rotation.Expr("t") + ")*PI/180",
+			"ow": "hypot(iw,ih)", "oh": "ow", "c": "none"})
+	}
+	if !pr.Width.IsConstant() {
+		f := "(" + pr.Width.Expr("t") + ")/" + num(maxW)
+		s = s.Filter("scale", nil, ffmpeg.KwArgs{"eval": "frame",
+			"w": "max(1,round(iw*" + f + "))", "h": "max(1,round(ih*" + f + "))"})
+	}
+	switch {
+	case !pr.Opacity.IsConstant():
+		cmds, err := writeOpacityCommands(p, l)
+		if err != nil {
+			return nil, err
+		}
+		s = s.Filter("sendcmd", nil, ffmpeg.KwArgs{"f": cmds})
+		s = s.Filter(opacityFilter(l), nil, ffmpeg.KwArgs{"aa": num(pr.Opacity.At(0))})
+	case pr.Opacity[0].V < 1:
+		s = s.Filter("colorchannelmixer", nil, ffmpeg.KwArgs{"aa": num(pr.Opacity[0].V)})
+	}
+	if l.start > 0 {
+		s = s.Filter("setpts", nil, ffmpeg.KwArgs{"expr": "PTS-STARTPTS+" + num(l.start) + "/TB"})
+	}
+	return s, nil
+}
+
+func opacityFilter(l layer) string { return fmt.Sprintf("colorchannelmixer@opacity%d", l.index) }
+
+// writeOpacityCommands writes a sendcmd script that sets the sticker's
+// alpha multiplier at every output frame of its life, since
+// colorchannelmixer takes no time expression.
+func writeOpacityCommands(p *plan, l layer) (string, error) {
+	var b strings.Builder
+	target := opacityFilter(l)
+	last := math.NaN()
+	n := int(math.Ceil((l.end - l.start) * p.fps))
+	for i := 0; i <= n; i++ {
+		t := float64(i) / p.fps
+		v := math.Round(l.props.Opacity.At(t)*1000) / 1000
+		if v == last {
+			continue
+		}
+		last = v
+		fmt.Fprintf(&b, "%s %s aa %s;\n", num(t), target, num(v))
+	}
+	path := filepath.Join(p.workDir, fmt.Sprintf("opacity-%d.cmd", l.index))
+	return path, os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
+// overlay draws a sticker centred on its (x, y) track during its window.
+func overlay(p *plan, main, st *ffmpeg.Stream, l layer) *ffmpeg.Stream {
+	tv := "t"
+	if l.start > 0 {
+		tv = "(t-" + num(l.start) + ")"
+	}
+	kw := ffmpeg.KwArgs{
+		"x": "(" + l.props.X.Expr(tv) + ")*W-w/2",
+		"y": "(" + l.props.Y.Expr(tv) + ")*H-h/2",
+	}
+	if l.start > 0 || l.end < p.duration {
+		kw["enable"] = "gte(t," + num(l.start) + ")*lt(t," + num(l.end) + ")"
+	}
+	if p.alpha {
+		kw["format"] = "auto"
+	}
+	return main.Overlay(st, "repeat", kw)
+}
+
+// finalVideo adds what the output format needs after compositing.
+func finalVideo(p *plan, v *ffmpeg.Stream, rs rateSettings) *ffmpeg.Stream {
+	if p.format != spec.FormatGIF {
+		return v
+	}
+	split := v.Split()
+	pal := split.Get("0").Filter("palettegen", nil, ffmpeg.KwArgs{"max_colors": rs.gifColors, "stats_mode": "diff"})
+	return ffmpeg.Filter([]*ffmpeg.Stream{split.Get("1"), pal}, "paletteuse",
+		nil, ffmpeg.KwArgs{"dither": "bayer", "bayer_scale": 3, "diff_mode": "rectangle"})
+}
+
+// outputArgs are the encoder and muxer options.
+func outputArgs(p *plan, rs rateSettings) ffmpeg.KwArgs {
+	kw := ffmpeg.KwArgs{}
+	if p.threads > 0 {
+		kw["threads"] = p.threads
+	}
+	q := qualityOf(p.quality)
+	switch p.format {
+	case spec.FormatWebM:
+		kw["format"] = "webm"
+		kw["c:v"] = "libvpx-vp9"
+		kw["crf"] = q.vp9CRF
+		kw["b:v"] = "0"
+		if rs.videoBitrate > 0 {
+			kw["b:v"] = strconv.Itoa(rs.videoBitrate)
+		}
+		kw["deadline"] = q.vp9Deadline
+		kw["cpu-used"] = q.vp9CPUUsed
+		kw["row-mt"] = "1"
+		kw["pix_fmt"] = "yuv420p"
+		if p.alpha {
+			kw["pix_fmt"] = "yuva420p"
+			kw["auto-alt-ref"] = "0"
+		}
+		if p.audio {
+			kw["c:a"] = "libopus"
+			kw["b:a"] = strconv.Itoa(rs.audioBitrate)
+		}
+	case spec.FormatGIF:
+		kw["format"] = "gif"
+		kw["loop"] = "0"
+	case spec.FormatWebP:
+		kw["format"] = "webp"
+		kw["c:v"] = "libwebp_anim"
+		kw["quality"] = rs.webpQuality
+		kw["lossless"] = "0"
+		kw["loop"] = "0"
+		kw["compression_level"] = q.webpLevel
+		kw["pix_fmt"] = "yuv420p"
+		if p.alpha {
+			kw["pix_fmt"] = "yuva420p"
+		}
+	default:
+		kw["format"] = "mp4"
+		kw["movflags"] = "+faststart"
+		kw["pix_fmt"] = "yuv420p"
+		if p.encoder.Name == "h264_nvenc" {
+			kw["c:v"] = "h264_nvenc"
+			kw["preset"] = q.nvencPreset
+			kw["rc"] = "vbr"
+			kw["cq"] = q.x264CRF
+			kw["b:v"] = "0"
+		} else {
+			kw["c:v"] = "libx264"
+			kw["preset"] = q.x264Preset
+			kw["crf"] = q.x264CRF
+		}
+		if rs.videoBitrate > 0 {
+			kw["b:v"] = strconv.Itoa(rs.videoBitrate)
+			kw["maxrate"] = strconv.Itoa(rs.videoBitrate)
+			kw["bufsize"] = strconv.Itoa(rs.videoBitrate)
+		}
+		if p.audio {
+			kw["c:a"] = "aac"
+			kw["b:a"] = strconv.Itoa(rs.audioBitrate)
+		}
+	}
+	return kw
+}
+
+// qualitySettings map the contract's quality levels to encoder settings.
+type qualitySettings struct {
+	x264Preset  string
+	x264CRF     int
+	nvencPreset string
+	vp9CRF      int
+	vp9Deadline string
+	vp9CPUUsed  int
+	webpQuality int
+	webpLevel   int
+}
+
+func qualityOf(q string) qualitySettings {
+	switch q {
+	case "draft":
+		return qualitySettings{"ultrafast", 28, "p1", 40, "realtime", 8, 60, 1}
+	case "high":
+		return qualitySettings{"medium", 18, "p6", 24, "good", 2, 90, 6}
+	}
+	return qualitySettings{"veryfast", 23, "p4", 32, "realtime", 6, 75, 4}
+}

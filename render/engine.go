@@ -1,0 +1,124 @@
+package render
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/render/media"
+	"github.com/stickerd/stickerd/render/spec"
+)
+
+// AssetRef names one file a spec refers to. Exactly one of AssetID, URL
+// and Path is set; Field is the JSON path, for errors.
+type AssetRef struct {
+	Field   string
+	AssetID string
+	URL     string
+	Path    string
+}
+
+// Resolver turns asset references into local files. The gateway's worker
+// resolves asset ids from the blob store and fetches URLs; the local CLI
+// resolves paths.
+type Resolver interface {
+	Resolve(ctx context.Context, ref AssetRef) (string, error)
+}
+
+// Job is one render.
+type Job struct {
+	Spec     *spec.Spec // parsed by spec.Parse: valid, defaults applied
+	Resolver Resolver
+	Output   string // where the finished file goes; nothing is left there on failure
+	// Progress, when set, receives the fraction done (0..1), monotonically.
+	Progress func(fraction float64)
+}
+
+// Result describes the finished output.
+type Result struct {
+	Path     string        `json:"-"`
+	Format   string        `json:"format"`
+	Width    int           `json:"width"`
+	Height   int           `json:"height"`
+	FPS      float64       `json:"fps"`
+	Duration float64       `json:"duration"`
+	Bytes    int64         `json:"bytes"`
+	Encoder  EncoderChoice `json:"encoder"`
+	Encodes  int           `json:"encodes"` // ffmpeg runs, more than one when meeting max_bytes
+	Args     []string      `json:"-"`       // the last ffmpeg command line, for logs and tests
+}
+
+// Engine renders jobs. It is safe for concurrent use.
+type Engine struct {
+	cfg    Config
+	caps   Capabilities
+	prober media.Prober
+}
+
+// New validates cfg, probes the ffmpeg build and the GPU once, and returns
+// an engine.
+func New(ctx context.Context, cfg Config) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	for _, bin := range []string{cfg.FFmpeg, cfg.FFprobe} {
+		if _, err := lookPath(bin); err != nil {
+			return nil, errcode.Wrap(errcode.EncoderUnavailable, err, "%s is not installed (apt-get install ffmpeg)", bin)
+		}
+	}
+	for _, d := range []string{cfg.WorkDir, cfg.CacheDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("render: %w", err)
+		}
+	}
+	e := &Engine{cfg: cfg, prober: media.Prober{FFprobe: cfg.FFprobe, Limits: cfg.Limits}}
+	e.caps = DetectCapabilities(ctx, cfg)
+	if !e.caps.Has("libx264") {
+		return nil, errcode.New(errcode.EncoderUnavailable, "this ffmpeg has no libx264 encoder")
+	}
+	return e, nil
+}
+
+// Capabilities returns what New detected.
+func (e *Engine) Capabilities() Capabilities { return e.caps }
+
+// Prober returns the engine's prober, configured with its limits.
+func (e *Engine) Prober() media.Prober { return e.prober }
+
+// Encoder says which encoder a spec's output format gets on this machine.
+func (e *Engine) Encoder(format string) EncoderChoice { return e.caps.chooseVideoEncoder(format) }
+
+// Render runs job to completion. Errors are *errcode.Error: SPEC_INVALID,
+// ASSET_* and SOURCE_UNREADABLE for inputs, FFMPEG_FAILED, FFMPEG_TIMEOUT,
+// OUTPUT_TOO_LARGE, STORAGE_FAILED, and CANCELED when ctx ends.
+func (e *Engine) Render(ctx context.Context, job Job) (*Result, error) {
+	if job.Spec == nil || job.Output == "" {
+		return nil, errors.New("render: Job needs a Spec and an Output path")
+	}
+	work, err := os.MkdirTemp(e.cfg.WorkDir, "job-")
+	if err != nil {
+		return nil, errcode.Wrap(errcode.StorageFailed, err, "cannot create a work folder")
+	}
+	defer os.RemoveAll(work)
+
+	p, err := e.prepare(ctx, job, work)
+	if err != nil {
+		return nil, err
+	}
+	res, err := e.encode(ctx, p, job)
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// partialPath is where ffmpeg writes before the result is verified and
+// renamed into place, so no partial file ever appears at Output.
+func partialPath(out string) string {
+	dir, base := filepath.Split(out)
+	return filepath.Join(dir, "."+strings.TrimPrefix(base, ".")+".partial")
+}

@@ -1,0 +1,300 @@
+package media
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	_ "image/gif"  // header decoding for DecodeConfig
+	_ "image/jpeg" // header decoding for DecodeConfig
+	_ "image/png"  // header decoding for DecodeConfig
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+
+	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/render/animwebp"
+)
+
+// Kind says what a file is.
+type Kind string
+
+// Kinds of media.
+const (
+	KindVideo    Kind = "video"    // a video stream (with or without audio)
+	KindImage    Kind = "image"    // one still picture
+	KindAnimated Kind = "animated" // an animated image: GIF, APNG, animated WebP
+)
+
+// Info is what the engine needs to know about a file.
+type Info struct {
+	Kind      Kind    `json:"kind"`
+	Container string  `json:"container"` // ffprobe format name, or "webp"
+	Codec     string  `json:"codec"`
+	Width     int     `json:"width"`
+	Height    int     `json:"height"`
+	Duration  float64 `json:"duration"` // seconds; 0 for stills
+	FPS       float64 `json:"fps"`
+	Frames    int     `json:"frames"` // animated images; 1 for stills
+	HasAudio  bool    `json:"has_audio"`
+	HasAlpha  bool    `json:"has_alpha"`
+	Bytes     int64   `json:"bytes"`
+}
+
+// Prober runs ffprobe.
+type Prober struct {
+	FFprobe string // path of the ffprobe binary
+	Limits  Limits
+}
+
+// Probe inspects the file at path. Failures carry code SOURCE_UNREADABLE or
+// ASSET_UNSUPPORTED (chosen by unreadable), and ASSET_TOO_LARGE for limits.
+func (p Prober) Probe(ctx context.Context, path string, unreadable errcode.Code) (Info, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return Info{}, errcode.Wrap(unreadable, err, "the file cannot be opened")
+	}
+	if !st.Mode().IsRegular() {
+		return Info{}, errcode.New(unreadable, "not a regular file")
+	}
+	if st.Size() == 0 {
+		return Info{}, errcode.New(unreadable, "the file is empty")
+	}
+	if st.Size() > p.Limits.MaxBytes {
+		return Info{}, errcode.New(errcode.AssetTooLarge, "the file is %d bytes, at most %d", st.Size(), p.Limits.MaxBytes)
+	}
+	head, err := readHead(path, 64)
+	if err != nil {
+		return Info{}, errcode.Wrap(unreadable, err, "the file cannot be read")
+	}
+	if isWebP(head) {
+		return p.probeWebP(path, st.Size(), unreadable)
+	}
+	// Pictures: read the header in Go first, so that a huge canvas is
+	// refused before ffprobe decodes anything.
+	if cfg, format, err := decodeConfig(path); err == nil {
+		if err := p.checkDims(cfg.Width, cfg.Height); err != nil {
+			return Info{}, err
+		}
+		_ = format
+	}
+	info, err := p.ffprobe(ctx, path, unreadable)
+	if err != nil {
+		return Info{}, err
+	}
+	info.Bytes = st.Size()
+	return info, p.check(info)
+}
+
+func (p Prober) checkDims(w, h int) error {
+	long, short := max(w, h), min(w, h)
+	if long > p.Limits.MaxWidth || short > p.Limits.MaxHeight {
+		return errcode.New(errcode.AssetTooLarge, "%dx%d pixels, at most %dx%d", w, h, p.Limits.MaxWidth, p.Limits.MaxHeight)
+	}
+	return nil
+}
+
+func (p Prober) check(info Info) error {
+	if err := p.checkDims(info.Width, info.Height); err != nil {
+		return err
+	}
+	if info.Duration > p.Limits.MaxDuration {
+		return errcode.New(errcode.AssetTooLarge, "%.1f seconds long, at most %g", info.Duration, p.Limits.MaxDuration)
+	}
+	if info.Kind == KindAnimated {
+		if info.Frames > p.Limits.MaxFrames {
+			return errcode.New(errcode.AssetTooLarge, "%d frames, at most %d", info.Frames, p.Limits.MaxFrames)
+		}
+		if px := int64(info.Width) * int64(info.Height) * int64(info.Frames); px > p.Limits.MaxFramePixels {
+			return errcode.New(errcode.AssetTooLarge, "%d pixels over all frames, at most %d", px, p.Limits.MaxFramePixels)
+		}
+	}
+	return nil
+}
+
+func (p Prober) probeWebP(path string, size int64, unreadable errcode.Code) (Info, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Info{}, errcode.Wrap(unreadable, err, "the file cannot be opened")
+	}
+	defer f.Close()
+	wi, err := animwebp.Probe(f, size)
+	if err != nil {
+		return Info{}, errcode.Wrap(unreadable, err, "not a readable WebP image")
+	}
+	info := Info{Kind: KindImage, Container: "webp", Codec: "webp", Width: wi.Width, Height: wi.Height,
+		Frames: 1, HasAlpha: true, Bytes: size}
+	if wi.Animated {
+		info.Kind, info.Frames, info.Duration = KindAnimated, wi.Frames, wi.Duration.Seconds()
+	}
+	return info, p.check(info)
+}
+
+type ffprobeOut struct {
+	Streams []struct {
+		CodecType    string `json:"codec_type"`
+		CodecName    string `json:"codec_name"`
+		Width        int    `json:"width"`
+		Height       int    `json:"height"`
+		PixFmt       string `json:"pix_fmt"`
+		AvgFrameRate string `json:"avg_frame_rate"`
+		RFrameRate   string `json:"r_frame_rate"`
+		NbFrames     string `json:"nb_frames"`
+		NbReadPkts   string `json:"nb_read_packets"`
+		Duration     string `json:"duration"`
+		Disposition  struct {
+			AttachedPic int `json:"attached_pic"`
+		} `json:"disposition"`
+	} `json:"streams"`
+	Format struct {
+		FormatName string `json:"format_name"`
+		Duration   string `json:"duration"`
+	} `json:"format"`
+}
+
+func (p Prober) ffprobe(ctx context.Context, path string, unreadable errcode.Code) (Info, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.Limits.ProbeTimeout)
+	defer cancel()
+	maxPixels := strconv.Itoa(p.Limits.MaxWidth * p.Limits.MaxHeight)
+	cmd := exec.CommandContext(ctx, p.FFprobe, "-v", "error", "-max_pixels", maxPixels,
+		"-probesize", "20000000", "-analyzeduration", "20000000",
+		"-count_packets", "-print_format", "json", "-show_format", "-show_streams", "--", path)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if ctx.Err() != nil {
+		return Info{}, errcode.Wrap(unreadable, ctx.Err(), "probing the file took too long")
+	}
+	if err != nil {
+		return Info{}, errcode.Wrap(unreadable, fmt.Errorf("%w: %s", err, lastLine(stderr.String())), "not a readable video or image")
+	}
+	var fo ffprobeOut
+	if err := json.Unmarshal(out, &fo); err != nil {
+		return Info{}, errcode.Wrap(errcode.Internal, err, "ffprobe output")
+	}
+	info := Info{Container: fo.Format.FormatName}
+	video := -1
+	for i, s := range fo.Streams {
+		switch s.CodecType {
+		case "video":
+			if video < 0 && s.Disposition.AttachedPic == 0 {
+				video = i
+			}
+		case "audio":
+			info.HasAudio = true
+		}
+	}
+	if video < 0 {
+		return Info{}, errcode.New(unreadable, "the file has no video or image stream")
+	}
+	s := fo.Streams[video]
+	if s.Width <= 0 || s.Height <= 0 {
+		return Info{}, errcode.New(unreadable, "the picture size is unknown")
+	}
+	info.Codec, info.Width, info.Height = s.CodecName, s.Width, s.Height
+	info.HasAlpha = strings.Contains(s.PixFmt, "a") && !strings.HasPrefix(s.PixFmt, "gray") || strings.HasPrefix(s.PixFmt, "pal")
+	info.FPS = rate(s.AvgFrameRate)
+	if info.FPS <= 0 || info.FPS > 1000 {
+		info.FPS = rate(s.RFrameRate)
+	}
+	info.Frames = atoi(s.NbReadPkts)
+	if info.Frames == 0 {
+		info.Frames = atoi(s.NbFrames)
+	}
+	info.Duration = atof(fo.Format.Duration)
+	if d := atof(s.Duration); d > 0 && (info.Duration == 0 || d < info.Duration) {
+		info.Duration = d
+	}
+	switch {
+	case isStillCodec(s.CodecName) && info.Frames <= 1:
+		info.Kind, info.Frames, info.Duration, info.FPS = KindImage, 1, 0, 0
+	case s.CodecName == "gif" || s.CodecName == "apng":
+		info.Kind = KindAnimated
+	case isStillCodec(s.CodecName):
+		info.Kind = KindAnimated
+	default:
+		info.Kind = KindVideo
+		if info.Duration <= 0 {
+			return Info{}, errcode.New(unreadable, "the video's duration is unknown")
+		}
+	}
+	if !info.HasAudio || info.Kind != KindVideo {
+		info.HasAudio = info.HasAudio && info.Kind == KindVideo
+	}
+	return info, nil
+}
+
+func isStillCodec(c string) bool {
+	switch c {
+	case "png", "mjpeg", "jpegls", "webp", "bmp", "tiff", "gif", "apng":
+		return true
+	}
+	return false
+}
+
+func rate(s string) float64 {
+	n, d, ok := strings.Cut(s, "/")
+	if !ok {
+		return atof(s)
+	}
+	den := atof(d)
+	if den == 0 {
+		return 0
+	}
+	return atof(n) / den
+}
+
+func atof(s string) float64 {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0
+	}
+	return f
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
+
+func readHead(path string, n int) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b := make([]byte, n)
+	k, err := io.ReadFull(f, b)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, err
+	}
+	return b[:k], nil
+}
+
+func isWebP(head []byte) bool {
+	return len(head) >= 12 && string(head[0:4]) == "RIFF" && string(head[8:12]) == "WEBP"
+}
+
+func decodeConfig(path string) (image.Config, string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return image.Config{}, "", err
+	}
+	defer f.Close()
+	return image.DecodeConfig(f)
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		s = s[i+1:]
+	}
+	if len(s) > 300 {
+		s = s[:300]
+	}
+	return s
+}

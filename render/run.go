@@ -1,0 +1,197 @@
+package render
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/render/media"
+)
+
+// encode runs ffmpeg until the output meets max_bytes (or cannot), then
+// verifies it and moves it into place.
+func (e *Engine) encode(ctx context.Context, p *plan, job Job) (*Result, error) {
+	rs, err := initialRate(p)
+	if err != nil {
+		return nil, err
+	}
+	tmp := partialPath(job.Output)
+	defer os.Remove(tmp)
+	prog := newProgress(job.Progress, e.cfg.RateControlAttempts)
+	var args []string
+	for attempt := 1; ; attempt++ {
+		args, err = compile(p, rs, tmp)
+		if err != nil {
+			return nil, err
+		}
+		if err := e.runFFmpeg(ctx, args, p.duration, prog.attempt(attempt)); err != nil {
+			return nil, err
+		}
+		st, err := os.Stat(tmp)
+		if err != nil {
+			return nil, errcode.Wrap(errcode.FFmpegFailed, err, "ffmpeg wrote no output")
+		}
+		if p.maxBytes == 0 || st.Size() <= p.maxBytes {
+			res, err := e.verify(ctx, tmp, p)
+			if err != nil {
+				return nil, err
+			}
+			if err := os.Rename(tmp, job.Output); err != nil {
+				return nil, errcode.Wrap(errcode.StorageFailed, err, "cannot store the output")
+			}
+			res.Path, res.Encodes, res.Args, res.Encoder = job.Output, attempt, args, p.encoder
+			prog.done()
+			return res, nil
+		}
+		next, ok := tighten(p, rs, st.Size())
+		if !ok || attempt >= e.cfg.RateControlAttempts {
+			return nil, errcode.Wrap(errcode.OutputTooLarge,
+				errors.New(describeRate(rs)), "output.max_bytes: the output came to %d bytes with the lowest settings tried, over the ceiling of %d", st.Size(), p.maxBytes)
+		}
+		rs = next
+	}
+}
+
+// verify probes the finished file: it must be readable with the planned size.
+func (e *Engine) verify(ctx context.Context, path string, p *plan) (*Result, error) {
+	pr := e.prober
+	pr.Limits.MaxBytes = 1 << 40
+	info, err := pr.Probe(ctx, path, errcode.FFmpegFailed)
+	if err != nil {
+		return nil, errcode.Wrap(errcode.FFmpegFailed, err, "the output is not readable")
+	}
+	if info.Width != p.width || info.Height != p.height {
+		return nil, errcode.New(errcode.FFmpegFailed, "the output is %dx%d, planned %dx%d", info.Width, info.Height, p.width, p.height)
+	}
+	dur := info.Duration
+	if dur == 0 || info.Kind != media.KindVideo {
+		dur = p.duration
+	}
+	return &Result{Format: p.format, Width: info.Width, Height: info.Height, FPS: p.fps,
+		Duration: dur, Bytes: info.Bytes}, nil
+}
+
+// runFFmpeg runs one ffmpeg process in its own process group, reports
+// progress from -progress, and on cancellation kills the whole group at
+// once. A timeout is FFMPEG_TIMEOUT; the caller's cancellation is CANCELED.
+func (e *Engine) runFFmpeg(ctx context.Context, args []string, duration float64, progress func(float64)) error {
+	runCtx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
+	defer cancel()
+	cmd := exec.CommandContext(runCtx, e.cfg.FFmpeg, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	var stderr tailBuffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return errcode.Wrap(errcode.Internal, err, "ffmpeg pipe")
+	}
+	if err := cmd.Start(); err != nil {
+		return errcode.Wrap(errcode.EncoderUnavailable, err, "cannot start ffmpeg")
+	}
+	parseProgress(stdout, duration, progress)
+	err = cmd.Wait()
+	switch {
+	case ctx.Err() != nil:
+		return errcode.Wrap(errcode.Canceled, ctx.Err(), "the render was canceled")
+	case runCtx.Err() != nil:
+		return errcode.Wrap(errcode.FFmpegTimeout, runCtx.Err(), "ffmpeg ran past %s", e.cfg.Timeout)
+	case err != nil:
+		return errcode.Wrap(errcode.FFmpegFailed, errors.New(stderr.String()), "ffmpeg failed: %s", lastLine(stderr.String()))
+	}
+	return nil
+}
+
+// parseProgress reads ffmpeg's key=value progress blocks until EOF.
+func parseProgress(r io.Reader, duration float64, report func(float64)) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), "=")
+		if !ok || report == nil || duration <= 0 {
+			continue
+		}
+		switch k {
+		case "out_time_us", "out_time_ms": // both are microseconds
+			us, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err == nil && us >= 0 {
+				report(min(1, float64(us)/1e6/duration))
+			}
+		case "progress":
+			if v == "end" {
+				report(1)
+			}
+		}
+	}
+}
+
+// progress spreads attempts over 0..1 and keeps the reported value rising.
+type progress struct {
+	mu     sync.Mutex
+	fn     func(float64)
+	last   float64
+	slices int
+}
+
+func newProgress(fn func(float64), attempts int) *progress {
+	return &progress{fn: fn, slices: attempts}
+}
+
+// attempt returns the reporter for encode n: the first gets 0..0.97 (the
+// common case), later ones share what is left.
+func (p *progress) attempt(n int) func(float64) {
+	lo, hi := 0.0, 0.97
+	if n > 1 {
+		lo = p.last
+		hi = lo + (0.99-lo)/2
+	}
+	return func(f float64) { p.report(lo + (hi-lo)*f) }
+}
+
+func (p *progress) report(f float64) {
+	if p.fn == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if f <= p.last {
+		return
+	}
+	p.last = f
+	p.fn(f)
+}
+
+func (p *progress) done() { p.report(1) }
+
+// tailBuffer keeps the last 8 KiB written to it.
+type tailBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b.Write(p)
+	if t.b.Len() > 8192 {
+		keep := t.b.Bytes()[t.b.Len()-8192:]
+		t.b = *bytes.NewBuffer(append([]byte(nil), keep...))
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return strings.TrimSpace(t.b.String())
+}
