@@ -229,7 +229,6 @@ func TestEncode_Deterministic(t *testing.T) {
 	}
 }
 
-
 func BenchmarkRenderCatalogue(b *testing.B) {
 	for b.Loop() {
 		for _, e := range catalogue {
