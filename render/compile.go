@@ -10,10 +10,14 @@ import (
 
 	ffmpeg "github.com/u2takey/ffmpeg-go"
 
+	"github.com/stickerd/stickerd/monitoring/errcode"
 	"github.com/stickerd/stickerd/render/media"
 	"github.com/stickerd/stickerd/render/motion"
 	"github.com/stickerd/stickerd/render/spec"
 )
+
+// maxLoopBytes bounds the frames a looping sticker keeps in memory.
+const maxLoopBytes = 256 << 20
 
 // num formats a number for an ffmpeg option or expression.
 var num = motion.Num
@@ -55,6 +59,11 @@ func sourceStream(p *plan) (*ffmpeg.Stream, *ffmpeg.Stream) {
 		c := spec.ParseColor(p.canvas.Color)
 		lavfi := fmt.Sprintf("color=c=0x%02X%02X%02X@%s:s=%dx%d:r=%s:d=%s", c.R, c.G, c.B,
 			num(float64(c.A)/255), p.canvas.Width, p.canvas.Height, num(p.source.FPS), num(p.canvas.Duration))
+		if p.alpha {
+			// The color source fills alpha only when it negotiates RGBA
+			// itself, so ask for it inside the lavfi input graph.
+			lavfi += ",format=rgba"
+		}
 		in = ffmpeg.Input(lavfi, ffmpeg.KwArgs{"f": "lavfi"})
 	} else {
 		in = ffmpeg.Input(p.sourcePath)
@@ -86,8 +95,6 @@ func inputKey(p *plan, l layer) string {
 func inputArgs(p *plan, l layer) ffmpeg.KwArgs {
 	dur := num(l.end - l.start)
 	switch {
-	case l.info.Kind == media.KindAnimated && l.loop:
-		return ffmpeg.KwArgs{"stream_loop": "-1", "t": dur}
 	case l.info.Kind == media.KindAnimated:
 		return ffmpeg.KwArgs{}
 	case l.props.Animated():
@@ -111,9 +118,6 @@ func layerStream(p *plan, l layer, inputs map[string]*ffmpeg.Node, counts, used 
 		s = ffmpeg.Input(l.path, inputArgs(p, l)).Get("v:0")
 	}
 	pr := l.props
-	if l.info.Kind == media.KindAnimated && pr.Animated() {
-		s = s.Filter("fps", nil, ffmpeg.KwArgs{"fps": num(p.fps)})
-	}
 	s = s.Filter("format", nil, ffmpeg.KwArgs{"pix_fmts": "rgba"})
 
 	// Scale once to the largest width the sticker takes; animate below it.
@@ -122,6 +126,21 @@ func layerStream(p *plan, l layer, inputs map[string]*ffmpeg.Node, counts, used 
 	bh := max(1, int(math.Round(float64(bw)*float64(l.info.Height)/float64(l.info.Width))))
 	if bw != l.info.Width || bh != l.info.Height {
 		s = s.Filter("scale", nil, ffmpeg.KwArgs{"w": bw, "h": bh, "flags": "bicubic"})
+	}
+	if l.info.Kind == media.KindAnimated {
+		if l.loop {
+			// The loop filter keeps each frame's own delay; -stream_loop
+			// restarts a GIF after its last frame's start, not its end.
+			if int64(bw)*int64(bh)*4*int64(l.info.Frames) > maxLoopBytes {
+				return nil, errcode.New(errcode.AssetTooLarge, "stickers[%d]: %d frames of %dx%d are too many to loop; use fewer frames or a smaller width",
+					l.index, l.info.Frames, bw, bh)
+			}
+			s = s.Filter("loop", nil, ffmpeg.KwArgs{"loop": "-1", "size": max(1, l.info.Frames)})
+			s = s.Filter("trim", nil, ffmpeg.KwArgs{"end": num(l.end - l.start)})
+		}
+		if pr.Animated() {
+			s = s.Filter("fps", nil, ffmpeg.KwArgs{"fps": num(p.fps)})
+		}
 	}
 	if !pr.Rotation.IsConstant() || math.Mod(pr.Rotation[0].V, 360) != 0 {
 		s = s.Filter("rotate", nil, ffmpeg.KwArgs{
