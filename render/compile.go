@@ -47,9 +47,10 @@ func compile(p *plan, rs rateSettings, out string) ([]string, error) {
 		streams = append(streams, src.Audio())
 	}
 	kw := outputArgs(p, rs)
-	args := ffmpeg.Output(streams, out, kw).GlobalArgs("-hide_banner", "-nostdin", "-y",
-		"-loglevel", "error", "-nostats", "-progress", "pipe:1").GetArgs()
-	return args, nil
+	// Global options go first: ffmpeg-go would append them after the
+	// output, where ffmpeg warns that trailing options may be ignored.
+	args := []string{"-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-nostats", "-progress", "pipe:1"}
+	return append(args, ffmpeg.Output(streams, out, kw).GetArgs()...), nil
 }
 
 // sourceStream is the background scaled to the output size and rate.
