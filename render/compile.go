@@ -98,10 +98,17 @@ func inputArgs(p *plan, l layer) ffmpeg.KwArgs {
 	switch {
 	case l.info.Kind == media.KindAnimated:
 		return ffmpeg.KwArgs{}
-	case l.props.Animated():
+	case needsFrames(l.props):
 		return ffmpeg.KwArgs{"loop": "1", "framerate": num(p.fps), "t": dur}
 	}
 	return ffmpeg.KwArgs{}
+}
+
+// needsFrames reports whether the sticker's own pixels change over time
+// (size, rotation, opacity), so it must be a stream at the output rate;
+// movement alone is done by overlay on one held frame.
+func needsFrames(pr motion.Props) bool {
+	return !pr.Width.IsConstant() || !pr.Rotation.IsConstant() || !pr.Opacity.IsConstant()
 }
 
 func layerStream(p *plan, l layer, inputs map[string]*ffmpeg.Node, counts, used map[string]int) (*ffmpeg.Stream, error) {
@@ -139,7 +146,7 @@ func layerStream(p *plan, l layer, inputs map[string]*ffmpeg.Node, counts, used 
 			s = s.Filter("loop", nil, ffmpeg.KwArgs{"loop": "-1", "size": max(1, l.info.Frames)})
 			s = s.Filter("trim", nil, ffmpeg.KwArgs{"end": num(l.end - l.start)})
 		}
-		if pr.Animated() {
+		if needsFrames(pr) {
 			s = s.Filter("fps", nil, ffmpeg.KwArgs{"fps": num(p.fps)})
 		}
 	}
