@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -14,7 +15,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:])
+	code := run(ctx, os.Args[1:], os.Stderr)
 	stop()
 	os.Exit(code)
 }
@@ -28,25 +29,25 @@ const (
 	exitCanceled = 130
 )
 
-func run(ctx context.Context, args []string) int {
+func run(ctx context.Context, args []string, stderr io.Writer) int {
 	if len(args) == 0 {
-		usage()
+		usage(stderr)
 		return exitUsage
 	}
 	switch args[0] {
 	case "render":
-		return renderCmd(ctx, args[1:])
+		return renderCmd(ctx, args[1:], stderr)
 	case "-h", "--help", "help":
-		usage()
+		usage(stderr)
 		return exitOK
 	}
-	fmt.Fprintf(os.Stderr, "stickerctl: unknown command %q\n", args[0])
-	usage()
+	fmt.Fprintf(stderr, "stickerctl: unknown command %q\n", args[0])
+	usage(stderr)
 	return exitUsage
 }
 
-func usage() {
-	fmt.Fprint(os.Stderr, `usage:
+func usage(stderr io.Writer) {
+	fmt.Fprint(stderr, `usage:
   stickerctl render [--local] [--server URL] SPEC.json -o OUT
 
 commands:

@@ -15,8 +15,9 @@ import (
 	"github.com/stickerd/stickerd/render/spec"
 )
 
-func renderCmd(ctx context.Context, args []string) int {
+func renderCmd(ctx context.Context, args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("render", flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	local := fs.Bool("local", false, "render in-process instead of on a server")
 	out := fs.String("o", "", "output file (required)")
 	server := fs.String("server", envOr("STICKERD_SERVER", "http://127.0.0.1:8080"), "stickerd server URL")
@@ -34,30 +35,30 @@ func renderCmd(ctx context.Context, args []string) int {
 		args = fs.Args()[1:]
 	}
 	if len(positional) != 1 || *out == "" {
-		fmt.Fprintln(os.Stderr, "stickerctl render: need exactly one SPEC.json and -o OUT")
+		fmt.Fprintln(stderr, "stickerctl render: need exactly one SPEC.json and -o OUT")
 		return exitUsage
 	}
 	if !*local {
-		fmt.Fprintf(os.Stderr, "stickerctl render: the server client is not in this build yet; use --local (server was %s)\n", *server)
+		fmt.Fprintf(stderr, "stickerctl render: the server client is not in this build yet; use --local (server was %s)\n", *server)
 		return exitUsage
 	}
-	return renderLocal(ctx, positional[0], *out, progressBar(os.Stderr, *quiet))
+	return renderLocal(ctx, positional[0], *out, progressBar(stderr, *quiet), stderr)
 }
 
-func renderLocal(ctx context.Context, specPath, out string, bar func(float64)) int {
+func renderLocal(ctx context.Context, specPath, out string, bar func(float64), stderr io.Writer) int {
 	data, err := readSpec(specPath)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "stickerctl: %v\n", err)
+		fmt.Fprintf(stderr, "stickerctl: %v\n", err)
 		return exitUsage
 	}
 	s, err := spec.Parse(data, spec.ParseOptions{AllowPaths: true})
 	if err != nil {
-		printErr(err)
+		printErr(stderr, err)
 		return exitInvalid
 	}
 	eng, err := render.New(ctx, render.DefaultConfig())
 	if err != nil {
-		printErr(err)
+		printErr(stderr, err)
 		return exitFailed
 	}
 	dir := "."
@@ -68,7 +69,7 @@ func renderLocal(ctx context.Context, specPath, out string, bar func(float64)) i
 	res, err := eng.Render(ctx, render.Job{Spec: s, Resolver: render.FileResolver{Dir: dir}, Output: out, Progress: bar})
 	bar(-1)
 	if err != nil {
-		printErr(err)
+		printErr(stderr, err)
 		if errcode.Of(err) == errcode.Canceled {
 			return exitCanceled
 		}
@@ -77,7 +78,7 @@ func renderLocal(ctx context.Context, specPath, out string, bar func(float64)) i
 		}
 		return exitFailed
 	}
-	fmt.Fprintf(os.Stderr, "wrote %s: %s %dx%d, %.2f s, %d bytes, encoder %s (%s), in %.2f s\n",
+	fmt.Fprintf(stderr, "wrote %s: %s %dx%d, %.2f s, %d bytes, encoder %s (%s), in %.2f s\n",
 		res.Path, res.Format, res.Width, res.Height, res.Duration, res.Bytes, res.Encoder.Name,
 		res.Encoder.Reason, time.Since(start).Seconds())
 	return exitOK
@@ -91,18 +92,18 @@ func readSpec(path string) ([]byte, error) {
 }
 
 // printErr prints a typed error with each field on its own line.
-func printErr(err error) {
+func printErr(stderr io.Writer, err error) {
 	var e *errcode.Error
 	if errors.As(err, &e) {
-		fmt.Fprintf(os.Stderr, "stickerctl: %s: %s\n", e.Code, e.Message)
+		fmt.Fprintf(stderr, "stickerctl: %s: %s\n", e.Code, e.Message)
 		if len(e.Fields) > 1 || (len(e.Fields) == 1 && e.Message != e.Fields[0].Field+": "+e.Fields[0].Message) {
 			for _, f := range e.Fields {
-				fmt.Fprintf(os.Stderr, "  %s: %s\n", f.Field, f.Message)
+				fmt.Fprintf(stderr, "  %s: %s\n", f.Field, f.Message)
 			}
 		}
 		return
 	}
-	fmt.Fprintf(os.Stderr, "stickerctl: %v\n", err)
+	fmt.Fprintf(stderr, "stickerctl: %v\n", err)
 }
 
 func envOr(key, def string) string {

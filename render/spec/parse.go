@@ -13,6 +13,8 @@ import (
 	"github.com/stickerd/stickerd/monitoring/errcode"
 )
 
+const msgUnknownField = "unknown field"
+
 // MaxSpecBytes bounds the size of a request body that Parse accepts.
 const MaxSpecBytes = 1 << 20
 
@@ -44,18 +46,26 @@ func Parse(data []byte, opt ParseOptions) (*Spec, error) {
 	}
 	var errs []errcode.FieldError
 	checkShape(raw, reflect.TypeOf(Spec{}), "", &errs)
-	if len(errs) > 0 {
-		return nil, invalid(errs...)
+	for _, e := range errs {
+		if e.Message != msgUnknownField {
+			return nil, invalid(errs...) // a wrong type: the values cannot be read
+		}
 	}
+	// Only unknown fields (or none): read the known ones and validate them
+	// too, so that one round trip shows every problem.
 	var s Spec
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&s); err != nil {
+	if err := json.Unmarshal(data, &s); err != nil {
 		// checkShape accepted it, so this is a value out of a Go type's range.
-		return nil, invalid(FieldErr("", "%s", err))
+		return nil, invalid(append(errs, FieldErr("", "%s", err))...)
 	}
 	if err := s.Validate(opt); err != nil {
-		return nil, err
+		var ve *errcode.Error
+		if errors.As(err, &ve) {
+			errs = append(errs, ve.Fields...)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, invalid(errs...)
 	}
 	s.ApplyDefaults()
 	return &s, nil
@@ -127,7 +137,7 @@ func checkShape(v any, t reflect.Type, path string, errs *[]errcode.FieldError) 
 		for _, k := range keys {
 			f, ok := fields[k]
 			if !ok {
-				*errs = append(*errs, FieldErr(join(path, k), "unknown field"))
+				*errs = append(*errs, FieldErr(join(path, k), msgUnknownField))
 				continue
 			}
 			checkShape(obj[k], f.Type, join(path, k), errs)

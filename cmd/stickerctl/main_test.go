@@ -1,0 +1,64 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestRenderLocal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("renders video")
+	}
+	dir := t.TempDir()
+	specPath := filepath.Join(dir, "spec.json")
+	os.WriteFile(specPath, []byte(`{"source":{"color":"#000000","width":160,"height":120,"duration":1,"fps":10},
+		"stickers":[{"type":"image","builtin":"star","width":0.5},{"type":"text","text":"hi","y":0.8}]}`), 0o644)
+	out := filepath.Join(dir, "out.mp4")
+	var stderr bytes.Buffer
+	if code := run(context.Background(), []string{"render", "--local", specPath, "-o", out}, &stderr); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if st, err := os.Stat(out); err != nil || st.Size() == 0 {
+		t.Fatalf("no output: %v", err)
+	}
+	if !strings.Contains(stderr.String(), "progress 100%") || !strings.Contains(stderr.String(), "encoder libx264") {
+		t.Fatalf("stderr lacks progress or summary:\n%s", stderr.String())
+	}
+}
+
+func TestRender_ExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(`{"source":{"color":"#000000","width":160,"height":120,"duration":1},
+		"stickers":[{"type":"image","builtin":"star","x":7,"colour":"red"}]}`), 0o644)
+	tests := []struct {
+		name string
+		args []string
+		code int
+		msg  []string
+	}{
+		{"no args", nil, exitUsage, []string{"usage"}},
+		{"unknown command", []string{"paint"}, exitUsage, []string{"unknown command"}},
+		{"missing output", []string{"render", "--local", bad}, exitUsage, []string{"-o OUT"}},
+		{"missing spec file", []string{"render", "--local", filepath.Join(dir, "none.json"), "-o", "x.mp4"}, exitUsage, []string{"no such file"}},
+		{"invalid spec", []string{"render", "--local", bad, "-o", filepath.Join(dir, "x.mp4")}, exitInvalid,
+			[]string{"SPEC_INVALID", "stickers[0].x", "stickers[0].colour: unknown field"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			if code := run(context.Background(), tt.args, &stderr); code != tt.code {
+				t.Fatalf("exit %d, want %d: %s", code, tt.code, stderr.String())
+			}
+			for _, m := range tt.msg {
+				if !strings.Contains(stderr.String(), m) {
+					t.Errorf("stderr lacks %q:\n%s", m, stderr.String())
+				}
+			}
+		})
+	}
+}
