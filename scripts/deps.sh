@@ -3,10 +3,11 @@
 # Usage: scripts/deps.sh [run|test]
 set -euo pipefail
 
-want=(ffmpeg fonts-noto-color-emoji)
+want=(ffmpeg fonts-noto-color-emoji protobuf-compiler)
 missing=()
 command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
 [ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || missing+=(fonts-noto-color-emoji)
+command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -1,0 +1,161 @@
+package jobs
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"time"
+)
+
+// ID names a job: "job_" and 26 base32 characters.
+type ID string
+
+// NewID returns a fresh random job id.
+func NewID() ID { return ID("job_" + randomBase32(16)) }
+
+// Status is a job's state.
+type Status string
+
+// The states of shared/API.md.
+const (
+	Queued    Status = "queued"
+	Running   Status = "running"
+	Succeeded Status = "succeeded"
+	Failed    Status = "failed"
+	Canceled  Status = "canceled"
+)
+
+// Terminal reports whether no further change can happen.
+func (s Status) Terminal() bool { return s == Succeeded || s == Failed || s == Canceled }
+
+// Priority orders queued jobs.
+type Priority string
+
+// Priorities, highest first.
+const (
+	High   Priority = "high"
+	Normal Priority = "normal"
+	Low    Priority = "low"
+)
+
+// Rank is smaller for more urgent priorities.
+func (p Priority) Rank() int {
+	switch p {
+	case High:
+		return 0
+	case Low:
+		return 2
+	}
+	return 1
+}
+
+// Error is the typed error a failed job carries.
+type Error struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Output describes a succeeded job's file.
+type Output struct {
+	URL      string  `json:"url"`
+	Bytes    int64   `json:"bytes"`
+	Format   string  `json:"format"`
+	Width    int     `json:"width"`
+	Height   int     `json:"height"`
+	Duration float64 `json:"duration"`
+	Encoder  string  `json:"encoder,omitempty"`
+	// Key is the blob store key of the file (not shown to clients).
+	Key string `json:"key,omitempty"`
+}
+
+// Job is the record of one render. The public fields of shared/API.md come
+// first; the rest is the scheduler's bookkeeping.
+type Job struct {
+	ID         ID                `json:"id"`
+	Tenant     string            `json:"tenant"`
+	Status     Status            `json:"status"`
+	Progress   float64           `json:"progress"`
+	Attempts   int               `json:"attempts"`
+	Priority   Priority          `json:"priority"`
+	CreatedAt  time.Time         `json:"created_at"`
+	StartedAt  *time.Time        `json:"started_at"`
+	FinishedAt *time.Time        `json:"finished_at"`
+	Worker     *string           `json:"worker"`
+	Error      *Error            `json:"error"`
+	Output     *Output           `json:"output"`
+	Metadata   map[string]string `json:"metadata"`
+
+	// Spec is the normalised render request.
+	Spec json.RawMessage `json:"spec"`
+	// WebhookURL is notified when the job ends.
+	WebhookURL string `json:"webhook_url,omitempty"`
+	// Admitted is set when the scheduler has taken the job in from Kafka
+	// (after which the message's offset may be committed).
+	Admitted bool `json:"admitted,omitempty"`
+	// NotBefore holds a retried job back until its backoff has passed.
+	NotBefore *time.Time `json:"not_before,omitempty"`
+	// Fence is the fencing token of the current assignment: the store
+	// revision at which the job was assigned. A report carrying another
+	// token is from a stale assignment and is refused.
+	Fence int64 `json:"fence,omitempty"`
+	// CancelRequested is set by DELETE while the job runs; the scheduler
+	// tells the worker, which stops ffmpeg and reports it canceled.
+	CancelRequested bool `json:"cancel_requested,omitempty"`
+	// Completions counts accepted completions; it is 1 for a succeeded job.
+	Completions int `json:"completions,omitempty"`
+
+	// Revision is the store's modification revision of this record, the
+	// value a compare-and-swap checks. Not stored in the record itself.
+	Revision int64 `json:"-"`
+}
+
+// Clone returns a deep copy, so that a caller's mutation never leaks into
+// a cached record.
+func (j *Job) Clone() *Job {
+	c := *j
+	if j.StartedAt != nil {
+		t := *j.StartedAt
+		c.StartedAt = &t
+	}
+	if j.FinishedAt != nil {
+		t := *j.FinishedAt
+		c.FinishedAt = &t
+	}
+	if j.NotBefore != nil {
+		t := *j.NotBefore
+		c.NotBefore = &t
+	}
+	if j.Worker != nil {
+		w := *j.Worker
+		c.Worker = &w
+	}
+	if j.Error != nil {
+		e := *j.Error
+		c.Error = &e
+	}
+	if j.Output != nil {
+		o := *j.Output
+		c.Output = &o
+	}
+	if j.Metadata != nil {
+		c.Metadata = make(map[string]string, len(j.Metadata))
+		for k, v := range j.Metadata {
+			c.Metadata[k] = v
+		}
+	}
+	c.Spec = append(json.RawMessage(nil), j.Spec...)
+	return &c
+}
+
+const base32 = "0123456789abcdefghjkmnpqrstvwxyz"
+
+func randomBase32(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	out := make([]byte, n)
+	for i, v := range b {
+		out[i] = base32[v&31]
+	}
+	return string(out)
+}
