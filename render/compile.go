@@ -155,11 +155,6 @@ func layerStream(p *plan, l layer, inputs map[string]*ffmpeg.Node, counts, used 
 			"a":  "(" + pr.Rotation.Expr("t") + ")*PI/180",
 			"ow": "hypot(iw,ih)", "oh": "ow", "c": "none"})
 	}
-	if !pr.Width.IsConstant() {
-		f := "(" + pr.Width.Expr("t") + ")/" + num(maxW)
-		s = s.Filter("scale", nil, ffmpeg.KwArgs{"eval": "frame",
-			"w": "max(1,round(iw*" + f + "))", "h": "max(1,round(ih*" + f + "))"})
-	}
 	switch {
 	case !pr.Opacity.IsConstant():
 		cmds, err := writeOpacityCommands(p, l)
@@ -170,6 +165,15 @@ func layerStream(p *plan, l layer, inputs map[string]*ffmpeg.Node, counts, used 
 		s = s.Filter(opacityFilter(l), nil, ffmpeg.KwArgs{"aa": num(pr.Opacity.At(0))})
 	case pr.Opacity[0].V < 1:
 		s = s.Filter("colorchannelmixer", nil, ffmpeg.KwArgs{"aa": num(pr.Opacity[0].V)})
+	}
+	if !pr.Width.IsConstant() {
+		// Convert to the overlay's format first: a format conversion that
+		// ffmpeg inserts after a size-changing scale keeps the first
+		// frame's size and would undo the animation.
+		s = s.Filter("format", nil, ffmpeg.KwArgs{"pix_fmts": "yuva420p"})
+		f := "(" + pr.Width.Expr("t") + ")/" + num(maxW)
+		s = s.Filter("scale", nil, ffmpeg.KwArgs{"eval": "frame",
+			"w": "max(1,round(iw*" + f + "))", "h": "max(1,round(ih*" + f + "))"})
 	}
 	if l.start > 0 {
 		s = s.Filter("setpts", nil, ffmpeg.KwArgs{"expr": "PTS-STARTPTS+" + num(l.start) + "/TB"})

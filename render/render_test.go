@@ -193,3 +193,26 @@ func TestRender_AnimatedWebPSticker(t *testing.T) {
 		t.Errorf("animated WebP sticker not drawn: centre %v", c0)
 	}
 }
+
+func TestRender_WidthKeyframesAndPop(t *testing.T) {
+	skipShort(t)
+	f := newFixtures(t)
+	f.png("red.png", 64, 64, red)
+	res := f.mustRender("mp4", `{"source":`+canvas(2)+`,"stickers":[
+		{"type":"image","path":"red.png","x":0.3,"keyframes":[{"t":0,"width":0.1},{"t":1,"width":0.4}]},
+		{"type":"image","path":"red.png","x":0.8,"width":0.3,"animation":"pop"}]}`)
+	// Width 0.1 (32 px) at t=0 and 0.4 (128 px) from t=1: x=0.42 is outside, then inside.
+	if got := at(frame(t, res.Path, 0, 320, 240), 0.42, 0.5); !near(got, blue, 50) {
+		t.Errorf("t=0: %v at x=0.42, want blue (sticker 0.1 wide)", got)
+	}
+	if got := at(frame(t, res.Path, 15, 320, 240), 0.42, 0.5); !near(got, red, 50) {
+		t.Errorf("t=1.5: %v at x=0.42, want red (sticker 0.4 wide)", got)
+	}
+	// pop: tiny at t=0, full width (0.3: spans 0.65..0.95) once settled.
+	if got := at(frame(t, res.Path, 0, 320, 240), 0.7, 0.5); !near(got, blue, 50) {
+		t.Errorf("pop t=0: %v at x=0.7, want blue (popping in from nothing)", got)
+	}
+	if got := at(frame(t, res.Path, 10, 320, 240), 0.7, 0.5); !near(got, red, 50) {
+		t.Errorf("pop t=1: %v at x=0.7, want red", got)
+	}
+}

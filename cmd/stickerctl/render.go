@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/stickerd/stickerd/monitoring/errcode"
@@ -22,6 +23,7 @@ func renderCmd(ctx context.Context, args []string, stderr io.Writer) int {
 	out := fs.String("o", "", "output file (required)")
 	server := fs.String("server", envOr("STICKERD_SERVER", "http://127.0.0.1:8080"), "stickerd server URL")
 	quiet := fs.Bool("q", false, "no progress bar")
+	verbose := fs.Bool("v", false, "print the ffmpeg command line (with --local)")
 	// Accept flags after the spec path too: stickerctl render SPEC.json -o OUT.
 	var positional []string
 	for {
@@ -42,10 +44,10 @@ func renderCmd(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "stickerctl render: the server client is not in this build yet; use --local (server was %s)\n", *server)
 		return exitUsage
 	}
-	return renderLocal(ctx, positional[0], *out, progressBar(stderr, *quiet), stderr)
+	return renderLocal(ctx, positional[0], *out, progressBar(stderr, *quiet), stderr, *verbose)
 }
 
-func renderLocal(ctx context.Context, specPath, out string, bar func(float64), stderr io.Writer) int {
+func renderLocal(ctx context.Context, specPath, out string, bar func(float64), stderr io.Writer, verbose bool) int {
 	data, err := readSpec(specPath)
 	if err != nil {
 		fmt.Fprintf(stderr, "stickerctl: %v\n", err)
@@ -77,6 +79,9 @@ func renderLocal(ctx context.Context, specPath, out string, bar func(float64), s
 			return exitInvalid
 		}
 		return exitFailed
+	}
+	if verbose {
+		fmt.Fprintf(stderr, "ffmpeg %s\n", shellQuote(res.Args))
 	}
 	fmt.Fprintf(stderr, "wrote %s: %s %dx%d, %.2f s, %d bytes, encoder %s (%s), in %.2f s\n",
 		res.Path, res.Format, res.Width, res.Height, res.Duration, res.Bytes, res.Encoder.Name,
@@ -111,4 +116,23 @@ func envOr(key, def string) string {
 		return v
 	}
 	return def
+}
+
+// shellQuote renders args so that a shell user can paste them.
+func shellQuote(args []string) string {
+	var b strings.Builder
+	for i, a := range args {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		if a != "" && strings.IndexFunc(a, func(r rune) bool {
+			return !(r == '-' || r == '_' || r == '.' || r == '/' || r == ':' || r == '=' || r == '+' ||
+				r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+		}) < 0 {
+			b.WriteString(a)
+			continue
+		}
+		b.WriteString("'" + strings.ReplaceAll(a, "'", `'\''`) + "'")
+	}
+	return b.String()
 }
