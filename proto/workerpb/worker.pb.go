@@ -234,6 +234,7 @@ type SchedulerMessage struct {
 	//	*SchedulerMessage_Assign
 	//	*SchedulerMessage_Cancel
 	//	*SchedulerMessage_Drain
+	//	*SchedulerMessage_Ack
 	Msg           isSchedulerMessage_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -312,6 +313,15 @@ func (x *SchedulerMessage) GetDrain() *Drain {
 	return nil
 }
 
+func (x *SchedulerMessage) GetAck() *Ack {
+	if x != nil {
+		if x, ok := x.Msg.(*SchedulerMessage_Ack); ok {
+			return x.Ack
+		}
+	}
+	return nil
+}
+
 type isSchedulerMessage_Msg interface {
 	isSchedulerMessage_Msg()
 }
@@ -332,6 +342,10 @@ type SchedulerMessage_Drain struct {
 	Drain *Drain `protobuf:"bytes,4,opt,name=drain,proto3,oneof"`
 }
 
+type SchedulerMessage_Ack struct {
+	Ack *Ack `protobuf:"bytes,5,opt,name=ack,proto3,oneof"`
+}
+
 func (*SchedulerMessage_Registered) isSchedulerMessage_Msg() {}
 
 func (*SchedulerMessage_Assign) isSchedulerMessage_Msg() {}
@@ -339,6 +353,8 @@ func (*SchedulerMessage_Assign) isSchedulerMessage_Msg() {}
 func (*SchedulerMessage_Cancel) isSchedulerMessage_Msg() {}
 
 func (*SchedulerMessage_Drain) isSchedulerMessage_Msg() {}
+
+func (*SchedulerMessage_Ack) isSchedulerMessage_Msg() {}
 
 type Capabilities struct {
 	state             protoimpl.MessageState `protogen:"open.v1"`
@@ -1207,6 +1223,69 @@ func (*Drain) Descriptor() ([]byte, []int) {
 	return file_worker_proto_rawDescGZIP(), []int{14}
 }
 
+// Ack confirms that the scheduler recorded a Complete, Fail or Released
+// report, so the worker can forget it; unacknowledged reports are sent
+// again after a reconnect.
+type Ack struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	JobId         string                 `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	Fence         int64                  `protobuf:"varint,2,opt,name=fence,proto3" json:"fence,omitempty"`
+	Accepted      bool                   `protobuf:"varint,3,opt,name=accepted,proto3" json:"accepted,omitempty"` // false when the report was stale (refused)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Ack) Reset() {
+	*x = Ack{}
+	mi := &file_worker_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Ack) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Ack) ProtoMessage() {}
+
+func (x *Ack) ProtoReflect() protoreflect.Message {
+	mi := &file_worker_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Ack.ProtoReflect.Descriptor instead.
+func (*Ack) Descriptor() ([]byte, []int) {
+	return file_worker_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *Ack) GetJobId() string {
+	if x != nil {
+		return x.JobId
+	}
+	return ""
+}
+
+func (x *Ack) GetFence() int64 {
+	if x != nil {
+		return x.Fence
+	}
+	return 0
+}
+
+func (x *Ack) GetAccepted() bool {
+	if x != nil {
+		return x.Accepted
+	}
+	return false
+}
+
 var File_worker_proto protoreflect.FileDescriptor
 
 const file_worker_proto_rawDesc = "" +
@@ -1219,14 +1298,15 @@ const file_worker_proto_rawDesc = "" +
 	"\bcomplete\x18\x04 \x01(\v2\x1c.stickerd.worker.v1.CompleteH\x00R\bcomplete\x12.\n" +
 	"\x04fail\x18\x05 \x01(\v2\x18.stickerd.worker.v1.FailH\x00R\x04fail\x12:\n" +
 	"\breleased\x18\x06 \x01(\v2\x1c.stickerd.worker.v1.ReleasedH\x00R\breleasedB\x05\n" +
-	"\x03msg\"\xfa\x01\n" +
+	"\x03msg\"\xa7\x02\n" +
 	"\x10SchedulerMessage\x12@\n" +
 	"\n" +
 	"registered\x18\x01 \x01(\v2\x1e.stickerd.worker.v1.RegisteredH\x00R\n" +
 	"registered\x124\n" +
 	"\x06assign\x18\x02 \x01(\v2\x1a.stickerd.worker.v1.AssignH\x00R\x06assign\x124\n" +
 	"\x06cancel\x18\x03 \x01(\v2\x1a.stickerd.worker.v1.CancelH\x00R\x06cancel\x121\n" +
-	"\x05drain\x18\x04 \x01(\v2\x19.stickerd.worker.v1.DrainH\x00R\x05drainB\x05\n" +
+	"\x05drain\x18\x04 \x01(\v2\x19.stickerd.worker.v1.DrainH\x00R\x05drain\x12+\n" +
+	"\x03ack\x18\x05 \x01(\v2\x17.stickerd.worker.v1.AckH\x00R\x03ackB\x05\n" +
 	"\x03msg\"\x98\x02\n" +
 	"\fCapabilities\x129\n" +
 	"\tgpu_state\x18\x01 \x01(\x0e2\x1c.stickerd.worker.v1.GPUStateR\bgpuState\x12\x1b\n" +
@@ -1291,7 +1371,11 @@ const file_worker_proto_rawDesc = "" +
 	"\x06Cancel\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x14\n" +
 	"\x05fence\x18\x02 \x01(\x03R\x05fence\"\a\n" +
-	"\x05Drain*}\n" +
+	"\x05Drain\"N\n" +
+	"\x03Ack\x12\x15\n" +
+	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x14\n" +
+	"\x05fence\x18\x02 \x01(\x03R\x05fence\x12\x1a\n" +
+	"\baccepted\x18\x03 \x01(\bR\baccepted*}\n" +
 	"\bGPUState\x12\x19\n" +
 	"\x15GPU_STATE_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eGPU_STATE_NONE\x10\x01\x12\x14\n" +
@@ -1314,7 +1398,7 @@ func file_worker_proto_rawDescGZIP() []byte {
 }
 
 var file_worker_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_worker_proto_goTypes = []any{
 	(GPUState)(0),            // 0: stickerd.worker.v1.GPUState
 	(*WorkerMessage)(nil),    // 1: stickerd.worker.v1.WorkerMessage
@@ -1332,6 +1416,7 @@ var file_worker_proto_goTypes = []any{
 	(*Assign)(nil),           // 13: stickerd.worker.v1.Assign
 	(*Cancel)(nil),           // 14: stickerd.worker.v1.Cancel
 	(*Drain)(nil),            // 15: stickerd.worker.v1.Drain
+	(*Ack)(nil),              // 16: stickerd.worker.v1.Ack
 }
 var file_worker_proto_depIdxs = []int32{
 	5,  // 0: stickerd.worker.v1.WorkerMessage.register:type_name -> stickerd.worker.v1.Register
@@ -1344,17 +1429,18 @@ var file_worker_proto_depIdxs = []int32{
 	13, // 7: stickerd.worker.v1.SchedulerMessage.assign:type_name -> stickerd.worker.v1.Assign
 	14, // 8: stickerd.worker.v1.SchedulerMessage.cancel:type_name -> stickerd.worker.v1.Cancel
 	15, // 9: stickerd.worker.v1.SchedulerMessage.drain:type_name -> stickerd.worker.v1.Drain
-	0,  // 10: stickerd.worker.v1.Capabilities.gpu_state:type_name -> stickerd.worker.v1.GPUState
-	3,  // 11: stickerd.worker.v1.Register.capabilities:type_name -> stickerd.worker.v1.Capabilities
-	4,  // 12: stickerd.worker.v1.Register.running:type_name -> stickerd.worker.v1.RunningJob
-	9,  // 13: stickerd.worker.v1.Complete.output:type_name -> stickerd.worker.v1.Output
-	1,  // 14: stickerd.worker.v1.Scheduler.Connect:input_type -> stickerd.worker.v1.WorkerMessage
-	2,  // 15: stickerd.worker.v1.Scheduler.Connect:output_type -> stickerd.worker.v1.SchedulerMessage
-	15, // [15:16] is the sub-list for method output_type
-	14, // [14:15] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	16, // 10: stickerd.worker.v1.SchedulerMessage.ack:type_name -> stickerd.worker.v1.Ack
+	0,  // 11: stickerd.worker.v1.Capabilities.gpu_state:type_name -> stickerd.worker.v1.GPUState
+	3,  // 12: stickerd.worker.v1.Register.capabilities:type_name -> stickerd.worker.v1.Capabilities
+	4,  // 13: stickerd.worker.v1.Register.running:type_name -> stickerd.worker.v1.RunningJob
+	9,  // 14: stickerd.worker.v1.Complete.output:type_name -> stickerd.worker.v1.Output
+	1,  // 15: stickerd.worker.v1.Scheduler.Connect:input_type -> stickerd.worker.v1.WorkerMessage
+	2,  // 16: stickerd.worker.v1.Scheduler.Connect:output_type -> stickerd.worker.v1.SchedulerMessage
+	16, // [16:17] is the sub-list for method output_type
+	15, // [15:16] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_worker_proto_init() }
@@ -1375,6 +1461,7 @@ func file_worker_proto_init() {
 		(*SchedulerMessage_Assign)(nil),
 		(*SchedulerMessage_Cancel)(nil),
 		(*SchedulerMessage_Drain)(nil),
+		(*SchedulerMessage_Ack)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1382,7 +1469,7 @@ func file_worker_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_worker_proto_rawDesc), len(file_worker_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   15,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1,0 +1,107 @@
+package scheduler
+
+import (
+	"errors"
+	"time"
+)
+
+// Config tunes the scheduler. Start from DefaultConfig.
+type Config struct {
+	// ID names this replica (in logs and the election).
+	ID string
+	// Advertise is the gRPC address workers dial to reach this replica.
+	Advertise string
+	// HeartbeatInterval is how often workers beat.
+	HeartbeatInterval time.Duration
+	// HeartbeatTTL is how long without a beat before a worker is lost;
+	// HeartbeatGrace and up to HeartbeatJitter are added, so a whole fleet
+	// is not declared lost in the same instant after a pause.
+	HeartbeatTTL    time.Duration
+	HeartbeatGrace  time.Duration
+	HeartbeatJitter time.Duration
+	// MaxAttempts bounds the attempts of one job; past it the job fails
+	// with ATTEMPTS_EXHAUSTED and goes to the dead-letter topic.
+	MaxAttempts int
+	// BackoffBase and BackoffMax shape the retry delay: base·2^(attempt-1), capped.
+	BackoffBase time.Duration
+	BackoffMax  time.Duration
+	// TargetUtilization is the CPU/GPU load above which a worker that is
+	// already busy gets no more work.
+	TargetUtilization float64
+	// SweepInterval is how often the leader looks for accepted jobs that
+	// never arrived through Kafka; SweepAge is how old such a job must be.
+	SweepInterval time.Duration
+	SweepAge      time.Duration
+	// ElectionTTL is the leader's etcd session TTL: a standby takes over
+	// about this long after the leader dies.
+	ElectionTTL time.Duration
+	// ElectionPrefix is the etcd key prefix of the election.
+	ElectionPrefix string
+	// AssignConcurrency bounds the store writes of assignments in flight.
+	AssignConcurrency int
+	// ProgressWriteInterval throttles progress writes to the store per job.
+	ProgressWriteInterval time.Duration
+}
+
+// DefaultConfig returns production defaults.
+func DefaultConfig() Config {
+	return Config{
+		ID:                    "scheduler",
+		HeartbeatInterval:     time.Second,
+		HeartbeatTTL:          5 * time.Second,
+		HeartbeatGrace:        time.Second,
+		HeartbeatJitter:       500 * time.Millisecond,
+		MaxAttempts:           3,
+		BackoffBase:           time.Second,
+		BackoffMax:            30 * time.Second,
+		TargetUtilization:     0.7,
+		SweepInterval:         2 * time.Second,
+		SweepAge:              3 * time.Second,
+		ElectionTTL:           3 * time.Second,
+		ElectionPrefix:        "/stickerd/scheduler/leader",
+		AssignConcurrency:     32,
+		ProgressWriteInterval: time.Second,
+	}
+}
+
+// Validate reports settings the scheduler cannot run with.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.ID == "" {
+		errs = append(errs, errors.New("scheduler: ID is required"))
+	}
+	if c.HeartbeatInterval <= 0 || c.HeartbeatTTL < c.HeartbeatInterval {
+		errs = append(errs, errors.New("scheduler: HeartbeatTTL must be at least HeartbeatInterval, both positive"))
+	}
+	if c.HeartbeatGrace < 0 || c.HeartbeatJitter < 0 {
+		errs = append(errs, errors.New("scheduler: HeartbeatGrace and HeartbeatJitter cannot be negative"))
+	}
+	if c.MaxAttempts < 1 {
+		errs = append(errs, errors.New("scheduler: MaxAttempts must be at least 1"))
+	}
+	if c.BackoffBase <= 0 || c.BackoffMax < c.BackoffBase {
+		errs = append(errs, errors.New("scheduler: need 0 < BackoffBase <= BackoffMax"))
+	}
+	if c.TargetUtilization <= 0 || c.TargetUtilization > 1 {
+		errs = append(errs, errors.New("scheduler: TargetUtilization must be in (0,1]"))
+	}
+	if c.SweepInterval <= 0 || c.SweepAge <= 0 {
+		errs = append(errs, errors.New("scheduler: SweepInterval and SweepAge must be positive"))
+	}
+	if c.ElectionTTL < time.Second {
+		errs = append(errs, errors.New("scheduler: ElectionTTL must be at least 1s"))
+	}
+	if c.AssignConcurrency < 1 {
+		errs = append(errs, errors.New("scheduler: AssignConcurrency must be at least 1"))
+	}
+	return errors.Join(errs...)
+}
+
+// backoff is the delay before attempt number attempts+1.
+func (c *Config) backoff(attempts int) time.Duration {
+	d := c.BackoffBase
+	for i := 1; i < attempts && d < c.BackoffMax; i++ {
+		d *= 2
+	}
+	return min(d, c.BackoffMax)
+}

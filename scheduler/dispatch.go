@@ -1,0 +1,152 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+
+	"github.com/stickerd/stickerd/proto/workerpb"
+	"github.com/stickerd/stickerd/services/jobs"
+)
+
+// dispatchLoop places ready jobs on workers whenever the queue or the
+// workers' capacity changes. Store writes run concurrently (bounded), so
+// one slow write does not hold up the queue.
+func (s *Scheduler) dispatchLoop(ctx context.Context) {
+	sem := make(chan struct{}, s.cfg.AssignConcurrency)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.wake:
+		}
+		for {
+			it, w := s.next()
+			if it == nil {
+				break
+			}
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			go func() {
+				defer func() { <-sem }()
+				s.assign(ctx, it, w)
+			}()
+		}
+	}
+}
+
+// next pops the most urgent ready job and reserves a slot for it on the
+// chosen worker; nil when nothing can be placed now.
+func (s *Scheduler) next() (*item, *worker) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.leading {
+		return nil, nil
+	}
+	now := s.clock.Now()
+	s.q.promote(now)
+	it := s.q.peek()
+	if it == nil {
+		s.armReleaseLocked()
+		return nil, nil
+	}
+	w := place(s.connectedLocked(), it.gpu, s.cfg.TargetUtilization)
+	if w == nil {
+		return nil, nil
+	}
+	s.q.pop()
+	w.running[it.id] = 0
+	s.assigning[it.id] = true
+	return it, w
+}
+
+func (s *Scheduler) connectedLocked() map[string]*worker {
+	ws := make(map[string]*worker, len(s.workers))
+	for id, w := range s.workers {
+		if w.send != nil {
+			ws[id] = w
+		}
+	}
+	return ws
+}
+
+// armReleaseLocked sets a timer for the next backed-off job.
+func (s *Scheduler) armReleaseLocked() {
+	at := s.q.nextRelease()
+	if at.IsZero() {
+		return
+	}
+	d := at.Sub(s.clock.Now())
+	if s.releaseTimer != nil {
+		s.releaseTimer.Stop()
+	}
+	s.releaseTimer = s.clock.AfterFunc(max(d, 0), s.poke)
+}
+
+// assign records the assignment (a compare-and-swap that also takes the
+// fencing token: the record's revision before the write) and sends it.
+func (s *Scheduler) assign(ctx context.Context, it *item, w *worker) {
+	var fence int64
+	now := s.clock.Now()
+	j, err := s.store.Update(ctx, it.id, func(j *jobs.Job) error {
+		if j.Status != jobs.Queued {
+			return errSkip
+		}
+		if j.CancelRequested {
+			return j.Cancel(now)
+		}
+		fence = j.Revision
+		return j.Assign(w.id, fence, now)
+	})
+	s.mu.Lock()
+	delete(s.assigning, it.id)
+	if err != nil || j.Status != jobs.Running {
+		delete(w.running, it.id)
+		if err != nil && !errors.Is(err, errSkip) {
+			// The store is unavailable or the job vanished: try again later.
+			s.log.Warn("assign failed", "job", it.id, "err", err)
+			if j2, gerr := s.store.Get(ctx, it.id); gerr == nil && j2.Status == jobs.Queued {
+				s.q.push(j2)
+			}
+		}
+		s.mu.Unlock()
+		if j != nil && j.Status == jobs.Canceled {
+			s.stats.canceled.Add(1)
+			s.emit(j)
+		}
+		s.poke()
+		return
+	}
+	current := s.workers[w.id] == w && w.send != nil
+	if current {
+		w.running[it.id] = fence
+	}
+	s.mu.Unlock()
+	s.stats.assigned.Add(1)
+	s.emit(j)
+	if !current {
+		// The worker went away while the assignment was written.
+		s.requeue(ctx, it.id, fence, "WORKER_LOST", "the worker disconnected during assignment", true)
+		return
+	}
+	s.sendTo(w, &workerpb.SchedulerMessage{Msg: &workerpb.SchedulerMessage_Assign{Assign: &workerpb.Assign{
+		JobId: string(j.ID), Fence: fence, Spec: j.Spec, Attempt: int32(j.Attempts), Tenant: j.Tenant, Priority: string(j.Priority)}}})
+}
+
+// sendTo queues a message for a worker's stream without blocking the
+// scheduler on a slow worker; a worker whose buffer is full is dropped.
+func (s *Scheduler) sendTo(w *worker, m *workerpb.SchedulerMessage) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if w.send == nil {
+		return
+	}
+	select {
+	case w.send <- m:
+	default:
+		s.log.Warn("worker send buffer full; disconnecting it", "worker", w.id)
+		s.disconnectLocked(w)
+	}
+}

@@ -1,0 +1,100 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/concurrency"
+)
+
+// Elector makes this replica the leader: Campaign blocks until it is, and
+// returns a context that ends when leadership is lost.
+type Elector interface {
+	Campaign(ctx context.Context) (context.Context, error)
+	// Leader returns the current leader's advertised address ("" if none).
+	Leader(ctx context.Context) string
+}
+
+// Run campaigns, leads while elected, and campaigns again after losing,
+// until ctx ends.
+func (s *Scheduler) Run(ctx context.Context, el Elector) error {
+	for ctx.Err() == nil {
+		lctx, err := el.Campaign(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			s.log.Warn("campaign failed; retrying", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		if err := s.Lead(lctx); err != nil && lctx.Err() == nil {
+			s.log.Error("leading failed", "err", err)
+		}
+	}
+	return nil
+}
+
+// EtcdElector elects through an etcd lease: the leader's session keeps a
+// key alive; when the leader dies its lease expires after TTL and a
+// standby's Campaign returns.
+type EtcdElector struct {
+	Client *clientv3.Client
+	Prefix string
+	TTL    time.Duration
+	Value  string // this replica's advertised address
+}
+
+// Campaign implements Elector.
+func (e *EtcdElector) Campaign(ctx context.Context) (context.Context, error) {
+	sess, err := concurrency.NewSession(e.Client, concurrency.WithTTL(max(1, int(e.TTL.Seconds()))), concurrency.WithContext(ctx))
+	if err != nil {
+		return nil, err
+	}
+	el := concurrency.NewElection(sess, e.Prefix)
+	if err := el.Campaign(ctx, e.Value); err != nil {
+		sess.Close()
+		return nil, err
+	}
+	lctx, cancel := context.WithCancel(ctx)
+	go func() {
+		defer cancel()
+		select {
+		case <-sess.Done():
+		case <-ctx.Done():
+			rctx, rc := context.WithTimeout(context.Background(), 2*time.Second)
+			_ = el.Resign(rctx)
+			rc()
+			sess.Close()
+		}
+	}()
+	return lctx, nil
+}
+
+// Leader implements Elector.
+func (e *EtcdElector) Leader(ctx context.Context) string {
+	resp, err := e.Client.Get(ctx, e.Prefix+"/", clientv3.WithPrefix(), clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortAscend), clientv3.WithLimit(1))
+	if err != nil || len(resp.Kvs) == 0 {
+		return ""
+	}
+	return string(resp.Kvs[0].Value)
+}
+
+// Always is an Elector for a single replica: it leads at once.
+type Always struct{ Addr string }
+
+// Campaign implements Elector.
+func (a Always) Campaign(ctx context.Context) (context.Context, error) {
+	if ctx.Err() != nil {
+		return nil, errors.New("canceled")
+	}
+	return ctx, nil
+}
+
+// Leader implements Elector.
+func (a Always) Leader(context.Context) string { return a.Addr }

@@ -1,0 +1,68 @@
+package scheduler
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/stickerd/stickerd/services/jobs"
+	"github.com/stickerd/stickerd/services/queue"
+)
+
+// event is one state change, as published on stickerd.render.events.
+type event struct {
+	JobID    jobs.ID     `json:"job_id"`
+	Tenant   string      `json:"tenant"`
+	Status   jobs.Status `json:"status"`
+	Attempts int         `json:"attempts"`
+	Worker   *string     `json:"worker,omitempty"`
+	Error    *jobs.Error `json:"error,omitempty"`
+	Time     time.Time   `json:"time"`
+	dlq      *jobs.Job
+}
+
+// emit queues a state change for publishing; it never blocks a scheduling
+// decision on Kafka (events are best effort, the store is the truth).
+func (s *Scheduler) emit(j *jobs.Job) {
+	e := event{JobID: j.ID, Tenant: j.Tenant, Status: j.Status, Attempts: j.Attempts, Worker: j.Worker, Error: j.Error, Time: s.clock.Now()}
+	select {
+	case s.events <- e:
+	default:
+		s.log.Warn("event buffer full; event dropped", "job", j.ID)
+	}
+}
+
+// deadLetter publishes a job that exhausted its attempts to the DLQ topic.
+func (s *Scheduler) deadLetter(j *jobs.Job) {
+	select {
+	case s.events <- event{JobID: j.ID, dlq: j.Clone()}:
+	default:
+		s.log.Error("event buffer full; dead letter dropped", "job", j.ID)
+	}
+}
+
+func (s *Scheduler) publishLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e := <-s.events:
+			if s.pub == nil {
+				continue
+			}
+			topic, v := queue.TopicEvents, any(e)
+			if e.dlq != nil {
+				topic, v = queue.TopicDLQ, e.dlq
+			}
+			b, err := json.Marshal(v)
+			if err != nil {
+				continue
+			}
+			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			if err := s.pub.Publish(pctx, topic, []byte(e.JobID), b); err != nil {
+				s.log.Warn("event not published", "topic", topic, "job", e.JobID, "err", err)
+			}
+			cancel()
+		}
+	}
+}

@@ -1,0 +1,229 @@
+package scheduler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/stickerd/stickerd/internal/clock"
+	"github.com/stickerd/stickerd/proto/workerpb"
+	"github.com/stickerd/stickerd/services/jobs"
+	"github.com/stickerd/stickerd/services/statestore"
+)
+
+// Store is what the scheduler needs of the state store.
+type Store interface {
+	Get(ctx context.Context, id jobs.ID) (*jobs.Job, error)
+	Update(ctx context.Context, id jobs.ID, fn func(*jobs.Job) error) (*jobs.Job, error)
+	Scan(ctx context.Context, fn func(*jobs.Job) error) error
+	WatchJobs(ctx context.Context, fromRevision int64) (<-chan statestore.Event, error)
+	Revision(ctx context.Context) (int64, error)
+}
+
+// Publisher sends messages to Kafka topics.
+type Publisher interface {
+	Publish(ctx context.Context, topic string, key, value []byte) error
+}
+
+// Stats are counters for metrics and tests.
+type Stats struct {
+	Assigned, Completed, Failed, Canceled, Requeued, StaleRefused, WorkersLost, DeadLettered int64
+}
+
+// Scheduler is one replica. Only the elected leader dispatches; every
+// replica takes jobs in from Kafka.
+type Scheduler struct {
+	cfg   Config
+	store Store
+	pub   Publisher
+	clock clock.Clock
+	log   *slog.Logger
+
+	mu           sync.Mutex
+	leading      bool
+	leaderCtx    context.Context
+	q            *jobQueue
+	workers      map[string]*worker
+	assigning    map[jobs.ID]bool
+	progress     map[jobs.ID]time.Time // last progress write per job
+	releaseTimer clock.Timer           // fires when a backed-off job becomes ready
+	wake         chan struct{}
+
+	stats struct {
+		assigned, completed, failed, canceled, requeued, stale, lost, dlq atomic.Int64
+	}
+	events chan event
+}
+
+// New returns a scheduler replica.
+func New(cfg Config, store Store, pub Publisher, clk clock.Clock, log *slog.Logger) (*Scheduler, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if clk == nil {
+		clk = clock.Real{}
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Scheduler{cfg: cfg, store: store, pub: pub, clock: clk, log: log.With("component", "scheduler", "replica", cfg.ID),
+		q: newQueue(), workers: map[string]*worker{}, assigning: map[jobs.ID]bool{}, progress: map[jobs.ID]time.Time{},
+		wake: make(chan struct{}, 1), events: make(chan event, 8192)}, nil
+}
+
+// Stats returns the counters so far.
+func (s *Scheduler) Stats() Stats {
+	return Stats{Assigned: s.stats.assigned.Load(), Completed: s.stats.completed.Load(), Failed: s.stats.failed.Load(),
+		Canceled: s.stats.canceled.Load(), Requeued: s.stats.requeued.Load(), StaleRefused: s.stats.stale.Load(),
+		WorkersLost: s.stats.lost.Load(), DeadLettered: s.stats.dlq.Load()}
+}
+
+// Leading reports whether this replica dispatches now.
+func (s *Scheduler) Leading() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.leading
+}
+
+// QueueDepth reports the jobs waiting for a worker (leader only).
+func (s *Scheduler) QueueDepth() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.q.len()
+}
+
+// Workers reports the connected workers' ids (leader only).
+func (s *Scheduler) Workers() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ids []string
+	for id, w := range s.workers {
+		if w.send != nil {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// Lead dispatches until ctx ends: it rebuilds the queue from the store,
+// then follows the store, sweeps for lost intake messages and places
+// jobs. Run calls it each time this replica wins the election; a single
+// replica deployment may call it directly.
+func (s *Scheduler) Lead(ctx context.Context) error {
+	rev, err := s.recover(ctx)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.leading, s.leaderCtx = true, ctx
+	s.mu.Unlock()
+	s.log.Info("leading", "revision", rev, "queued", s.QueueDepth())
+	var wg sync.WaitGroup
+	for _, f := range []func(context.Context){s.dispatchLoop, s.sweepLoop, s.publishLoop,
+		func(ctx context.Context) { s.watchLoop(ctx, rev) }} {
+		wg.Add(1)
+		go func() { defer wg.Done(); f(ctx) }()
+	}
+	s.poke()
+	<-ctx.Done()
+	s.stepDown()
+	wg.Wait()
+	return nil
+}
+
+// stepDown forgets the leader's state and drops every worker stream, so
+// workers reconnect to the new leader.
+func (s *Scheduler) stepDown() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.leading = false
+	for id, w := range s.workers {
+		s.dropLocked(id, w)
+	}
+	s.q = newQueue()
+	s.assigning = map[jobs.ID]bool{}
+	s.progress = map[jobs.ID]time.Time{}
+	if s.releaseTimer != nil {
+		s.releaseTimer.Stop()
+	}
+	s.log.Info("stepped down")
+}
+
+// recover rebuilds the leader's view from the store: queued, admitted jobs
+// go into the queue; running jobs wait for their worker to re-register
+// within the heartbeat TTL, or are requeued as lost.
+func (s *Scheduler) recover(ctx context.Context) (int64, error) {
+	rev, err := s.store.Revision(ctx)
+	if err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	err = s.store.Scan(ctx, func(j *jobs.Job) error {
+		switch {
+		case j.Status == jobs.Queued && j.Admitted:
+			s.q.push(j)
+		case j.Status == jobs.Running && j.Worker != nil:
+			w := s.workers[*j.Worker]
+			if w == nil {
+				w = &worker{id: *j.Worker, caps: &workerpb.Capabilities{}, running: map[jobs.ID]int64{}, closed: make(chan struct{})}
+				s.workers[w.id] = w
+				s.armLocked(w)
+			}
+			w.running[j.ID] = j.Fence
+		}
+		return nil
+	})
+	return rev, err
+}
+
+// poke wakes the dispatch loop.
+func (s *Scheduler) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// enqueue adds a queued job unless it is already waiting or being assigned.
+func (s *Scheduler) enqueue(j *jobs.Job) {
+	s.mu.Lock()
+	ok := s.leading && j.Status == jobs.Queued && !s.assigning[j.ID] && s.q.push(j)
+	s.mu.Unlock()
+	if ok {
+		s.poke()
+	}
+}
+
+// wantsGPU reports whether the job's output is H.264, which NVENC speeds up.
+func wantsGPU(spec json.RawMessage) bool {
+	var s struct {
+		Output struct {
+			Format string `json:"format"`
+		} `json:"output"`
+	}
+	_ = json.Unmarshal(spec, &s)
+	return s.Output.Format == "" || s.Output.Format == "mp4"
+}
+
+// retryStore retries f while the store is unavailable, with backoff, until
+// ctx ends: a report or requeue must not be lost to a leader election.
+func (s *Scheduler) retryStore(ctx context.Context, f func() error) error {
+	delay := 50 * time.Millisecond
+	for {
+		err := f()
+		if err == nil || !errors.Is(err, statestore.ErrUnavailable) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 2*time.Second)
+	}
+}

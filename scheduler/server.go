@@ -1,0 +1,167 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/stickerd/stickerd/proto/workerpb"
+)
+
+// LeaderHeader is the trailer a standby sets to tell a worker where the
+// leader is.
+const LeaderHeader = "stickerd-leader"
+
+// Server is the gRPC face of a replica: workers open one Connect stream.
+type Server struct {
+	workerpb.UnimplementedSchedulerServer
+	s *Scheduler
+	// Leader returns the leader's advertised address, for standbys' hints.
+	Leader func(ctx context.Context) string
+}
+
+// NewServer wraps a scheduler for gRPC.
+func NewServer(s *Scheduler, leader func(context.Context) string) *Server {
+	return &Server{s: s, Leader: leader}
+}
+
+// Register adds the service to a gRPC server.
+func (srv *Server) Register(g *grpc.Server) { workerpb.RegisterSchedulerServer(g, srv) }
+
+// Connect is one worker's session.
+func (srv *Server) Connect(stream workerpb.Scheduler_ConnectServer) error {
+	ctx := stream.Context()
+	if !srv.s.Leading() {
+		return srv.notLeader(stream)
+	}
+	first, err := recvWithin(stream, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	reg := first.GetRegister()
+	if reg == nil || reg.GetWorkerId() == "" {
+		return status.Error(codes.InvalidArgument, "the first message must be Register with a worker_id")
+	}
+	send := make(chan *workerpb.SchedulerMessage, 1024)
+	w, err := srv.s.register(ctx, reg, send)
+	if errors.Is(err, ErrNotLeader) {
+		return srv.notLeader(stream)
+	}
+	if err != nil {
+		return status.Error(codes.Internal, err.Error())
+	}
+	closed := w.closed
+	defer func() {
+		srv.s.mu.Lock()
+		if w.send == send {
+			srv.s.disconnectLocked(w)
+		}
+		srv.s.mu.Unlock()
+	}()
+	if err := stream.Send(&workerpb.SchedulerMessage{Msg: &workerpb.SchedulerMessage_Registered{Registered: &workerpb.Registered{
+		HeartbeatIntervalMs: srv.s.cfg.HeartbeatInterval.Milliseconds(), HeartbeatTtlMs: srv.s.cfg.HeartbeatTTL.Milliseconds()}}}); err != nil {
+		return err
+	}
+	sendErr := make(chan error, 1)
+	go func() {
+		for {
+			select {
+			case <-closed:
+				sendErr <- status.Error(codes.Unavailable, "disconnected by the scheduler")
+				return
+			case <-ctx.Done():
+				return
+			case m := <-send:
+				if err := stream.Send(m); err != nil {
+					sendErr <- err
+					return
+				}
+			}
+		}
+	}()
+	recvErr := make(chan error, 1)
+	go func() {
+		for {
+			m, err := stream.Recv()
+			if err != nil {
+				recvErr <- err
+				return
+			}
+			srv.handle(ctx, w, m)
+		}
+	}()
+	select {
+	case err := <-sendErr:
+		return err
+	case err := <-recvErr:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (srv *Server) handle(ctx context.Context, w *worker, m *workerpb.WorkerMessage) {
+	s := srv.s
+	lctx := s.currentLeaderCtx()
+	if lctx == nil {
+		return
+	}
+	// Reports outlive the stream: they are recorded under the leader's
+	// context, so a worker hanging up mid-write does not lose its result.
+	switch msg := m.Msg.(type) {
+	case *workerpb.WorkerMessage_Heartbeat:
+		s.heartbeat(w, msg.Heartbeat)
+	case *workerpb.WorkerMessage_Progress:
+		s.progressReport(lctx, msg.Progress)
+	case *workerpb.WorkerMessage_Complete:
+		s.complete(lctx, w, msg.Complete)
+	case *workerpb.WorkerMessage_Fail:
+		s.fail(lctx, w, msg.Fail)
+	case *workerpb.WorkerMessage_Released:
+		s.released(lctx, w, msg.Released)
+	}
+}
+
+func (s *Scheduler) currentLeaderCtx() context.Context {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.leading {
+		return nil
+	}
+	return s.leaderCtx
+}
+
+func (srv *Server) notLeader(stream grpc.ServerStream) error {
+	if srv.Leader != nil {
+		ctx, cancel := context.WithTimeout(stream.Context(), time.Second)
+		addr := srv.Leader(ctx)
+		cancel()
+		if addr != "" {
+			stream.SetTrailer(metadata.Pairs(LeaderHeader, addr))
+		}
+	}
+	return status.Error(codes.Unavailable, ErrNotLeader.Error())
+}
+
+func recvWithin(stream workerpb.Scheduler_ConnectServer, d time.Duration) (*workerpb.WorkerMessage, error) {
+	type res struct {
+		m   *workerpb.WorkerMessage
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		m, err := stream.Recv()
+		ch <- res{m, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.m, r.err
+	case <-time.After(d):
+		return nil, status.Error(codes.DeadlineExceeded, "no Register message")
+	}
+}

@@ -1,0 +1,337 @@
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/stickerd/stickerd/render"
+	"github.com/stickerd/stickerd/scheduler"
+	"github.com/stickerd/stickerd/services/blob"
+	"github.com/stickerd/stickerd/services/kafkaembed"
+	"github.com/stickerd/stickerd/services/kv"
+	"github.com/stickerd/stickerd/services/queue"
+	"github.com/stickerd/stickerd/services/statestore"
+	"github.com/stickerd/stickerd/services/submit"
+	"github.com/stickerd/stickerd/worker"
+)
+
+// Stack is a running pipeline.
+type Stack struct {
+	cfg       Config
+	log       *slog.Logger
+	Etcd      *kv.Member
+	Kafka     *kafkaembed.Broker
+	Brokers   []string
+	Client    *clientv3.Client
+	Store     *statestore.Store
+	Producer  *queue.Producer
+	Blobs     blob.Dir
+	Engine    *render.Engine
+	Submitter *submit.Submitter
+	Replicas  []*Replica
+	Workers   []*WorkerProc
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+}
+
+// Replica is one scheduler replica with its own etcd client, Kafka
+// consumer and gRPC server.
+type Replica struct {
+	Scheduler *scheduler.Scheduler
+	Addr      string
+	client    *clientv3.Client
+	grpc      *grpc.Server
+	consumer  *queue.Consumer
+	cancel    context.CancelFunc
+	done      chan struct{}
+}
+
+// WorkerProc is one in-process worker.
+type WorkerProc struct {
+	Worker *worker.Worker
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// Start brings the pipeline up; Close takes it down.
+func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s := &Stack{cfg: cfg, log: log, ctx: sctx, cancel: cancel, Blobs: blob.Dir{Root: filepath.Join(cfg.DataDir, "blobs")}}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	if err := s.startStore(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.startKafka(ctx); err != nil {
+		return nil, err
+	}
+	if cfg.Renderer == nil && cfg.Workers > 0 {
+		if s.Engine, err = render.New(ctx, cfg.Render); err != nil {
+			return nil, err
+		}
+	}
+	s.Submitter = &submit.Submitter{Store: s.Store, Pub: s.Producer, Log: log}
+	for i := 0; i < cfg.Schedulers; i++ {
+		if _, err := s.AddReplica(); err != nil {
+			return nil, err
+		}
+	}
+	for i := 0; i < cfg.Workers; i++ {
+		if _, err := s.AddWorker(); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (s *Stack) startStore(ctx context.Context) error {
+	var err error
+	endpoints := s.cfg.EtcdEndpoints
+	if len(endpoints) == 0 {
+		if s.Etcd, err = kv.StartMember(ctx, s.cfg.Etcd); err != nil {
+			return fmt.Errorf("stack: etcd: %w", err)
+		}
+		endpoints = s.Etcd.Endpoints()
+	}
+	if s.Client, err = kv.Dial(ctx, endpoints); err != nil {
+		return fmt.Errorf("stack: etcd: %w", err)
+	}
+	s.Store = statestore.New(s.Client, statestore.DefaultPrefix)
+	return nil
+}
+
+func (s *Stack) startKafka(ctx context.Context) error {
+	s.Brokers = s.cfg.KafkaBrokers
+	if len(s.Brokers) == 0 {
+		b, err := kafkaembed.Start(kafkaembed.Config{Addr: s.cfg.KafkaListen, Topics: queue.Topics()})
+		if err != nil {
+			return fmt.Errorf("stack: kafka: %w", err)
+		}
+		s.Kafka, s.Brokers = b, []string{b.Addr()}
+	} else if err := queue.EnsureTopics(ctx, s.Brokers, 4, 1, queue.Topics()...); err != nil {
+		return fmt.Errorf("stack: kafka topics: %w", err)
+	}
+	var err error
+	s.Producer, err = queue.NewProducer(s.queueConfig())
+	return err
+}
+
+func (s *Stack) queueConfig() queue.Config {
+	c := queue.DefaultConfig()
+	c.Brokers = s.Brokers
+	return c
+}
+
+// AddReplica starts another scheduler replica.
+func (s *Stack) AddReplica() (*Replica, error) {
+	s.mu.Lock()
+	n := len(s.Replicas)
+	s.mu.Unlock()
+	lis, err := net.Listen("tcp", s.listenAddr(n))
+	if err != nil {
+		return nil, fmt.Errorf("stack: scheduler listen: %w", err)
+	}
+	cli, err := kv.Dial(s.ctx, s.Client.Endpoints())
+	if err != nil {
+		lis.Close()
+		return nil, err
+	}
+	cfg := s.cfg.Scheduler
+	cfg.ID = fmt.Sprintf("%s-%d", cfg.ID, n)
+	cfg.Advertise = lis.Addr().String()
+	sched, err := scheduler.New(cfg, statestore.New(cli, statestore.DefaultPrefix), s.Producer, s.cfg.Clock, s.log)
+	if err != nil {
+		lis.Close()
+		cli.Close()
+		return nil, err
+	}
+	consumer, err := queue.NewConsumer(s.queueConfig(), "stickerd-scheduler", queue.TopicJobs)
+	if err != nil {
+		lis.Close()
+		cli.Close()
+		return nil, err
+	}
+	el := &scheduler.EtcdElector{Client: cli, Prefix: cfg.ElectionPrefix, TTL: cfg.ElectionTTL, Value: cfg.Advertise}
+	g := grpc.NewServer()
+	scheduler.NewServer(sched, el.Leader).Register(g)
+	hs := health.NewServer()
+	healthpb.RegisterHealthServer(g, hs)
+	ctx, cancel := context.WithCancel(s.ctx)
+	r := &Replica{Scheduler: sched, Addr: cfg.Advertise, client: cli, grpc: g, consumer: consumer, cancel: cancel, done: make(chan struct{})}
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() { defer wg.Done(); _ = g.Serve(lis) }()
+	go func() { defer wg.Done(); _ = sched.Run(ctx, el) }()
+	go func() { defer wg.Done(); _ = consumer.Run(ctx, sched.Intake) }()
+	go func() { wg.Wait(); close(r.done) }()
+	s.mu.Lock()
+	s.Replicas = append(s.Replicas, r)
+	s.mu.Unlock()
+	return r, nil
+}
+
+func (s *Stack) listenAddr(n int) string {
+	addr := s.cfg.SchedulerListen
+	if n == 0 || addr == "" {
+		if addr == "" {
+			return "127.0.0.1:0"
+		}
+		return addr
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, "0")
+}
+
+// SchedulerAddrs lists the replicas' gRPC addresses.
+func (s *Stack) SchedulerAddrs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, r := range s.Replicas {
+		out = append(out, r.Addr)
+	}
+	return out
+}
+
+// Leader returns the replica that dispatches now, or nil.
+func (s *Stack) Leader() *Replica {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range s.Replicas {
+		if r.Scheduler.Leading() {
+			return r
+		}
+	}
+	return nil
+}
+
+// Kill stops a replica as a crash would: its gRPC server drops every
+// stream, its etcd client goes away without resigning (the standby waits
+// for the lease to expire), and its consumer stops without committing.
+func (r *Replica) Kill() {
+	r.grpc.Stop()
+	r.client.Close()
+	r.cancel()
+	<-r.done
+	r.consumer.Close()
+}
+
+// AddWorker starts another in-process worker connected to every replica.
+func (s *Stack) AddWorker() (*WorkerProc, error) {
+	s.mu.Lock()
+	n := len(s.Workers)
+	s.mu.Unlock()
+	cfg := s.cfg.Worker
+	cfg.ID = fmt.Sprintf("%s-%d", cfg.ID, n)
+	cfg.Schedulers = s.SchedulerAddrs()
+	if err := os.MkdirAll(cfg.WorkDir, 0o755); err != nil {
+		return nil, err
+	}
+	var r worker.Renderer = s.Engine
+	if s.cfg.Renderer != nil {
+		r = s.cfg.Renderer
+	}
+	w, err := worker.New(cfg, r, s.Blobs, s.log)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(s.ctx)
+	p := &WorkerProc{Worker: w, cancel: cancel, done: make(chan struct{})}
+	go func() { defer close(p.done); _ = w.Run(ctx) }()
+	s.mu.Lock()
+	s.Workers = append(s.Workers, p)
+	s.mu.Unlock()
+	return p, nil
+}
+
+// Kill stops the worker abruptly, as kill -9 would.
+func (p *WorkerProc) Kill() {
+	p.Worker.Kill()
+	<-p.done
+}
+
+// Stop drains the worker (bounded by timeout) and stops it.
+func (p *WorkerProc) Stop(timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	p.Worker.Drain(ctx)
+	cancel()
+	p.cancel()
+	<-p.done
+}
+
+// Close stops everything.
+func (s *Stack) Close() {
+	s.mu.Lock()
+	ws, rs := s.Workers, s.Replicas
+	s.mu.Unlock()
+	for _, w := range ws {
+		w.cancel()
+		<-w.done
+	}
+	for _, r := range rs {
+		r.grpc.Stop()
+		r.cancel()
+		<-r.done
+		r.consumer.Close()
+		r.client.Close()
+	}
+	s.cancel()
+	if s.Producer != nil {
+		s.Producer.Close()
+	}
+	if s.Kafka != nil {
+		s.Kafka.Close()
+	}
+	if s.Client != nil {
+		s.Client.Close()
+	}
+	if s.Etcd != nil {
+		s.Etcd.Close()
+	}
+}
+
+// WaitTerminal polls the store until every job is terminal or ctx ends.
+func (s *Stack) WaitTerminal(ctx context.Context, ids ...string) error {
+	for _, id := range ids {
+		for {
+			j, err := s.Store.Get(ctx, jobsID(id))
+			if err == nil && j.Status.Terminal() {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return errors.Join(ctx.Err(), fmt.Errorf("job %s not terminal: %v", id, statusOf(j)))
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}

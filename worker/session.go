@@ -1,0 +1,141 @@
+package worker
+
+import (
+	"context"
+	"time"
+
+	"github.com/stickerd/stickerd/proto/workerpb"
+	"github.com/stickerd/stickerd/services/jobs"
+)
+
+// session runs one stream to one scheduler; it returns whether the worker
+// got registered, and a leader hint when a standby answered.
+func (w *Worker) session(ctx context.Context, addr string) (bool, string, error) {
+	conn, err := dial(addr)
+	if err != nil {
+		return false, "", err
+	}
+	defer conn.Close()
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := workerpb.NewSchedulerClient(conn).Connect(sctx)
+	if err != nil {
+		return false, "", err
+	}
+	if err := stream.Send(&workerpb.WorkerMessage{Msg: &workerpb.WorkerMessage_Register{Register: &workerpb.Register{
+		WorkerId: w.cfg.ID, Capabilities: w.capabilities(), Running: w.held()}}}); err != nil {
+		return false, "", err
+	}
+	first, err := stream.Recv()
+	if err != nil {
+		return false, leaderHint(stream), err
+	}
+	reg := first.GetRegistered()
+	if reg == nil {
+		return false, "", errNoRegistered
+	}
+	interval := time.Duration(reg.GetHeartbeatIntervalMs()) * time.Millisecond
+	if interval <= 0 {
+		interval = time.Second
+	}
+	out := make(chan *workerpb.WorkerMessage, 1024)
+	w.mu.Lock()
+	w.send = out
+	for _, p := range w.pending { // results the previous session did not get acknowledged
+		p.sentAt = time.Now()
+		out <- p.msg
+	}
+	w.mu.Unlock()
+	w.log.Info("registered", "scheduler", addr)
+	defer func() {
+		w.mu.Lock()
+		if w.send == out {
+			w.send = nil
+		}
+		w.mu.Unlock()
+	}()
+	go func() {
+		for {
+			select {
+			case <-sctx.Done():
+				return
+			case m := <-out:
+				if err := stream.Send(m); err != nil {
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	go w.beat(sctx, interval)
+	for {
+		m, err := stream.Recv()
+		if err != nil {
+			return true, leaderHint(stream), err
+		}
+		switch msg := m.Msg.(type) {
+		case *workerpb.SchedulerMessage_Assign:
+			w.start(msg.Assign)
+		case *workerpb.SchedulerMessage_Cancel:
+			w.cancelJob(jobs.ID(msg.Cancel.GetJobId()), msg.Cancel.GetFence())
+		case *workerpb.SchedulerMessage_Ack:
+			w.acked(jobs.ID(msg.Ack.GetJobId()), msg.Ack.GetFence())
+		case *workerpb.SchedulerMessage_Drain:
+			w.mu.Lock()
+			w.draining = true
+			w.mu.Unlock()
+		}
+	}
+}
+
+// beat sends heartbeats and re-sends reports that wait too long for an Ack.
+func (w *Worker) beat(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	w.heartbeatNow()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			w.heartbeatNow()
+			w.resend()
+		}
+	}
+}
+
+func (w *Worker) heartbeatNow() {
+	w.mu.Lock()
+	hb := &workerpb.Heartbeat{CpuUtilization: w.cpu.sample(), JobsRunning: int32(len(w.tasks)), Draining: w.draining}
+	w.mu.Unlock()
+	w.push(&workerpb.WorkerMessage{Msg: &workerpb.WorkerMessage_Heartbeat{Heartbeat: hb}})
+}
+
+func (w *Worker) resend() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, p := range w.pending {
+		if time.Since(p.sentAt) >= w.cfg.ResendAfter && w.send != nil {
+			p.sentAt = time.Now()
+			select {
+			case w.send <- p.msg:
+			default:
+			}
+		}
+	}
+}
+
+// push sends a message on the live session, dropping it when there is none
+// (heartbeats and progress are not worth keeping; reports are kept in
+// pending and re-sent).
+func (w *Worker) push(m *workerpb.WorkerMessage) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.send == nil || w.killed {
+		return
+	}
+	select {
+	case w.send <- m:
+	default:
+	}
+}

@@ -1,0 +1,162 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"os"
+	"time"
+
+	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/proto/workerpb"
+	"github.com/stickerd/stickerd/render"
+	"github.com/stickerd/stickerd/render/spec"
+	"github.com/stickerd/stickerd/services/jobs"
+)
+
+// start begins an assigned render unless it already runs (a re-sent
+// assignment) or the worker is draining (handed straight back).
+func (w *Worker) start(a *workerpb.Assign) {
+	id := jobs.ID(a.GetJobId())
+	w.mu.Lock()
+	if t, ok := w.tasks[id]; ok && t.fence == a.GetFence() {
+		w.mu.Unlock()
+		return
+	}
+	if w.draining || w.runCtx == nil {
+		w.mu.Unlock()
+		w.report(id, a.GetFence(), &workerpb.WorkerMessage{Msg: &workerpb.WorkerMessage_Released{
+			Released: &workerpb.Released{JobId: string(id), Fence: a.GetFence()}}})
+		return
+	}
+	ctx, cancel := context.WithCancel(w.runCtx)
+	t := &task{fence: a.GetFence(), cancel: cancel}
+	w.tasks[id] = t
+	w.mu.Unlock()
+	go w.execute(ctx, a, t)
+}
+
+func (w *Worker) cancelJob(id jobs.ID, fence int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if t, ok := w.tasks[id]; ok && t.fence == fence {
+		t.canceled = true
+		t.cancel()
+	}
+}
+
+func (w *Worker) execute(ctx context.Context, a *workerpb.Assign, t *task) {
+	id := jobs.ID(a.GetJobId())
+	start := time.Now()
+	msg := w.render(ctx, a, t)
+	w.mu.Lock()
+	delete(w.tasks, id)
+	killed := w.killed
+	w.mu.Unlock()
+	t.cancel()
+	select {
+	case w.idle <- struct{}{}:
+	default:
+	}
+	if killed || msg == nil {
+		return
+	}
+	w.log.Info("job done", "job", id, "seconds", time.Since(start).Seconds(), "result", kind(msg))
+	w.report(id, t.fence, msg)
+}
+
+// render runs one job and returns the report to send.
+func (w *Worker) render(ctx context.Context, a *workerpb.Assign, t *task) *workerpb.WorkerMessage {
+	id, fence := a.GetJobId(), a.GetFence()
+	fail := func(err error) *workerpb.WorkerMessage {
+		code := errcode.Of(err)
+		return &workerpb.WorkerMessage{Msg: &workerpb.WorkerMessage_Fail{Fail: &workerpb.Fail{
+			JobId: id, Fence: fence, Code: string(code), Message: err.Error(), Retryable: Retryable(code)}}}
+	}
+	dir, err := os.MkdirTemp(w.cfg.WorkDir, "job-")
+	if err != nil {
+		return fail(errcode.Wrap(errcode.StorageFailed, err, "no scratch space"))
+	}
+	defer os.RemoveAll(dir)
+	s, err := spec.Parse(a.GetSpec(), spec.ParseOptions{})
+	if err != nil {
+		return fail(err)
+	}
+	out := dir + "/out." + s.Output.Format
+	res, err := w.r.Render(ctx, render.Job{Spec: s, Output: out,
+		Resolver: &resolver{blobs: w.blobs, fetch: w.fetch, tenant: a.GetTenant(), dir: dir},
+		Progress: func(p float64) { w.progress(jobs.ID(id), t, p) }})
+	if ctx.Err() != nil || errors.Is(err, context.Canceled) || errcode.Of(err) == errcode.Canceled {
+		w.mu.Lock()
+		canceled, back := t.canceled, t.handedBack
+		w.mu.Unlock()
+		if canceled || back {
+			return &workerpb.WorkerMessage{Msg: &workerpb.WorkerMessage_Released{Released: &workerpb.Released{
+				JobId: id, Fence: fence, Canceled: canceled}}}
+		}
+		return nil // killed or shutting down: the scheduler's timers take over
+	}
+	if err != nil {
+		return fail(err)
+	}
+	key := OutputKey(a.GetTenant(), id, res.Format)
+	n, err := w.blobs.PutFile(ctx, key, out)
+	if err != nil {
+		return fail(errcode.Wrap(errcode.StorageFailed, err, "storing the output"))
+	}
+	return &workerpb.WorkerMessage{Msg: &workerpb.WorkerMessage_Complete{Complete: &workerpb.Complete{
+		JobId: id, Fence: fence, Output: &workerpb.Output{Key: key, Bytes: n, Format: res.Format,
+			Width: int32(res.Width), Height: int32(res.Height), Duration: res.Duration, Encoder: res.Encoder.Name,
+			RenderSeconds: 0}}}}
+}
+
+func (w *Worker) progress(id jobs.ID, t *task, p float64) {
+	w.mu.Lock()
+	due := time.Since(t.lastProg) >= w.cfg.ProgressInterval || p >= 1
+	if due {
+		t.lastProg = time.Now()
+	}
+	w.mu.Unlock()
+	if due {
+		w.push(&workerpb.WorkerMessage{Msg: &workerpb.WorkerMessage_Progress{Progress: &workerpb.Progress{
+			JobId: string(id), Fence: t.fence, Progress: p}}})
+	}
+}
+
+// report keeps a result until the scheduler acknowledges it, and sends it.
+func (w *Worker) report(id jobs.ID, fence int64, m *workerpb.WorkerMessage) {
+	w.mu.Lock()
+	w.pending[id] = &pendingReport{msg: m, fence: fence, sentAt: time.Now()}
+	w.mu.Unlock()
+	w.push(m)
+}
+
+func (w *Worker) acked(id jobs.ID, fence int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if p, ok := w.pending[id]; ok && p.fence == fence {
+		delete(w.pending, id)
+	}
+}
+
+// Retryable reports whether another attempt (on another worker) may
+// succeed where this one failed; input errors never do.
+func Retryable(code errcode.Code) bool {
+	switch code {
+	case errcode.SpecInvalid, errcode.AssetNotFound, errcode.AssetUnsupported, errcode.AssetTooLarge,
+		errcode.SourceUnreadable, errcode.OutputTooLarge, errcode.Canceled:
+		return false
+	}
+	return true
+}
+
+func kind(m *workerpb.WorkerMessage) string {
+	switch m.Msg.(type) {
+	case *workerpb.WorkerMessage_Complete:
+		return "complete"
+	case *workerpb.WorkerMessage_Fail:
+		return "fail"
+	case *workerpb.WorkerMessage_Released:
+		return "released"
+	}
+	return "?"
+}
