@@ -227,3 +227,6 @@ func leaderHint(stream grpc.ClientStream) string {
 	}
 	return ""
 }
+
+// ID is the worker's id.
+func (w *Worker) ID() string { return w.cfg.ID }

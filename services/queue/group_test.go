@@ -27,7 +27,9 @@ func TestConsumer_GroupSplitsPartitionsBetweenMembers(t *testing.T) {
 	byMember := map[string]map[string]bool{} // member → values seen
 	seen := make(chan string, 1024)
 	handlerFor := func(member string) Handler {
+		mu.Lock()
 		byMember[member] = map[string]bool{}
+		mu.Unlock()
 		return func(_ context.Context, m Message) error {
 			mu.Lock()
 			byMember[member][string(m.Value)] = true

@@ -152,3 +152,13 @@ const smallJob = `{"source":{"color":"#0000FF","width":160,"height":120,"duratio
 // longJob renders for several seconds on this machine.
 const longJob = `{"source":{"color":"#000000","width":1280,"height":720,"duration":20,"fps":30},
 	"stickers":[{"type":"image","builtin":"confetti","animation":"spin"}],"output":{"quality":"high"}}`
+
+func trySubmit(s *Stack, js string) (*jobs.Job, error) {
+	sp, err := spec.Parse([]byte(js), spec.ParseOptions{})
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return s.Submitter.Submit(ctx, "t1", sp)
+}
