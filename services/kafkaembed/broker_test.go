@@ -61,6 +61,26 @@ func TestStart_SeedsTopicsAndAdvertisesItsAddress(t *testing.T) {
 	}
 }
 
+func TestStart_AdvertisesTheConfiguredHost(t *testing.T) {
+	b := startBroker(t, Config{AdvertiseHost: "kafka.test"})
+	_, port, _ := net.SplitHostPort(b.Addr())
+	if want := net.JoinHostPort("kafka.test", port); b.Addr() != want {
+		t.Fatalf("Addr() = %s, want %s", b.Addr(), want)
+	}
+	// Bootstrap through the loopback listener; metadata names the
+	// advertised host.
+	conn, err := kafka.Dial("tcp", net.JoinHostPort("127.0.0.1", port))
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	brokers, err := conn.Brokers()
+	if err != nil || len(brokers) != 1 || brokers[0].Host != "kafka.test" {
+		t.Fatalf("metadata brokers %+v (%v), want host kafka.test", brokers, err)
+	}
+}
+
 func TestStart_FailsWhenPortIsTaken(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

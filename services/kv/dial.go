@@ -3,6 +3,7 @@ package kv
 import (
 	"context"
 	"fmt"
+	"net"
 	"time"
 
 	"go.etcd.io/etcd/client/pkg/v3/logutil"
@@ -73,4 +74,32 @@ func anyAnswers(ctx context.Context, cli *clientv3.Client, endpoints []string) e
 		}
 	}
 	return fmt.Errorf("%w: %v: %v", ErrUnreachable, endpoints, last)
+}
+
+// FreeLocalURLs picks 2n free loopback ports, for tests: n client URLs and
+// n peer URLs. The ports are free when it returns; another process may
+// still take one before a member listens on it.
+func FreeLocalURLs(n int) (clients, peers []string, err error) {
+	ls := make([]net.Listener, 0, 2*n)
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	for range 2 * n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, nil, fmt.Errorf("kv: pick a free port: %w", err)
+		}
+		ls = append(ls, l)
+	}
+	for i, l := range ls {
+		u := "http://" + l.Addr().String()
+		if i < n {
+			clients = append(clients, u)
+		} else {
+			peers = append(peers, u)
+		}
+	}
+	return clients, peers, nil
 }

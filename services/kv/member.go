@@ -3,13 +3,15 @@ package kv
 import (
 	"context"
 	"fmt"
-	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"go.etcd.io/etcd/client/pkg/v3/logutil"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 )
 
 // Member is one running embedded etcd member.
@@ -123,30 +125,37 @@ func Run(ctx context.Context, cfg MemberConfig) error {
 	}
 }
 
-// FreeLocalURLs picks 2n free loopback ports, for tests: n client URLs and
-// n peer URLs. The ports are free when it returns; another process may
-// still take one before a member listens on it.
-func FreeLocalURLs(n int) (clients, peers []string, err error) {
-	ls := make([]net.Listener, 0, 2*n)
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	for range 2 * n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, nil, fmt.Errorf("kv: pick a free port: %w", err)
-		}
-		ls = append(ls, l)
+// memberLogger is etcd's JSON logger at level, silenced once stopping is
+// set: a member being stopped logs every listener it closes as an error
+// ("setting up serving from embedded etcd failed"), noise that would hide
+// real failures in service logs and test output.
+func memberLogger(level string, stopping *atomic.Bool) (func(*embed.Config) error, error) {
+	lvl, err := zapcore.ParseLevel(level)
+	if err != nil {
+		return nil, invalid("log_level %q: %v", level, err)
 	}
-	for i, l := range ls {
-		u := "http://" + l.Addr().String()
-		if i < n {
-			clients = append(clients, u)
-		} else {
-			peers = append(peers, u)
-		}
+	lg, err := logutil.CreateDefaultZapLogger(lvl)
+	if err != nil {
+		return nil, err
 	}
-	return clients, peers, nil
+	lg = lg.WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core {
+		return quietCore{Core: c, stopping: stopping}
+	}))
+	return embed.NewZapLoggerBuilder(lg), nil
+}
+
+type quietCore struct {
+	zapcore.Core
+	stopping *atomic.Bool
+}
+
+func (c quietCore) With(fields []zapcore.Field) zapcore.Core {
+	return quietCore{Core: c.Core.With(fields), stopping: c.stopping}
+}
+
+func (c quietCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
+	if c.stopping.Load() && e.Level < zapcore.DPanicLevel {
+		return ce
+	}
+	return c.Core.Check(e, ce)
 }

@@ -7,20 +7,6 @@ import (
 	"time"
 )
 
-// The topics of shared/API.md, "Kafka topics". Every message is keyed by job
-// id (or session id), so one job's messages land on one partition in order.
-const (
-	TopicJobs   = "stickerd.render.jobs"   // render requests
-	TopicEvents = "stickerd.render.events" // every job state change, JSON
-	TopicErrors = "stickerd.errors"        // every typed error event
-	TopicDLQ    = "stickerd.render.dlq"    // jobs that exhausted their attempts
-)
-
-// Topics lists every stickerd topic, for EnsureTopics and the embedded broker.
-func Topics() []string {
-	return []string{TopicJobs, TopicEvents, TopicErrors, TopicDLQ}
-}
-
 // Config is shared by Producer and Consumer. Start from DefaultConfig: the
 // zero durations are replaced by defaults, but Brokers is required.
 type Config struct {

@@ -66,7 +66,8 @@ func NewConsumer(cfg Config, group, topic string) (*Consumer, error) {
 }
 
 // Run fetches messages and calls h on each, one at a time, until ctx ends
-// (it then returns nil), Close is called (ErrClosed) or a fatal error.
+// (it then returns nil), Close is called (ErrClosed; h's context ends too) or
+// a fatal error.
 //
 // A message's offset is committed only after h returns nil. When h fails,
 // Run calls it again with the same message after a capped exponential
@@ -77,10 +78,16 @@ func NewConsumer(cfg Config, group, topic string) (*Consumer, error) {
 //
 // Broker outages are retried, not returned. The first fetch waits for the
 // group to form: about one HeartbeatInterval when other members must rejoin.
+// A topic that does not exist is not an error: the member idles until it is
+// created (EnsureTopics first).
 func (c *Consumer) Run(ctx context.Context, h Handler) error {
 	if h == nil {
 		return errors.New("queue: Run: nil handler")
 	}
+	// Close ends the handler's context too, so it can abandon its work.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(c.life, cancel)()
 	fetchFailures := 0
 	for {
 		km, err := c.r.FetchMessage(ctx)
@@ -94,7 +101,7 @@ func (c *Consumer) Run(ctx context.Context, h Handler) error {
 			fetchFailures++
 			c.cfg.Logger.Warn("queue: fetch failed, retrying", "topic", c.topic, "group", c.group, "err", err)
 			if !c.sleep(ctx, c.cfg.backoff(fetchFailures)) {
-				return c.stopErr(ctx)
+				return c.stopErr()
 			}
 			continue
 		}
@@ -103,7 +110,7 @@ func (c *Consumer) Run(ctx context.Context, h Handler) error {
 		ok := c.handle(ctx, km, h) && c.commit(ctx, km)
 		c.handling.Store(0)
 		if !ok {
-			return c.stopErr(ctx)
+			return c.stopErr()
 		}
 	}
 }
@@ -169,13 +176,13 @@ func (c *Consumer) commitOnce(ctx context.Context, km kafka.Message) error {
 // stopped reports whether Run must return, and with what.
 func (c *Consumer) stopped(ctx context.Context) (bool, error) {
 	if ctx.Err() != nil || c.closed.Load() {
-		return true, c.stopErr(ctx)
+		return true, c.stopErr()
 	}
 	return false, nil
 }
 
-func (c *Consumer) stopErr(ctx context.Context) error {
-	if ctx.Err() == nil && c.closed.Load() {
+func (c *Consumer) stopErr() error {
+	if c.closed.Load() {
 		return ErrClosed
 	}
 	return nil

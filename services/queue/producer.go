@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"sync/atomic"
 	"time"
 
@@ -41,10 +40,11 @@ func NewProducer(cfg Config) (*Producer, error) {
 	cfg = cfg.withDefaults()
 	w := &kafka.Writer{
 		Addr: kafka.TCP(cfg.Brokers...),
-		// Hash on the key keeps every message of one job on one
-		// partition, hence in order. kafka.Hash matches the Java client's
-		// murmur2 partitioner only for non-negative hashes, which is fine
-		// as long as kafka-go is the only producer of these topics.
+		// Hashing the key keeps every message of one job on one
+		// partition, hence in order. kafka.Hash is FNV-1a (Sarama's
+		// choice), not the Java client's murmur2: a producer in another
+		// language must not share these topics' keys. A nil key is spread
+		// round-robin.
 		Balancer:     &kafka.Hash{},
 		BatchTimeout: cfg.BatchTimeout,
 		// A batch keeps retrying in the background after Publish gave up,
@@ -122,65 +122,4 @@ func (p *Producer) Close() error {
 		t.CloseIdleConnections()
 	}
 	return err
-}
-
-// EnsureTopics creates each topic with the given partitions and replication
-// factor (1 when below 1) unless it exists, through the cluster controller.
-// It is idempotent; it does not change existing topics.
-func EnsureTopics(ctx context.Context, brokers []string, partitions, replication int, topics ...string) error {
-	if len(brokers) == 0 {
-		return errors.New("queue: ensure topics: no brokers")
-	}
-	if partitions < 1 {
-		return fmt.Errorf("queue: ensure topics: partitions must be >= 1, got %d", partitions)
-	}
-	replication = max(replication, 1)
-	var dialer kafka.Dialer
-	var lastErr error
-	for _, b := range brokers {
-		err := ensureTopicsVia(ctx, &dialer, b, partitions, replication, topics)
-		if err == nil {
-			return nil
-		}
-		lastErr = err
-		if ctx.Err() != nil || !isUnavailable(err) {
-			break
-		}
-	}
-	if isUnavailable(lastErr) {
-		return unavailable(lastErr, "ensure topics")
-	}
-	return fmt.Errorf("queue: ensure topics: %w", lastErr)
-}
-
-func ensureTopicsVia(ctx context.Context, d *kafka.Dialer, broker string, partitions, replication int, topics []string) error {
-	conn, err := d.DialContext(ctx, "tcp", broker)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	if deadline, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(deadline)
-	}
-	controller, err := conn.Controller()
-	if err != nil {
-		return err
-	}
-	addr := net.JoinHostPort(controller.Host, fmt.Sprint(controller.Port))
-	cconn, err := d.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return err
-	}
-	defer cconn.Close()
-	if deadline, ok := ctx.Deadline(); ok {
-		_ = cconn.SetDeadline(deadline)
-	}
-	configs := make([]kafka.TopicConfig, 0, len(topics))
-	for _, t := range topics {
-		configs = append(configs, kafka.TopicConfig{
-			Topic: t, NumPartitions: partitions, ReplicationFactor: replication,
-		})
-	}
-	// kafka-go ignores TOPIC_ALREADY_EXISTS, which makes this idempotent.
-	return cconn.CreateTopics(configs...)
 }

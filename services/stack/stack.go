@@ -12,12 +12,8 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/health"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/stickerd/stickerd/render"
-	"github.com/stickerd/stickerd/scheduler"
 	"github.com/stickerd/stickerd/services/blob"
 	"github.com/stickerd/stickerd/services/kafkaembed"
 	"github.com/stickerd/stickerd/services/kv"
@@ -47,18 +43,6 @@ type Stack struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	mu     sync.Mutex
-}
-
-// Replica is one scheduler replica with its own etcd client, Kafka
-// consumer and gRPC server.
-type Replica struct {
-	Scheduler *scheduler.Scheduler
-	Addr      string
-	client    *clientv3.Client
-	grpc      *grpc.Server
-	consumer  *queue.Consumer
-	cancel    context.CancelFunc
-	done      chan struct{}
 }
 
 // WorkerProc is one in-process worker.
@@ -152,43 +136,13 @@ func (s *Stack) AddReplica() (*Replica, error) {
 	s.mu.Lock()
 	n := len(s.Replicas)
 	s.mu.Unlock()
-	lis, err := net.Listen("tcp", s.listenAddr(n))
-	if err != nil {
-		return nil, fmt.Errorf("stack: scheduler listen: %w", err)
-	}
-	cli, err := kv.Dial(s.ctx, s.Client.Endpoints())
-	if err != nil {
-		lis.Close()
-		return nil, err
-	}
 	cfg := s.cfg.Scheduler
 	cfg.ID = fmt.Sprintf("%s-%d", cfg.ID, n)
-	cfg.Advertise = lis.Addr().String()
-	sched, err := scheduler.New(cfg, statestore.New(cli, statestore.DefaultPrefix), s.Producer, s.cfg.Clock, s.log)
+	r, err := StartReplica(s.ctx, ReplicaConfig{Scheduler: cfg, Listen: s.listenAddr(n),
+		EtcdEndpoints: s.Client.Endpoints(), Brokers: s.Brokers, Producer: s.Producer, Clock: s.cfg.Clock, Log: s.log})
 	if err != nil {
-		lis.Close()
-		cli.Close()
 		return nil, err
 	}
-	consumer, err := queue.NewConsumer(s.queueConfig(), "stickerd-scheduler", queue.TopicJobs)
-	if err != nil {
-		lis.Close()
-		cli.Close()
-		return nil, err
-	}
-	el := &scheduler.EtcdElector{Client: cli, Prefix: cfg.ElectionPrefix, TTL: cfg.ElectionTTL, Value: cfg.Advertise}
-	g := grpc.NewServer()
-	scheduler.NewServer(sched, el.Leader).Register(g)
-	hs := health.NewServer()
-	healthpb.RegisterHealthServer(g, hs)
-	ctx, cancel := context.WithCancel(s.ctx)
-	r := &Replica{Scheduler: sched, Addr: cfg.Advertise, client: cli, grpc: g, consumer: consumer, cancel: cancel, done: make(chan struct{})}
-	var wg sync.WaitGroup
-	wg.Add(3)
-	go func() { defer wg.Done(); _ = g.Serve(lis) }()
-	go func() { defer wg.Done(); _ = sched.Run(ctx, el) }()
-	go func() { defer wg.Done(); _ = consumer.Run(ctx, sched.Intake) }()
-	go func() { wg.Wait(); close(r.done) }()
 	s.mu.Lock()
 	s.Replicas = append(s.Replicas, r)
 	s.mu.Unlock()
@@ -231,17 +185,6 @@ func (s *Stack) Leader() *Replica {
 		}
 	}
 	return nil
-}
-
-// Kill stops a replica as a crash would: its gRPC server drops every
-// stream, its etcd client goes away without resigning (the standby waits
-// for the lease to expire), and its consumer stops without committing.
-func (r *Replica) Kill() {
-	r.grpc.Stop()
-	r.client.Close()
-	r.cancel()
-	<-r.done
-	r.consumer.Close()
 }
 
 // AddWorker starts another in-process worker connected to every replica.
@@ -297,11 +240,7 @@ func (s *Stack) Close() {
 		<-w.done
 	}
 	for _, r := range rs {
-		r.grpc.Stop()
-		r.cancel()
-		<-r.done
-		r.consumer.Close()
-		r.client.Close()
+		r.Close()
 	}
 	s.cancel()
 	if s.Producer != nil {

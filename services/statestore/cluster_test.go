@@ -23,21 +23,23 @@ type worker struct {
 	store *Store
 	mine  map[jobs.ID]int64 // fences of this worker's acknowledged assignments
 	acked []*jobs.Job
-	ackAt []time.Time
+	calls []time.Time // when each acknowledged write was sent
+	acks  []time.Time // and answered
 }
 
-func (w *worker) ack(j *jobs.Job) {
+func (w *worker) ack(j *jobs.Job, call time.Time) {
 	w.acked = append(w.acked, j)
-	w.ackAt = append(w.ackAt, time.Now())
+	w.calls, w.acks = append(w.calls, call), append(w.acks, time.Now())
 }
 
 func (w *worker) step(ctx context.Context, ids *idSet) {
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
+	call := time.Now()
 	if rand.IntN(5) == 0 { // the gateway accepts a job
 		j, err := w.store.Create(ctx, newJob("acme", time.Now()))
 		if err == nil {
-			w.ack(j)
+			w.ack(j, call)
 			ids.add(j.ID)
 		}
 		return
@@ -63,7 +65,7 @@ func (w *worker) step(ctx context.Context, ids *idSet) {
 	})
 	switch {
 	case err == nil:
-		w.ack(out)
+		w.ack(out, call)
 		if out.Status == jobs.Running && out.Worker != nil && *out.Worker == w.name {
 			w.mine[id] = out.Fence
 		} else {
@@ -151,13 +153,13 @@ func TestStore_JobsSurviveLeaderLoss(t *testing.T) {
 	for _, w := range workers {
 		for i, j := range w.acked {
 			acked[j.Revision] = j
-			if at := w.ackAt[i]; at.After(killed) && (firstAfterKill.IsZero() || at.Before(firstAfterKill)) {
+			if at := w.acks[i]; w.calls[i].After(killed) && (firstAfterKill.IsZero() || at.Before(firstAfterKill)) {
 				firstAfterKill = at
 			}
 		}
 	}
 	if firstAfterKill.IsZero() {
-		t.Fatal("no write was acknowledged after the leader was killed")
+		t.Fatal("no write sent after the leader was killed was acknowledged")
 	}
 	last, err := s.Revision(ctx)
 	if err != nil {
@@ -224,7 +226,7 @@ func TestStore_JobsSurviveLeaderLoss(t *testing.T) {
 			t.Errorf("acknowledged job %s is missing", id)
 		}
 	}
-	t.Logf("%d jobs, %d revisions; leader killed after %s, first write acknowledged %s after the kill",
+	t.Logf("%d jobs, %d revisions; leader killed after %s, the first write sent after it was acknowledged %s after it",
 		n, last-from, killed.Sub(start).Round(time.Millisecond), firstAfterKill.Sub(killed).Round(time.Millisecond))
 }
 
@@ -239,4 +241,49 @@ func sameRecord(a, b *jobs.Job) bool {
 	x, _ := json.Marshal(a)
 	y, _ := json.Marshal(b)
 	return string(x) == string(y)
+}
+
+func TestStore_UnavailableWhenOnlyMemberStopped(t *testing.T) {
+	c := kvtest.StartCluster(t, 1)
+	s := New(c.Client(), "")
+	j := mustCreate(t, s, newJob("acme", time.Now()))
+	c.Kill(0)
+	tests := []struct {
+		name string
+		op   func(ctx context.Context) error
+	}{
+		{"get", func(ctx context.Context) error { _, err := s.Get(ctx, j.ID); return err }},
+		{"create", func(ctx context.Context) error { _, err := s.Create(ctx, newJob("acme", time.Now())); return err }},
+		{"cas", func(ctx context.Context) error { _, err := s.CAS(ctx, j); return err }},
+		{"update", func(ctx context.Context) error {
+			_, err := s.Update(ctx, j.ID, func(*jobs.Job) error { return nil })
+			return err
+		}},
+		{"list", func(ctx context.Context) error { _, _, err := s.List(ctx, ListOptions{Tenant: "acme"}); return err }},
+		{"scan", func(ctx context.Context) error { return s.Scan(ctx, func(*jobs.Job) error { return nil }) }},
+		{"revision", func(ctx context.Context) error { _, err := s.Revision(ctx); return err }},
+		{"watch", func(ctx context.Context) error { _, err := s.Watch(ctx, j.ID); return err }},
+		{"watch jobs from now", func(ctx context.Context) error { _, err := s.WatchJobs(ctx, 0); return err }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			err := tt.op(ctx)
+			if !errors.Is(err, ErrUnavailable) {
+				t.Fatalf("err = %v, want ErrUnavailable", err)
+			}
+			if d := time.Since(start); d > 2*time.Second {
+				t.Fatalf("took %s with a 300ms deadline", d)
+			}
+		})
+	}
+	t.Run("caller cancel is not unavailability", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(100*time.Millisecond, cancel)
+		if _, err := s.Get(ctx, j.ID); !errors.Is(err, context.Canceled) || errors.Is(err, ErrUnavailable) {
+			t.Fatalf("err = %v", err)
+		}
+	})
 }
