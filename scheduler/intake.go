@@ -9,22 +9,16 @@ import (
 	"github.com/stickerd/stickerd/services/statestore"
 )
 
-// Intake is the Kafka handler for stickerd.render.jobs. It records the
-// job's admission in the store and only then returns nil, so the consumer
-// commits the offset only after the job is recorded. A message delivered
-// twice changes nothing the second time.
+// Intake is the Kafka handler for stickerd.render.jobs. The gateway
+// recorded the job before producing it; Intake reads it back and queues it,
+// and only then returns nil, so the consumer commits the offset only for a
+// job that is recorded. It writes nothing: a message delivered twice
+// changes nothing, and a job whose message is lost still reaches the leader
+// through its store watch, its recovery scan or the sweep.
 func (s *Scheduler) Intake(ctx context.Context, m queue.Message) error {
 	id := jobs.ID(m.Key)
-	j, err := s.store.Update(ctx, id, func(j *jobs.Job) error {
-		if j.Status != jobs.Queued || j.Admitted {
-			return errSkip
-		}
-		j.Admitted = true
-		return nil
-	})
+	j, err := s.store.Get(ctx, id)
 	switch {
-	case errors.Is(err, errSkip):
-		return nil
 	case errors.Is(err, statestore.ErrNotFound):
 		s.log.Warn("intake: no such job; message skipped", "job", id)
 		return nil

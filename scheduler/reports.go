@@ -105,7 +105,8 @@ func (s *Scheduler) progressReport(ctx context.Context, p *workerpb.Progress) {
 		return
 	}
 	_, err := s.store.Update(ctx, id, func(j *jobs.Job) error {
-		if j.CheckFence(p.GetFence()) != nil || p.GetProgress() <= j.Progress {
+		// The last percent is not worth a write: the completion follows.
+		if j.CheckFence(p.GetFence()) != nil || p.GetProgress() <= j.Progress || p.GetProgress() >= 0.99 {
 			return errSkip
 		}
 		j.Progress = min(p.GetProgress(), 0.99)

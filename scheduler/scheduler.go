@@ -31,7 +31,7 @@ type Publisher interface {
 
 // Stats are counters for metrics and tests.
 type Stats struct {
-	Assigned, Completed, Failed, Canceled, Requeued, StaleRefused, WorkersLost, DeadLettered int64
+	Assigned, Completed, Failed, Canceled, Requeued, StaleRefused, WorkersLost, DeadLettered, Swept int64
 }
 
 // Scheduler is one replica. Only the elected leader dispatches; every
@@ -54,7 +54,7 @@ type Scheduler struct {
 	wake         chan struct{}
 
 	stats struct {
-		assigned, completed, failed, canceled, requeued, stale, lost, dlq atomic.Int64
+		assigned, completed, failed, canceled, requeued, stale, lost, dlq, swept atomic.Int64
 	}
 	events chan event
 }
@@ -79,7 +79,7 @@ func New(cfg Config, store Store, pub Publisher, clk clock.Clock, log *slog.Logg
 func (s *Scheduler) Stats() Stats {
 	return Stats{Assigned: s.stats.assigned.Load(), Completed: s.stats.completed.Load(), Failed: s.stats.failed.Load(),
 		Canceled: s.stats.canceled.Load(), Requeued: s.stats.requeued.Load(), StaleRefused: s.stats.stale.Load(),
-		WorkersLost: s.stats.lost.Load(), DeadLettered: s.stats.dlq.Load()}
+		WorkersLost: s.stats.lost.Load(), DeadLettered: s.stats.dlq.Load(), Swept: s.stats.swept.Load()}
 }
 
 // Leading reports whether this replica dispatches now.
@@ -153,8 +153,8 @@ func (s *Scheduler) stepDown() {
 	s.log.Info("stepped down")
 }
 
-// recover rebuilds the leader's view from the store: queued, admitted jobs
-// go into the queue; running jobs wait for their worker to re-register
+// recover rebuilds the leader's view from the store: queued jobs go into
+// the queue; running jobs wait for their worker to re-register
 // within the heartbeat TTL, or are requeued as lost.
 func (s *Scheduler) recover(ctx context.Context) (int64, error) {
 	rev, err := s.store.Revision(ctx)
@@ -165,7 +165,7 @@ func (s *Scheduler) recover(ctx context.Context) (int64, error) {
 	defer s.mu.Unlock()
 	err = s.store.Scan(ctx, func(j *jobs.Job) error {
 		switch {
-		case j.Status == jobs.Queued && j.Admitted:
+		case j.Status == jobs.Queued:
 			s.q.push(j)
 		case j.Status == jobs.Running && j.Worker != nil:
 			w := s.workers[*j.Worker]

@@ -47,7 +47,7 @@ func (srv *Server) Connect(stream workerpb.Scheduler_ConnectServer) error {
 	if reg == nil || reg.GetWorkerId() == "" {
 		return status.Error(codes.InvalidArgument, "the first message must be Register with a worker_id")
 	}
-	send := make(chan *workerpb.SchedulerMessage, 1024)
+	send := make(chan *workerpb.SchedulerMessage, 8192)
 	w, err := srv.s.register(ctx, reg, send)
 	if errors.Is(err, ErrNotLeader) {
 		return srv.notLeader(stream)
@@ -86,13 +86,25 @@ func (srv *Server) Connect(stream workerpb.Scheduler_ConnectServer) error {
 	}()
 	recvErr := make(chan error, 1)
 	go func() {
+		// Reports are recorded concurrently (each is its own
+		// compare-and-swap), so one worker's completions do not queue
+		// behind each other's store round trips.
+		sem := make(chan struct{}, 64)
 		for {
 			m, err := stream.Recv()
 			if err != nil {
 				recvErr <- err
 				return
 			}
-			srv.handle(ctx, w, m)
+			if m.GetHeartbeat() != nil {
+				srv.handle(ctx, w, m)
+				continue
+			}
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem }()
+				srv.handle(ctx, w, m)
+			}()
 		}
 	}()
 	select {

@@ -5,12 +5,11 @@ import (
 	"time"
 
 	"github.com/stickerd/stickerd/services/jobs"
-	"github.com/stickerd/stickerd/services/queue"
 )
 
-// watchLoop follows the store from the recovery revision: jobs admitted by
-// another replica's intake join the queue, and cancellations of running
-// jobs reach their workers.
+// watchLoop follows the store from the recovery revision: new and requeued
+// jobs join the queue (whichever replica's intake saw their message), and
+// cancellations of running jobs reach their workers.
 func (s *Scheduler) watchLoop(ctx context.Context, rev int64) {
 	for ctx.Err() == nil {
 		ch, err := s.store.WatchJobs(ctx, rev+1)
@@ -49,7 +48,7 @@ func (s *Scheduler) observe(ctx context.Context, j *jobs.Job) {
 		}); err == nil {
 			s.finished(c)
 		}
-	case j.Status == jobs.Queued && j.Admitted:
+	case j.Status == jobs.Queued:
 		s.enqueue(j)
 	case j.Status == jobs.Running && j.CancelRequested && j.Worker != nil:
 		s.mu.Lock()
@@ -65,10 +64,10 @@ func (s *Scheduler) observe(ctx context.Context, j *jobs.Job) {
 	}
 }
 
-// sweepLoop is the outbox sweep: an accepted job that no intake admitted
-// within SweepAge (its Kafka message was lost, or Kafka was down when the
-// gateway answered 202) is published again, or admitted directly when
-// Kafka is still unavailable.
+// sweepLoop is the outbox sweep: an accepted job still queued after
+// SweepAge that the leader is not holding (its Kafka message was lost, Kafka
+// was down when the gateway answered 202, or a watch event was missed) is
+// queued again.
 func (s *Scheduler) sweepLoop(ctx context.Context) {
 	for {
 		select {
@@ -82,26 +81,17 @@ func (s *Scheduler) sweepLoop(ctx context.Context) {
 
 func (s *Scheduler) sweep(ctx context.Context) {
 	cutoff := s.clock.Now().Add(-s.cfg.SweepAge)
-	var stale []jobs.ID
 	_ = s.store.Scan(ctx, func(j *jobs.Job) error {
-		if j.Status == jobs.Queued && !j.Admitted && j.CreatedAt.Before(cutoff) {
-			stale = append(stale, j.ID)
-		}
-		if j.Status == jobs.Queued && j.Admitted {
-			s.enqueue(j) // repairs a queue that missed a watch event
+		if j.Status == jobs.Queued && j.CreatedAt.Before(cutoff) {
+			s.mu.Lock()
+			held := s.q.has(j.ID) || s.assigning[j.ID]
+			s.mu.Unlock()
+			if !held {
+				s.stats.swept.Add(1)
+				s.log.Info("outbox sweep: queueing a job the leader did not hold", "job", j.ID)
+				s.enqueue(j)
+			}
 		}
 		return nil
 	})
-	for _, id := range stale {
-		if s.pub != nil {
-			pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			err := s.pub.Publish(pctx, queue.TopicJobs, []byte(id), []byte(`{"job_id":"`+string(id)+`","swept":true}`))
-			cancel()
-			if err == nil {
-				continue
-			}
-		}
-		s.log.Warn("outbox sweep: admitting a job directly", "job", id)
-		_ = s.Intake(ctx, queue.Message{Topic: queue.TopicJobs, Key: []byte(id)})
-	}
 }

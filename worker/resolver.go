@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
+	"os"
 
 	"github.com/stickerd/stickerd/monitoring/errcode"
 	"github.com/stickerd/stickerd/render"
@@ -21,13 +21,21 @@ func OutputKey(tenant, jobID, format string) string {
 }
 
 // resolver finds a job's assets: uploaded ones in the blob store (the
-// tenant's own only), URLs downloaded into the job's folder.
+// tenant's own only), URLs downloaded next to the job's output.
 type resolver struct {
 	blobs  blob.Store
 	fetch  *fetch.Fetcher
 	tenant string
-	dir    string
+	base   string // downloads are base.download-N, removed with the job
 	n      int
+	files  []string
+}
+
+// cleanup removes the job's downloads.
+func (r *resolver) cleanup() {
+	for _, f := range r.files {
+		os.Remove(f)
+	}
 }
 
 func (r *resolver) Resolve(ctx context.Context, ref render.AssetRef) (string, error) {
@@ -43,7 +51,8 @@ func (r *resolver) Resolve(ctx context.Context, ref render.AssetRef) (string, er
 		return p, nil
 	case ref.URL != "":
 		r.n++
-		dst := filepath.Join(r.dir, fmt.Sprintf("download-%d", r.n))
+		dst := fmt.Sprintf("%s.download-%d", r.base, r.n)
+		r.files = append(r.files, dst)
 		if _, err := r.fetch.ToFile(ctx, ref.URL, dst); err != nil {
 			code := errcode.AssetFetchFailed
 			if errors.Is(err, fetch.ErrTooLarge) {

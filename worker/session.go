@@ -126,16 +126,29 @@ func (w *Worker) resend() {
 }
 
 // push sends a message on the live session, dropping it when there is none
-// (heartbeats and progress are not worth keeping; reports are kept in
-// pending and re-sent).
+// or, for heartbeats and progress (not worth keeping), when the outbox is
+// full. Reports wait for room: they are also kept in pending and re-sent
+// after a reconnect, but dropping one would stall its job for ResendAfter.
 func (w *Worker) push(m *workerpb.WorkerMessage) {
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.send == nil || w.killed {
+	out, killed := w.send, w.killed
+	w.mu.Unlock()
+	if out == nil || killed {
 		return
 	}
 	select {
-	case w.send <- m:
+	case out <- m:
+		return
 	default:
+	}
+	switch m.Msg.(type) {
+	case *workerpb.WorkerMessage_Heartbeat, *workerpb.WorkerMessage_Progress:
+		return
+	}
+	t := time.NewTimer(w.cfg.ResendAfter)
+	defer t.Stop()
+	select {
+	case out <- m:
+	case <-t.C: // the session is stuck; resend() or the next session delivers it
 	}
 }

@@ -3,7 +3,9 @@ package worker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/stickerd/stickerd/monitoring/errcode"
@@ -72,18 +74,19 @@ func (w *Worker) render(ctx context.Context, a *workerpb.Assign, t *task) *worke
 		return &workerpb.WorkerMessage{Msg: &workerpb.WorkerMessage_Fail{Fail: &workerpb.Fail{
 			JobId: id, Fence: fence, Code: string(code), Message: err.Error(), Retryable: Retryable(code)}}}
 	}
-	dir, err := os.MkdirTemp(w.cfg.WorkDir, "job-")
-	if err != nil {
-		return fail(errcode.Wrap(errcode.StorageFailed, err, "no scratch space"))
-	}
-	defer os.RemoveAll(dir)
 	s, err := spec.Parse(a.GetSpec(), spec.ParseOptions{})
 	if err != nil {
 		return fail(err)
 	}
-	out := dir + "/out." + s.Output.Format
-	res, err := w.r.Render(ctx, render.Job{Spec: s, Output: out,
-		Resolver: &resolver{blobs: w.blobs, fetch: w.fetch, tenant: a.GetTenant(), dir: dir},
+	// Files go straight into the work folder, named by job and fence: no
+	// folder per job (the engine keeps its own scratch folder), since a
+	// directory costs a syscall round on every job.
+	base := filepath.Join(w.cfg.WorkDir, fmt.Sprintf("%s-%d", id, fence))
+	out := base + "." + s.Output.Format
+	defer os.Remove(out) // moved into the blob store on success
+	rs := &resolver{blobs: w.blobs, fetch: w.fetch, tenant: a.GetTenant(), base: base}
+	defer rs.cleanup()
+	res, err := w.r.Render(ctx, render.Job{Spec: s, Output: out, Resolver: rs,
 		Progress: func(p float64) { w.progress(jobs.ID(id), t, p) }})
 	if ctx.Err() != nil || errors.Is(err, context.Canceled) || errcode.Of(err) == errcode.Canceled {
 		w.mu.Lock()

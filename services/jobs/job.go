@@ -88,8 +88,8 @@ type Job struct {
 	Spec json.RawMessage `json:"spec"`
 	// WebhookURL is notified when the job ends.
 	WebhookURL string `json:"webhook_url,omitempty"`
-	// Admitted is set when the scheduler has taken the job in from Kafka
-	// (after which the message's offset may be committed).
+	// Admitted is set when the scheduler first assigns the job: it took the
+	// job in, whether through Kafka, its store watch or the outbox sweep.
 	Admitted bool `json:"admitted,omitempty"`
 	// NotBefore holds a retried job back until its backoff has passed.
 	NotBefore *time.Time `json:"not_before,omitempty"`

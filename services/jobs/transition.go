@@ -45,7 +45,7 @@ func (j *Job) Assign(worker string, fence int64, now time.Time) error {
 		return err
 	}
 	j.Attempts++
-	j.Worker, j.Fence, j.Progress, j.NotBefore = &worker, fence, 0, nil
+	j.Worker, j.Fence, j.Progress, j.NotBefore, j.Admitted = &worker, fence, 0, nil, true
 	t := now
 	j.StartedAt = &t
 	return nil

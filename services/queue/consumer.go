@@ -89,6 +89,18 @@ func (c *Consumer) Run(ctx context.Context, h Handler) error {
 	defer cancel()
 	defer context.AfterFunc(c.life, cancel)()
 	fetchFailures := 0
+	// Offsets are committed by a committer goroutine, in batches of
+	// whatever was handled while the previous commit was in flight: one
+	// round trip for many messages under load, at once when idle, and a
+	// long handler never holds back the commit of earlier messages. A
+	// message reaches the committer only after its handler succeeded.
+	handled := make(chan kafka.Message, maxCommitBatch)
+	committerDone := make(chan struct{})
+	go c.committer(ctx, handled, committerDone)
+	defer func() {
+		close(handled)
+		<-committerDone
+	}()
 	for {
 		km, err := c.r.FetchMessage(ctx)
 		if err != nil {
@@ -107,11 +119,12 @@ func (c *Consumer) Run(ctx context.Context, h Handler) error {
 		}
 		fetchFailures = 0
 		c.handling.Store(1)
-		ok := c.handle(ctx, km, h) && c.commit(ctx, km)
+		ok := c.handle(ctx, km, h)
 		c.handling.Store(0)
 		if !ok {
 			return c.stopErr()
 		}
+		handled <- km
 	}
 }
 
@@ -140,14 +153,41 @@ func (c *Consumer) handle(ctx context.Context, km kafka.Message, h Handler) bool
 	}
 }
 
-// commit commits km's offset, retrying while the brokers are unavailable;
-// false means ctx ended or c was closed before it succeeded.
-func (c *Consumer) commit(ctx context.Context, km kafka.Message) bool {
+// maxCommitBatch bounds the messages committed in one round trip.
+const maxCommitBatch = 256
+
+// committer commits handled messages until handled is closed, batching
+// those that queue up while a commit is in flight.
+func (c *Consumer) committer(ctx context.Context, handled <-chan kafka.Message, done chan<- struct{}) {
+	defer close(done)
+	batch := make([]kafka.Message, 0, maxCommitBatch)
+	for m := range handled {
+		batch = append(batch[:0], m)
+	more:
+		for len(batch) < maxCommitBatch {
+			select {
+			case m, ok := <-handled:
+				if !ok {
+					break more
+				}
+				batch = append(batch, m)
+			default:
+				break more
+			}
+		}
+		c.commit(ctx, batch...) // false: stopping; the rest is redelivered
+	}
+}
+
+// commit commits the messages' offsets, retrying while the brokers are
+// unavailable; false means ctx ended or c was closed before it succeeded.
+func (c *Consumer) commit(ctx context.Context, kms ...kafka.Message) bool {
+	km := kms[len(kms)-1]
 	for attempt := 1; ; attempt++ {
 		if c.closed.Load() {
 			return false
 		}
-		err := c.commitOnce(ctx, km)
+		err := c.commitOnce(ctx, kms...)
 		if err == nil {
 			return true
 		}
@@ -166,11 +206,11 @@ func (c *Consumer) commit(ctx context.Context, km kafka.Message) bool {
 // even if ctx ended meanwhile (a graceful shutdown), so the attempt ignores
 // ctx's cancellation; it is bounded by WriteTimeout and aborted by Close,
 // without which kafka-go's CommitMessages can wait forever on a closed reader.
-func (c *Consumer) commitOnce(ctx context.Context, km kafka.Message) error {
+func (c *Consumer) commitOnce(ctx context.Context, kms ...kafka.Message) error {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.WriteTimeout)
 	defer cancel()
 	defer context.AfterFunc(c.life, cancel)()
-	return c.r.CommitMessages(cctx, km)
+	return c.r.CommitMessages(cctx, kms...)
 }
 
 // stopped reports whether Run must return, and with what.

@@ -31,8 +31,10 @@ type Config struct {
 	Render  render.Config
 	// Renderer replaces the render engine (the benchmark's no-op renderer).
 	Renderer worker.Renderer
-	Clock    clock.Clock
-	Log      *slog.Logger
+	// BlobDir is the blob store's folder, default DataDir/blobs.
+	BlobDir string
+	Clock   clock.Clock
+	Log     *slog.Logger
 }
 
 // DefaultConfig is the embedded default of `stickerd dev`, under dataDir.

@@ -62,7 +62,10 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		log = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	s := &Stack{cfg: cfg, log: log, ctx: sctx, cancel: cancel, Blobs: blob.Dir{Root: filepath.Join(cfg.DataDir, "blobs")}}
+	if cfg.BlobDir == "" {
+		cfg.BlobDir = filepath.Join(cfg.DataDir, "blobs")
+	}
+	s := &Stack{cfg: cfg, log: log, ctx: sctx, cancel: cancel, Blobs: blob.Dir{Root: cfg.BlobDir}}
 	defer func() {
 		if err != nil {
 			s.Close()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -129,6 +130,21 @@ func TestStore_JobsSurviveLeaderLoss(t *testing.T) {
 		ids.add(mustCreate(t, s, newJob("acme", time.Now())).ID)
 	}
 
+	// Watchers opened before the failover, on a follower that loses its
+	// leader (and so ends their etcd watches), must see what the history
+	// shows.
+	watched := ids.ids[0]
+	follower := New(c.Client((leader+1)%3), "/failover")
+	jobCh, err := follower.Watch(ctx, watched)
+	if err != nil {
+		t.Fatal(err)
+	}
+	allCh, err := follower.WatchJobs(ctx, from+1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	liveJob, liveAll := collect(jobCh), collect(allCh)
+
 	workers := make([]*worker, 6)
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -189,6 +205,14 @@ func TestStore_JobsSurviveLeaderLoss(t *testing.T) {
 		t.Fatalf("%d acknowledged writes are missing from the history", len(acked))
 	}
 
+	h := history[watched]
+	if got, want := statuses(liveJob(t, h[len(h)-1].Revision)), statuses(h); !slices.Equal(got, want) {
+		t.Errorf("Watch across the failover saw %v, the history is %v", got, want)
+	}
+	if got := liveAll(t, last); len(got) != int(last-from) {
+		t.Errorf("WatchJobs across the failover saw %d of %d revisions", len(got), last-from)
+	}
+
 	// Each record went through legal transitions and is in a legal state.
 	n := 0
 	found := map[jobs.ID]bool{}
@@ -243,47 +267,50 @@ func sameRecord(a, b *jobs.Job) bool {
 	return string(x) == string(y)
 }
 
-func TestStore_UnavailableWhenOnlyMemberStopped(t *testing.T) {
-	c := kvtest.StartCluster(t, 1)
-	s := New(c.Client(), "")
-	j := mustCreate(t, s, newJob("acme", time.Now()))
-	c.Kill(0)
-	tests := []struct {
-		name string
-		op   func(ctx context.Context) error
-	}{
-		{"get", func(ctx context.Context) error { _, err := s.Get(ctx, j.ID); return err }},
-		{"create", func(ctx context.Context) error { _, err := s.Create(ctx, newJob("acme", time.Now())); return err }},
-		{"cas", func(ctx context.Context) error { _, err := s.CAS(ctx, j); return err }},
-		{"update", func(ctx context.Context) error {
-			_, err := s.Update(ctx, j.ID, func(*jobs.Job) error { return nil })
-			return err
-		}},
-		{"list", func(ctx context.Context) error { _, _, err := s.List(ctx, ListOptions{Tenant: "acme"}); return err }},
-		{"scan", func(ctx context.Context) error { return s.Scan(ctx, func(*jobs.Job) error { return nil }) }},
-		{"revision", func(ctx context.Context) error { _, err := s.Revision(ctx); return err }},
-		{"watch", func(ctx context.Context) error { _, err := s.Watch(ctx, j.ID); return err }},
-		{"watch jobs from now", func(ctx context.Context) error { _, err := s.WatchJobs(ctx, 0); return err }},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-			defer cancel()
-			start := time.Now()
-			err := tt.op(ctx)
-			if !errors.Is(err, ErrUnavailable) {
-				t.Fatalf("err = %v, want ErrUnavailable", err)
+// collect reads ch in the background; the function it returns waits until
+// a record at revision last or later arrived (or ch closed) and returns
+// what was read.
+func collect[T *jobs.Job | Event](ch <-chan T) func(*testing.T, int64) []*jobs.Job {
+	var (
+		mu   sync.Mutex
+		got  []*jobs.Job
+		done = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		for v := range ch {
+			var j *jobs.Job
+			switch v := any(v).(type) {
+			case *jobs.Job:
+				j = v
+			case Event:
+				j = v.Job
 			}
-			if d := time.Since(start); d > 2*time.Second {
-				t.Fatalf("took %s with a 300ms deadline", d)
-			}
-		})
-	}
-	t.Run("caller cancel is not unavailability", func(t *testing.T) {
-		ctx, cancel := context.WithCancel(context.Background())
-		time.AfterFunc(100*time.Millisecond, cancel)
-		if _, err := s.Get(ctx, j.ID); !errors.Is(err, context.Canceled) || errors.Is(err, ErrUnavailable) {
-			t.Fatalf("err = %v", err)
+			mu.Lock()
+			got = append(got, j)
+			mu.Unlock()
 		}
-	})
+	}()
+	return func(t *testing.T, last int64) []*jobs.Job {
+		t.Helper()
+		deadline := time.After(10 * time.Second)
+		for {
+			mu.Lock()
+			n := len(got)
+			reached := n > 0 && got[n-1].Revision >= last
+			mu.Unlock()
+			select {
+			case <-done:
+				reached = true
+			case <-deadline:
+				t.Fatalf("watcher stopped at %d records, short of revision %d", n, last)
+			case <-time.After(10 * time.Millisecond):
+			}
+			if reached {
+				mu.Lock()
+				defer mu.Unlock()
+				return append([]*jobs.Job(nil), got...)
+			}
+		}
+	}
 }

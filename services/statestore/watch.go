@@ -2,6 +2,7 @@ package statestore
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/stickerd/stickerd/services/jobs"
@@ -65,18 +66,26 @@ func (s *Store) followJob(ctx context.Context, cur *jobs.Job, rev int64, out cha
 		case resp, ok := <-wch:
 			if !ok || resp.Err() != nil {
 				wch = nil
-				if !s.rewatch(ctx, resp.CompactRevision) {
-					return
-				}
-				if resp.CompactRevision > 0 {
+				if ok && resp.CompactRevision > 0 {
 					// The history we missed is gone: go on from the record
 					// as it is now.
-					if j, r, err := s.get(ctx, cur.ID); err == nil {
-						pending, rev = queue(pending, j), r
-						ended = j.Status.Terminal()
+					j, r, err := s.get(ctx, cur.ID)
+					switch {
+					case err == nil:
+						pending, rev, ended = queue(pending, j), r, j.Status.Terminal()
+						continue
+					case errors.Is(err, ErrNotFound):
+						ended = true
+						continue
 					}
 				}
+				if !s.rewatch(ctx) {
+					return
+				}
 				continue
+			}
+			if resp.IsProgressNotify() {
+				rev = max(rev, resp.Header.Revision)
 			}
 			for _, ev := range resp.Events {
 				rev = ev.Kv.ModRevision
@@ -93,6 +102,10 @@ func (s *Store) followJob(ctx context.Context, cur *jobs.Job, rev int64, out cha
 					ended = true
 					break
 				}
+			}
+			if ended { // nothing after this matters: stop watching
+				cancel()
+				wch = nil
 			}
 		}
 	}
@@ -122,17 +135,16 @@ func (s *Store) watch(ctx context.Context, key string, from int64, prefix bool) 
 
 // rewatch waits before a watch is re-opened and reports whether it should
 // be: not when ctx ended or the client was closed.
-func (s *Store) rewatch(ctx context.Context, compacted int64) bool {
+func (s *Store) rewatch(ctx context.Context) bool {
 	if ctx.Err() != nil || s.cli.Ctx().Err() != nil {
 		return false
-	}
-	if compacted > 0 {
-		return true // nothing to wait for
 	}
 	t := time.NewTimer(resubscribeDelay)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
+		return false
+	case <-s.cli.Ctx().Done():
 		return false
 	case <-t.C:
 		return true
@@ -197,15 +209,14 @@ func (s *Store) followJobs(ctx context.Context, next int64, out chan<- Event) {
 			}
 		}
 		cancel()
-		if !s.rewatch(ctx, compacted) {
-			return
-		}
-		if compacted > 0 {
+		if compacted > 0 && ctx.Err() == nil {
 			rev, ok := s.resync(ctx, send)
 			if !ok {
 				return
 			}
 			next = rev + 1
+		} else if !s.rewatch(ctx) {
+			return
 		}
 	}
 }
@@ -227,7 +238,7 @@ func (s *Store) resync(ctx context.Context, send func(Event) bool) (int64, bool)
 		}
 		// Compacted under us, unavailable, or a record that does not
 		// decode: try again while anyone is listening.
-		if !s.rewatch(ctx, 0) {
+		if !s.rewatch(ctx) {
 			return 0, false
 		}
 	}
