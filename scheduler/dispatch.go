@@ -90,7 +90,7 @@ func (s *Scheduler) armReleaseLocked() {
 func (s *Scheduler) assign(ctx context.Context, it *item, w *worker) {
 	var fence int64
 	now := s.clock.Now()
-	j, err := s.store.Update(ctx, it.id, func(j *jobs.Job) error {
+	fn := func(j *jobs.Job) error {
 		if j.Status != jobs.Queued {
 			return errSkip
 		}
@@ -99,7 +99,14 @@ func (s *Scheduler) assign(ctx context.Context, it *item, w *worker) {
 		}
 		fence = j.Revision
 		return j.Assign(w.id, fence, now)
-	})
+	}
+	var j *jobs.Job
+	var err error
+	if it.job != nil && it.job.Revision > 0 {
+		j, err = s.store.UpdateFrom(ctx, it.job, fn)
+	} else {
+		j, err = s.store.Update(ctx, it.id, fn)
+	}
 	s.mu.Lock()
 	delete(s.assigning, it.id)
 	if err != nil || j.Status != jobs.Running {
@@ -122,6 +129,7 @@ func (s *Scheduler) assign(ctx context.Context, it *item, w *worker) {
 	current := s.workers[w.id] == w && w.send != nil
 	if current {
 		w.running[it.id] = fence
+		s.records[it.id] = j
 	}
 	s.mu.Unlock()
 	s.stats.assigned.Add(1)

@@ -41,28 +41,46 @@ func (s *Scheduler) deadLetter(j *jobs.Job) {
 	}
 }
 
+// publishLoop publishes events in batches: whatever queued up while the
+// previous batch was in flight goes out in one call.
 func (s *Scheduler) publishLoop(ctx context.Context) {
+	batch := make([]queue.Message, 0, 512)
 	for {
+		batch = batch[:0]
 		select {
 		case <-ctx.Done():
 			return
 		case e := <-s.events:
-			if s.pub == nil {
-				continue
-			}
-			topic, v := queue.TopicEvents, any(e)
-			if e.dlq != nil {
-				topic, v = queue.TopicDLQ, e.dlq
-			}
-			b, err := json.Marshal(v)
-			if err != nil {
-				continue
-			}
-			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			if err := s.pub.Publish(pctx, topic, []byte(e.JobID), b); err != nil {
-				s.log.Warn("event not published", "topic", topic, "job", e.JobID, "err", err)
-			}
-			cancel()
+			batch = appendEvent(batch, e)
 		}
+	more:
+		for len(batch) < cap(batch) {
+			select {
+			case e := <-s.events:
+				batch = appendEvent(batch, e)
+			default:
+				break more
+			}
+		}
+		if s.pub == nil {
+			continue
+		}
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if err := s.pub.PublishBatch(pctx, batch); err != nil {
+			s.log.Warn("events not published", "count", len(batch), "err", err)
+		}
+		cancel()
 	}
+}
+
+func appendEvent(batch []queue.Message, e event) []queue.Message {
+	topic, v := queue.TopicEvents, any(e)
+	if e.dlq != nil {
+		topic, v = queue.TopicDLQ, e.dlq
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return batch
+	}
+	return append(batch, queue.Message{Topic: topic, Key: []byte(e.JobID), Value: b})
 }

@@ -129,6 +129,7 @@ func (s *Scheduler) finished(j *jobs.Job) {
 	}
 	s.mu.Lock()
 	delete(s.progress, j.ID)
+	delete(s.records, j.ID)
 	s.mu.Unlock()
 	s.emit(j)
 }

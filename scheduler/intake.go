@@ -17,6 +17,9 @@ import (
 // through its store watch, its recovery scan or the sweep.
 func (s *Scheduler) Intake(ctx context.Context, m queue.Message) error {
 	id := jobs.ID(m.Key)
+	if s.holds(id) {
+		return nil // the leader has it already (from its watch): nothing to read
+	}
 	j, err := s.store.Get(ctx, id)
 	switch {
 	case errors.Is(err, statestore.ErrNotFound):
@@ -27,4 +30,11 @@ func (s *Scheduler) Intake(ctx context.Context, m queue.Message) error {
 	}
 	s.enqueue(j)
 	return nil
+}
+
+// holds reports whether the leader is already queueing or running the job.
+func (s *Scheduler) holds(id jobs.ID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.leading && (s.q.has(id) || s.assigning[id] || s.records[id] != nil)
 }

@@ -13,8 +13,9 @@ type item struct {
 	rank      int // jobs.Priority.Rank
 	created   time.Time
 	notBefore time.Time
-	seq       uint64 // FIFO among equals
-	gpu       bool   // the output benefits from NVENC
+	seq       uint64    // FIFO among equals
+	gpu       bool      // the output benefits from NVENC
+	job       *jobs.Job // the newest record seen, to write from without a read
 }
 
 // queue orders jobs by priority, then age; jobs held back by a retry
@@ -22,26 +23,29 @@ type item struct {
 type jobQueue struct {
 	ready   readyHeap
 	delayed delayedHeap
-	members map[jobs.ID]bool
+	members map[jobs.ID]*item
 	seq     uint64
 }
 
-func newQueue() *jobQueue { return &jobQueue{members: map[jobs.ID]bool{}} }
+func newQueue() *jobQueue { return &jobQueue{members: map[jobs.ID]*item{}} }
 
-func (q *jobQueue) has(id jobs.ID) bool { return q.members[id] }
+func (q *jobQueue) has(id jobs.ID) bool { return q.members[id] != nil }
 
 func (q *jobQueue) len() int { return len(q.ready) + len(q.delayed) }
 
 func (q *jobQueue) push(j *jobs.Job) bool {
-	if q.members[j.ID] {
+	if it := q.members[j.ID]; it != nil {
+		if it.job == nil || j.Revision > it.job.Revision {
+			it.job = j
+		}
 		return false
 	}
 	q.seq++
-	it := &item{id: j.ID, rank: j.Priority.Rank(), created: j.CreatedAt, seq: q.seq, gpu: wantsGPU(j.Spec)}
+	it := &item{id: j.ID, rank: j.Priority.Rank(), created: j.CreatedAt, seq: q.seq, gpu: wantsGPU(j.Spec), job: j}
 	if j.NotBefore != nil {
 		it.notBefore = *j.NotBefore
 	}
-	q.members[j.ID] = true
+	q.members[j.ID] = it
 	heap.Push(&q.delayed, it)
 	return true
 }
@@ -75,7 +79,7 @@ func (q *jobQueue) pop() *item {
 }
 
 func (q *jobQueue) remove(id jobs.ID) {
-	if !q.members[id] {
+	if q.members[id] == nil {
 		return
 	}
 	delete(q.members, id)

@@ -93,6 +93,9 @@ func (s *Scheduler) heartbeat(w *worker, hb *workerpb.Heartbeat) {
 // ProgressWriteInterval per job: watchers (SSE) follow the record.
 func (s *Scheduler) progressReport(ctx context.Context, p *workerpb.Progress) {
 	id := jobs.ID(p.GetJobId())
+	if p.GetProgress() >= 0.99 {
+		return // not worth a write: the completion follows
+	}
 	now := s.clock.Now()
 	s.mu.Lock()
 	last, seen := s.progress[id]
@@ -104,17 +107,24 @@ func (s *Scheduler) progressReport(ctx context.Context, p *workerpb.Progress) {
 	if !due {
 		return
 	}
-	_, err := s.store.Update(ctx, id, func(j *jobs.Job) error {
-		// The last percent is not worth a write: the completion follows.
-		if j.CheckFence(p.GetFence()) != nil || p.GetProgress() <= j.Progress || p.GetProgress() >= 0.99 {
+	j, err := s.store.Update(ctx, id, func(j *jobs.Job) error {
+		if j.CheckFence(p.GetFence()) != nil || p.GetProgress() <= j.Progress {
 			return errSkip
 		}
 		j.Progress = min(p.GetProgress(), 0.99)
 		return nil
 	})
-	if err != nil && !errors.Is(err, errSkip) {
-		s.log.Debug("progress not stored", "job", id, "err", err)
+	if err != nil {
+		if !errors.Is(err, errSkip) {
+			s.log.Debug("progress not stored", "job", id, "err", err)
+		}
+		return
 	}
+	s.mu.Lock()
+	if _, ok := s.records[id]; ok {
+		s.records[id] = j
+	}
+	s.mu.Unlock()
 }
 
 // complete records a finished render; a report from a stale assignment
@@ -127,7 +137,15 @@ func (s *Scheduler) complete(ctx context.Context, w *worker, c *workerpb.Complet
 	var j *jobs.Job
 	err := s.retryStore(ctx, func() error {
 		var err error
-		j, err = s.store.Update(ctx, id, func(j *jobs.Job) error { return j.Succeed(fence, out, s.clock.Now()) })
+		fn := func(j *jobs.Job) error { return j.Succeed(fence, out, s.clock.Now()) }
+		s.mu.Lock()
+		known := s.records[id]
+		s.mu.Unlock()
+		if known != nil && known.Fence == fence {
+			j, err = s.store.UpdateFrom(ctx, known, fn)
+		} else {
+			j, err = s.store.Update(ctx, id, fn)
+		}
 		return err
 	})
 	s.release(w, id)

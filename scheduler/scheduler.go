@@ -12,6 +12,7 @@ import (
 	"github.com/stickerd/stickerd/internal/clock"
 	"github.com/stickerd/stickerd/proto/workerpb"
 	"github.com/stickerd/stickerd/services/jobs"
+	"github.com/stickerd/stickerd/services/queue"
 	"github.com/stickerd/stickerd/services/statestore"
 )
 
@@ -19,6 +20,7 @@ import (
 type Store interface {
 	Get(ctx context.Context, id jobs.ID) (*jobs.Job, error)
 	Update(ctx context.Context, id jobs.ID, fn func(*jobs.Job) error) (*jobs.Job, error)
+	UpdateFrom(ctx context.Context, known *jobs.Job, fn func(*jobs.Job) error) (*jobs.Job, error)
 	Scan(ctx context.Context, fn func(*jobs.Job) error) error
 	WatchJobs(ctx context.Context, fromRevision int64) (<-chan statestore.Event, error)
 	Revision(ctx context.Context) (int64, error)
@@ -27,6 +29,7 @@ type Store interface {
 // Publisher sends messages to Kafka topics.
 type Publisher interface {
 	Publish(ctx context.Context, topic string, key, value []byte) error
+	PublishBatch(ctx context.Context, msgs []queue.Message) error
 }
 
 // Stats are counters for metrics and tests.
@@ -50,6 +53,7 @@ type Scheduler struct {
 	workers      map[string]*worker
 	assigning    map[jobs.ID]bool
 	progress     map[jobs.ID]time.Time // last progress write per job
+	records      map[jobs.ID]*jobs.Job // the record each running job was assigned with
 	releaseTimer clock.Timer           // fires when a backed-off job becomes ready
 	wake         chan struct{}
 
@@ -71,7 +75,7 @@ func New(cfg Config, store Store, pub Publisher, clk clock.Clock, log *slog.Logg
 		log = slog.Default()
 	}
 	return &Scheduler{cfg: cfg, store: store, pub: pub, clock: clk, log: log.With("component", "scheduler", "replica", cfg.ID),
-		q: newQueue(), workers: map[string]*worker{}, assigning: map[jobs.ID]bool{}, progress: map[jobs.ID]time.Time{},
+		q: newQueue(), workers: map[string]*worker{}, assigning: map[jobs.ID]bool{}, progress: map[jobs.ID]time.Time{}, records: map[jobs.ID]*jobs.Job{},
 		wake: make(chan struct{}, 1), events: make(chan event, 8192)}, nil
 }
 
@@ -147,6 +151,7 @@ func (s *Scheduler) stepDown() {
 	s.q = newQueue()
 	s.assigning = map[jobs.ID]bool{}
 	s.progress = map[jobs.ID]time.Time{}
+	s.records = map[jobs.ID]*jobs.Job{}
 	if s.releaseTimer != nil {
 		s.releaseTimer.Stop()
 	}

@@ -162,10 +162,29 @@ func (s *Store) CAS(ctx context.Context, j *jobs.Job) (*jobs.Job, error) {
 // may run several times and must only change the job it is given. An error
 // from fn aborts the update and is returned as is.
 func (s *Store) Update(ctx context.Context, id jobs.ID, fn func(*jobs.Job) error) (*jobs.Job, error) {
+	return s.update(ctx, id, nil, fn)
+}
+
+// UpdateFrom is Update starting from a record the caller already holds
+// (from a watch event or its own last write), saving the read when that
+// record is still current; when it is not, the compare-and-swap fails and
+// UpdateFrom carries on as Update does.
+func (s *Store) UpdateFrom(ctx context.Context, known *jobs.Job, fn func(*jobs.Job) error) (*jobs.Job, error) {
+	if known == nil || known.Revision <= 0 {
+		return nil, fmt.Errorf("%w: UpdateFrom needs a record with its revision", ErrInvalid)
+	}
+	return s.update(ctx, known.ID, known, fn)
+}
+
+func (s *Store) update(ctx context.Context, id jobs.ID, known *jobs.Job, fn func(*jobs.Job) error) (*jobs.Job, error) {
 	for try := 1; ; try++ {
-		cur, err := s.Get(ctx, id)
-		if err != nil {
-			return nil, err
+		cur, fromKnown := known, known != nil
+		known = nil
+		if cur == nil {
+			var err error
+			if cur, err = s.Get(ctx, id); err != nil {
+				return nil, err
+			}
 		}
 		next := cur.Clone()
 		if err := fn(next); err != nil {
@@ -181,6 +200,9 @@ func (s *Store) Update(ctx context.Context, id jobs.ID, fn func(*jobs.Job) error
 		}
 		if try == updateTries {
 			return nil, fmt.Errorf("%w: %s: gave up after %d tries", ErrConflict, id, updateTries)
+		}
+		if fromKnown {
+			continue // the caller's copy was stale, not contended: read at once
 		}
 		// Wait before the read, not after it: the read must be as fresh
 		// as possible when the next compare-and-swap goes out.
