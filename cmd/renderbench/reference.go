@@ -12,6 +12,10 @@ import (
 	"github.com/stickerd/stickerd/render/builtin"
 )
 
+// textFontSize matches the engine's text sticker: size 0.08 of 720 px is a
+// 57.6 px line, and render/text sets Go Regular at 0.865 of the line height.
+const textFontSize = 50
+
 type reference struct {
 	spec     []byte
 	handArgs []string // ffmpeg arguments without the output path
@@ -69,8 +73,8 @@ func makeReference(ctx context.Context, dir string) (*reference, error) {
 		"[0:v][heart]overlay=x='(%s)*W-w/2':y='0.3*H-h/2'[v1];"+
 		"[2:v]format=rgba,scale=256:-1,loop=loop=-1:size=%d,trim=end=10[conf];"+
 		"[v1][conf]overlay=x='0.8*W-w/2':y='0.7*H-h/2'[v2];"+
-		"[v2]drawtext=fontfile=%s:text='Hello stickerd':fontsize=46:fontcolor=white:borderw=3:bordercolor=black:x=(w-tw)/2:y=0.85*h-th/2[v]",
-		ease, confetti.Frames, font)
+		"[v2]drawtext=fontfile=%s:text='Hello stickerd':fontsize=%d:fontcolor=white:borderw=3:bordercolor=black:x=(w-tw)/2:y=0.85*h-th/2[v]",
+		ease, confetti.Frames, font, textFontSize)
 	args := []string{"-hide_banner", "-nostdin", "-y", "-loglevel", "error",
 		"-i", filepath.Join(dir, "source.mp4"), "-i", filepath.Join(dir, "heart.png"), "-i", filepath.Join(dir, "confetti.gif"),
 		"-filter_complex", graph, "-map", "[v]", "-map", "0:a",
