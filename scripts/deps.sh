@@ -1,22 +1,40 @@
 #!/usr/bin/env bash
 # Installs the system packages stickerd needs, or says exactly how to.
-# Usage: scripts/deps.sh [run|test]
+# Usage: scripts/deps.sh
+#   ffmpeg                  the render engine (ffmpeg, ffprobe)
+#   fonts-noto-color-emoji  colour emoji in text stickers
+#   libvpx-dev, pkg-config  VP8 for the realtime edge (cgo)
+#   protobuf-compiler       the generated-code drift check
+#   redis-server            the Redis-backed features' test suite
+#   chromium                browser tests of the web UI and the browser SDK
+#   prometheus, prometheus-alertmanager   promtool/amtool checks of alerts and the monitoring end-to-end test
 set -euo pipefail
 
-want=(ffmpeg fonts-noto-color-emoji protobuf-compiler)
+want=(ffmpeg fonts-noto-color-emoji libvpx-dev pkg-config protobuf-compiler redis-server chromium prometheus prometheus-alertmanager)
 missing=()
-command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
+have() { command -v "$1" >/dev/null 2>&1; }
+have ffmpeg && have ffprobe || missing+=(ffmpeg)
 [ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || missing+=(fonts-noto-color-emoji)
-command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
+[ -f /usr/include/vpx/vpx_encoder.h ] || missing+=(libvpx-dev)
+have pkg-config || missing+=(pkg-config)
+have protoc || missing+=(protobuf-compiler)
+have redis-server || missing+=(redis-server)
+have chromium || missing+=(chromium)
+have promtool || missing+=(prometheus)
+have amtool || missing+=(prometheus-alertmanager)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
-if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+if [ "$(id -u)" = 0 ] && have apt-get; then
   echo "deps: installing ${missing[*]} with apt-get" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q >/dev/null
   apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  # Debian starts these as services on install; stickerd's tests start their own.
+  for svc in redis-server prometheus prometheus-alertmanager; do
+    (systemctl stop "$svc" || service "$svc" stop) >/dev/null 2>&1 || true
+  done
   exit 0
 fi
 echo "deps: missing ${missing[*]}; install them with:" >&2

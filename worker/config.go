@@ -33,7 +33,7 @@ func DefaultConfig() Config {
 	host, _ := os.Hostname()
 	return Config{
 		ID:               "worker-" + host,
-		Schedulers:       []string{"127.0.0.1:9090"},
+		Schedulers:       []string{"127.0.0.1:9095"},
 		Concurrency:      max(1, runtime.NumCPU()/2),
 		WorkDir:          os.TempDir(),
 		ReconnectMin:     100 * time.Millisecond,

@@ -75,7 +75,7 @@ func runScheduler(ctx context.Context, args []string, log *slog.Logger) error {
 	cfg := scheduler.DefaultConfig()
 	fs := flag.NewFlagSet("scheduler", flag.ContinueOnError)
 	schedulerFlags(fs, &cfg)
-	grpcAddr := fs.String("grpc-addr", "127.0.0.1:9090", "gRPC listen address for workers")
+	grpcAddr := fs.String("grpc-addr", "127.0.0.1:9095", "gRPC listen address for workers")
 	fs.StringVar(&cfg.Advertise, "advertise", "", "address workers use to reach this replica (default: the bound address)")
 	etcd := flagenv.List{"127.0.0.1:2379"}
 	brokers := flagenv.List{"127.0.0.1:9092"}
@@ -153,7 +153,7 @@ func runDev(ctx context.Context, args []string, log *slog.Logger) error {
 	kafkaListen := fs.String("kafka-listen", "127.0.0.1:9092", "embedded Kafka broker address")
 	etcdClient := fs.String("etcd-listen-client", "127.0.0.1:2379", "embedded etcd client address")
 	etcdPeer := fs.String("etcd-listen-peer", "127.0.0.1:2380", "embedded etcd peer address")
-	grpcAddr := fs.String("grpc-addr", "127.0.0.1:9090", "scheduler gRPC address")
+	grpcAddr := fs.String("grpc-addr", "127.0.0.1:9095", "scheduler gRPC address")
 	var brokers, etcd flagenv.List
 	fs.Var(&brokers, "kafka-brokers", "use these Kafka brokers instead of the embedded one")
 	fs.Var(&etcd, "etcd-endpoints", "use this etcd cluster instead of the embedded member")

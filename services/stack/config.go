@@ -49,7 +49,7 @@ func DefaultConfig(dataDir string) Config {
 		DataDir:         dataDir,
 		Etcd:            etcd,
 		KafkaListen:     "127.0.0.1:9092",
-		SchedulerListen: "127.0.0.1:9090",
+		SchedulerListen: "127.0.0.1:9095",
 		Schedulers:      1,
 		Scheduler:       scheduler.DefaultConfig(),
 		Workers:         1,
