@@ -24,6 +24,7 @@ test-short:
 
 bench: deps
 	$(GO) run ./cmd/renderbench
+	$(GO) run ./cmd/pipelinebench
 
 # Short fuzzing runs over the parser, the compiler and the decoders.
 fuzz:
