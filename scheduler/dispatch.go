@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/stickerd/stickerd/monitoring/metrics"
 	"github.com/stickerd/stickerd/proto/workerpb"
 	"github.com/stickerd/stickerd/services/jobs"
 )
@@ -133,6 +134,7 @@ func (s *Scheduler) assign(ctx context.Context, it *item, w *worker) {
 	}
 	s.mu.Unlock()
 	s.stats.assigned.Add(1)
+	metrics.SubmitToRunning.Observe(now.Sub(j.CreatedAt).Seconds())
 	s.emit(j)
 	if !current {
 		// The worker went away while the assignment was written.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/stickerd/stickerd/monitoring/metrics"
 	"github.com/stickerd/stickerd/services/jobs"
 	"github.com/stickerd/stickerd/services/queue"
 )
@@ -24,6 +25,7 @@ type event struct {
 // emit queues a state change for publishing; it never blocks a scheduling
 // decision on Kafka (events are best effort, the store is the truth).
 func (s *Scheduler) emit(j *jobs.Job) {
+	metrics.JobTransitions.WithLabelValues(string(j.Status), string(j.Priority)).Inc()
 	e := event{JobID: j.ID, Tenant: j.Tenant, Status: j.Status, Attempts: j.Attempts, Worker: j.Worker, Error: j.Error, Time: s.clock.Now()}
 	select {
 	case s.events <- e:

@@ -1,7 +1,10 @@
 package scheduler
 
 import (
+	"github.com/prometheus/client_golang/prometheus"
+
 	"context"
+	"github.com/stickerd/stickerd/monitoring/metrics"
 	"math/rand/v2"
 	"time"
 
@@ -45,6 +48,8 @@ func (s *Scheduler) lost(w *worker) {
 	ctx := s.leaderCtx
 	s.mu.Unlock()
 	s.stats.lost.Add(1)
+	metrics.WorkersLost.Inc()
+	metrics.HeartbeatsMissed.Inc()
 	s.log.Warn("worker lost: no heartbeat", "worker", w.id, "jobs", len(held))
 	for id, fence := range held {
 		if fence == 0 {
@@ -71,6 +76,9 @@ func (s *Scheduler) dropLocked(id string, w *worker) {
 		w.timer.Stop()
 	}
 	delete(s.workers, id)
+	for _, g := range []*prometheus.GaugeVec{metrics.WorkerCPU, metrics.WorkerGPU, metrics.WorkerNVENC, metrics.WorkerJobs} {
+		g.DeleteLabelValues(id)
+	}
 }
 
 // requeue sends a job of a failed or lost assignment back to the queue
@@ -124,6 +132,7 @@ func (s *Scheduler) finished(j *jobs.Job) {
 		s.stats.failed.Add(1)
 		if j.Error != nil && j.Error.Code == "ATTEMPTS_EXHAUSTED" {
 			s.stats.dlq.Add(1)
+			metrics.DeadLettered.Inc()
 			s.deadLetter(j)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/stickerd/stickerd/monitoring/metrics"
 	"github.com/stickerd/stickerd/proto/workerpb"
 	"github.com/stickerd/stickerd/services/jobs"
 )
@@ -84,6 +85,10 @@ func (s *Scheduler) heartbeat(w *worker, hb *workerpb.Heartbeat) {
 	if s.workers[w.id] == w {
 		w.cpu, w.gpu, w.nvencUse, w.draining = hb.GetCpuUtilization(), hb.GetGpuUtilization(), hb.GetNvencSessionsInUse(), hb.GetDraining()
 		s.armLocked(w)
+		metrics.WorkerCPU.WithLabelValues(w.id).Set(w.cpu)
+		metrics.WorkerGPU.WithLabelValues(w.id).Set(w.gpu)
+		metrics.WorkerNVENC.WithLabelValues(w.id).Set(float64(w.nvencUse))
+		metrics.WorkerJobs.WithLabelValues(w.id).Set(float64(hb.GetJobsRunning()))
 	}
 	s.mu.Unlock()
 	s.poke()
@@ -155,6 +160,7 @@ func (s *Scheduler) complete(ctx context.Context, w *worker, c *workerpb.Complet
 		s.sendTo(w, ackMsg(string(id), fence, true))
 	case errors.Is(err, jobs.ErrStaleFence) || errors.Is(err, jobs.ErrTransition):
 		s.stats.stale.Add(1)
+		metrics.StaleReports.Inc()
 		s.log.Warn("stale completion refused", "job", id, "worker", w.id, "fence", fence)
 		s.sendTo(w, ackMsg(string(id), fence, false))
 	default:

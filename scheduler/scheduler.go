@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stickerd/stickerd/internal/clock"
+	"github.com/stickerd/stickerd/monitoring/metrics"
 	"github.com/stickerd/stickerd/proto/workerpb"
 	"github.com/stickerd/stickerd/services/jobs"
 	"github.com/stickerd/stickerd/services/queue"
@@ -127,7 +128,10 @@ func (s *Scheduler) Lead(ctx context.Context) error {
 	s.mu.Unlock()
 	s.log.Info("leading", "revision", rev, "queued", s.QueueDepth())
 	var wg sync.WaitGroup
-	for _, f := range []func(context.Context){s.dispatchLoop, s.sweepLoop, s.publishLoop,
+	metrics.LeaderChanges.Inc()
+	metrics.IsLeader.Set(1)
+	defer metrics.IsLeader.Set(0)
+	for _, f := range []func(context.Context){s.dispatchLoop, s.sweepLoop, s.publishLoop, s.gaugeLoop,
 		func(ctx context.Context) { s.watchLoop(ctx, rev) }} {
 		wg.Add(1)
 		go func() { defer wg.Done(); f(ctx) }()

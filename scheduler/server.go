@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/stickerd/stickerd/monitoring/metrics"
 	"github.com/stickerd/stickerd/proto/workerpb"
 )
 
@@ -119,6 +120,10 @@ func (srv *Server) Connect(stream workerpb.Scheduler_ConnectServer) error {
 
 func (srv *Server) handle(ctx context.Context, w *worker, m *workerpb.WorkerMessage) {
 	s := srv.s
+	kind := messageType(m)
+	metrics.GRPCMessages.WithLabelValues("in", kind).Inc()
+	start := time.Now()
+	defer func() { metrics.GRPCHandleDuration.WithLabelValues(kind).Observe(time.Since(start).Seconds()) }()
 	lctx := s.currentLeaderCtx()
 	if lctx == nil {
 		return
@@ -176,4 +181,22 @@ func recvWithin(stream workerpb.Scheduler_ConnectServer, d time.Duration) (*work
 	case <-time.After(d):
 		return nil, status.Error(codes.DeadlineExceeded, "no Register message")
 	}
+}
+
+func messageType(m *workerpb.WorkerMessage) string {
+	switch m.Msg.(type) {
+	case *workerpb.WorkerMessage_Register:
+		return "register"
+	case *workerpb.WorkerMessage_Heartbeat:
+		return "heartbeat"
+	case *workerpb.WorkerMessage_Progress:
+		return "progress"
+	case *workerpb.WorkerMessage_Complete:
+		return "complete"
+	case *workerpb.WorkerMessage_Fail:
+		return "fail"
+	case *workerpb.WorkerMessage_Released:
+		return "released"
+	}
+	return "unknown"
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/monitoring/metrics"
 	"github.com/stickerd/stickerd/proto/workerpb"
 	"github.com/stickerd/stickerd/render"
 	"github.com/stickerd/stickerd/render/spec"
@@ -63,6 +64,7 @@ func (w *Worker) execute(ctx context.Context, a *workerpb.Assign, t *task) {
 		return
 	}
 	w.log.Info("job done", "job", id, "seconds", time.Since(start).Seconds(), "result", kind(msg))
+	metrics.Renders.WithLabelValues(map[string]string{"complete": "succeeded", "fail": "failed", "released": "canceled"}[kind(msg)]).Inc()
 	w.report(id, t.fence, msg)
 }
 
@@ -84,6 +86,7 @@ func (w *Worker) render(ctx context.Context, a *workerpb.Assign, t *task) *worke
 	base := filepath.Join(w.cfg.WorkDir, fmt.Sprintf("%s-%d", id, fence))
 	out := base + "." + s.Output.Format
 	defer os.Remove(out) // moved into the blob store on success
+	renderStart := time.Now()
 	rs := &resolver{blobs: w.blobs, fetch: w.fetch, tenant: a.GetTenant(), base: base}
 	defer rs.cleanup()
 	res, err := w.r.Render(ctx, render.Job{Spec: s, Output: out, Resolver: rs,
@@ -101,6 +104,16 @@ func (w *Worker) render(ctx context.Context, a *workerpb.Assign, t *task) *worke
 	if err != nil {
 		return fail(err)
 	}
+	class := "cpu"
+	if res.Encoder.Hardware {
+		class = "gpu"
+	}
+	took := time.Since(renderStart).Seconds()
+	metrics.RenderDuration.WithLabelValues(class, res.Format).Observe(took)
+	if took > 0 {
+		metrics.RenderRealtime.WithLabelValues(class, res.Format).Observe(res.Duration / took)
+	}
+	metrics.RenderOutputBytes.WithLabelValues(res.Format).Observe(float64(res.Bytes))
 	key := OutputKey(a.GetTenant(), id, res.Format)
 	n, err := w.blobs.PutFile(ctx, key, out)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/grpc"
@@ -13,6 +14,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/stickerd/stickerd/internal/clock"
+	"github.com/stickerd/stickerd/monitoring/metrics"
 	"github.com/stickerd/stickerd/scheduler"
 	"github.com/stickerd/stickerd/services/kv"
 	"github.com/stickerd/stickerd/services/queue"
@@ -96,7 +98,20 @@ func StartReplica(ctx context.Context, rc ReplicaConfig) (*Replica, error) {
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	r.cancel = cancel
 	var wg sync.WaitGroup
-	wg.Add(3)
+	wg.Add(4)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-rctx.Done():
+				return
+			case <-t.C:
+				metrics.KafkaConsumerLag.WithLabelValues("stickerd-scheduler", queue.TopicJobs).Set(float64(r.consumer.Lag()))
+			}
+		}
+	}()
 	go func() { defer wg.Done(); _ = r.grpc.Serve(lis) }()
 	go func() { defer wg.Done(); _ = sched.Run(rctx, el) }()
 	go func() { defer wg.Done(); _ = r.consumer.Run(rctx, sched.Intake) }()

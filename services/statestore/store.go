@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stickerd/stickerd/monitoring/metrics"
 	"github.com/stickerd/stickerd/services/jobs"
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -70,10 +71,12 @@ func (s *Store) Create(ctx context.Context, j *jobs.Job) (*jobs.Job, error) {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
 	key := s.keys.job(c.ID)
+	start := time.Now()
 	resp, err := s.cli.Txn(ctx).
 		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
 		Then(clientv3.OpPut(key, string(data)), clientv3.OpPut(s.keys.index(c), string(c.ID))).
 		Commit()
+	observe("create", start, err)
 	if err != nil {
 		return nil, classify("create "+string(c.ID), err)
 	}
@@ -98,7 +101,9 @@ func (s *Store) get(ctx context.Context, id jobs.ID) (*jobs.Job, int64, error) {
 	}
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
+	start := time.Now()
 	resp, err := s.cli.Get(ctx, s.keys.job(id))
+	observe("get", start, err)
 	if err != nil {
 		return nil, 0, classify("get "+string(id), err)
 	}
@@ -137,11 +142,13 @@ func (s *Store) CAS(ctx context.Context, j *jobs.Job) (*jobs.Job, error) {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
 	key := s.keys.job(c.ID)
+	start := time.Now()
 	resp, err := s.cli.Txn(ctx).
 		If(clientv3.Compare(clientv3.ModRevision(key), "=", c.Revision)).
 		Then(clientv3.OpPut(key, string(data))).
 		Else(clientv3.OpGet(key, clientv3.WithKeysOnly())).
 		Commit()
+	observe("cas", start, err)
 	if err != nil {
 		return nil, classify("cas "+string(c.ID), err)
 	}
@@ -236,4 +243,12 @@ func (s *Store) Revision(ctx context.Context) (int64, error) {
 		return 0, classify("revision", err)
 	}
 	return resp.Header.Revision, nil
+}
+
+// observe records one etcd round trip in the state-store metrics.
+func observe(op string, start time.Time, err error) {
+	metrics.StoreDuration.WithLabelValues(op).Observe(time.Since(start).Seconds())
+	if err != nil {
+		metrics.StoreErrors.WithLabelValues(op).Inc()
+	}
 }

@@ -1,0 +1,62 @@
+package scheduler
+
+import (
+	"context"
+	"time"
+
+	"github.com/stickerd/stickerd/monitoring/metrics"
+	"github.com/stickerd/stickerd/services/jobs"
+)
+
+// gaugeLoop refreshes the leader's gauges once a second: queue depth by
+// priority, the oldest queued job's age, running jobs, connected workers.
+func (s *Scheduler) gaugeLoop(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	defer metrics.QueueOldestAge.Set(0)
+	for {
+		s.updateGauges()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (s *Scheduler) updateGauges() {
+	depth := map[jobs.Priority]int{jobs.High: 0, jobs.Normal: 0, jobs.Low: 0}
+	var oldest time.Time
+	s.mu.Lock()
+	for _, it := range s.q.members {
+		p := jobs.Normal
+		switch it.rank {
+		case 0:
+			p = jobs.High
+		case 2:
+			p = jobs.Low
+		}
+		depth[p]++
+		if oldest.IsZero() || it.created.Before(oldest) {
+			oldest = it.created
+		}
+	}
+	running, connected := 0, 0
+	for _, w := range s.workers {
+		running += len(w.running)
+		if w.send != nil {
+			connected++
+		}
+	}
+	s.mu.Unlock()
+	for p, n := range depth {
+		metrics.QueueDepth.WithLabelValues(string(p)).Set(float64(n))
+	}
+	age := 0.0
+	if !oldest.IsZero() {
+		age = s.clock.Now().Sub(oldest).Seconds()
+	}
+	metrics.QueueOldestAge.Set(max(age, 0))
+	metrics.JobsRunning.Set(float64(running))
+	metrics.WorkersConnected.Set(float64(connected))
+}
