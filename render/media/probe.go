@@ -6,8 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"image"
-	_ "image/gif"  // header decoding for DecodeConfig
+	_ "image/gif"  // header decoding for image.DecodeConfig
 	_ "image/jpeg" // header decoding for DecodeConfig
 	_ "image/png"  // header decoding for DecodeConfig
 	"io"
@@ -74,13 +73,11 @@ func (p Prober) Probe(ctx context.Context, path string, unreadable errcode.Code)
 	if isWebP(head) {
 		return p.probeWebP(path, st.Size(), unreadable)
 	}
-	// Pictures: read the header in Go first, so that a huge canvas is
-	// refused before ffprobe decodes anything.
-	if cfg, format, err := decodeConfig(path); err == nil {
-		if err := p.checkDims(cfg.Width, cfg.Height); err != nil {
-			return Info{}, err
-		}
-		_ = format
+	// Pictures are read in Go: no ffprobe start-up, and a huge canvas is
+	// refused before anything decodes a pixel.
+	if info, err := probePicture(path); err == nil {
+		info.Bytes = st.Size()
+		return info, p.check(info)
 	}
 	info, err := p.ffprobe(ctx, path, unreadable)
 	if err != nil {
@@ -162,7 +159,7 @@ func (p Prober) ffprobe(ctx context.Context, path string, unreadable errcode.Cod
 	maxPixels := strconv.Itoa(p.Limits.MaxWidth * p.Limits.MaxHeight)
 	cmd := exec.CommandContext(ctx, p.FFprobe, "-v", "error", "-max_pixels", maxPixels,
 		"-probesize", "20000000", "-analyzeduration", "20000000",
-		"-count_packets", "-print_format", "json", "-show_format", "-show_streams", "--", path)
+		"-print_format", "json", "-show_format", "-show_streams", "--", path)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -277,15 +274,6 @@ func readHead(path string, n int) ([]byte, error) {
 
 func isWebP(head []byte) bool {
 	return len(head) >= 12 && string(head[0:4]) == "RIFF" && string(head[8:12]) == "WEBP"
-}
-
-func decodeConfig(path string) (image.Config, string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return image.Config{}, "", err
-	}
-	defer f.Close()
-	return image.DecodeConfig(f)
 }
 
 func lastLine(s string) string {
