@@ -2,6 +2,9 @@
 //
 //	stickerctl render SPEC.json -o OUT            submit to a server (--server)
 //	stickerctl render --local SPEC.json -o OUT    render in-process
+//	stickerctl status JOB_ID                      show a job
+//	stickerctl cancel JOB_ID                      cancel a job
+//	stickerctl stickers                           list the built-in stickers
 package main
 
 import (
@@ -15,7 +18,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stderr)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
@@ -23,13 +26,13 @@ func main() {
 // Exit codes a shell user can branch on.
 const (
 	exitOK       = 0
-	exitFailed   = 1 // the render failed
-	exitUsage    = 2 // bad flags or arguments
+	exitFailed   = 1 // the render failed, or the server could not be reached
+	exitUsage    = 2 // bad flags or arguments, or a missing or wrong API key
 	exitInvalid  = 3 // the spec was refused
 	exitCanceled = 130
 )
 
-func run(ctx context.Context, args []string, stderr io.Writer) int {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		usage(stderr)
 		return exitUsage
@@ -37,6 +40,12 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	switch args[0] {
 	case "render":
 		return renderCmd(ctx, args[1:], stderr)
+	case "status":
+		return statusCmd(ctx, args[1:], stdout, stderr)
+	case "cancel":
+		return cancelCmd(ctx, args[1:], stdout, stderr)
+	case "stickers":
+		return stickersCmd(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		usage(stderr)
 		return exitOK
@@ -48,9 +57,19 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 
 func usage(stderr io.Writer) {
 	fmt.Fprint(stderr, `usage:
-  stickerctl render [--local] [--server URL] SPEC.json -o OUT
+  stickerctl render [--local] [--server URL] [--api-key KEY] [-q] SPEC.json -o OUT
+  stickerctl status [--json] JOB_ID
+  stickerctl cancel JOB_ID
+  stickerctl stickers [--json]
 
 commands:
-  render   render a sticker spec to a video file
+  render     render a sticker spec to a video file (on a server, or --local)
+  status     show a job of the server
+  cancel     cancel a job of the server
+  stickers   list the server's built-in stickers
+
+The server is --server or $STICKERD_SERVER (default http://127.0.0.1:8080);
+the API key is --api-key or $STICKERD_API_KEY.
+Exit codes: 0 done, 1 failed, 2 usage, 3 spec refused, 130 interrupted.
 `)
 }

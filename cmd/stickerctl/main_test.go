@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,7 +20,7 @@ func TestRenderLocal(t *testing.T) {
 		"stickers":[{"type":"image","builtin":"star","width":0.5},{"type":"text","text":"hi","y":0.8}]}`), 0o644)
 	out := filepath.Join(dir, "out.mp4")
 	var stderr bytes.Buffer
-	if code := run(context.Background(), []string{"render", "--local", specPath, "-o", out}, &stderr); code != exitOK {
+	if code := run(context.Background(), []string{"render", "--local", specPath, "-o", out}, io.Discard, &stderr); code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	if st, err := os.Stat(out); err != nil || st.Size() == 0 {
@@ -51,7 +52,7 @@ func TestRender_ExitCodes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stderr bytes.Buffer
-			if code := run(context.Background(), tt.args, &stderr); code != tt.code {
+			if code := run(context.Background(), tt.args, io.Discard, &stderr); code != tt.code {
 				t.Fatalf("exit %d, want %d: %s", code, tt.code, stderr.String())
 			}
 			for _, m := range tt.msg {

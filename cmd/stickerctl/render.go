@@ -21,30 +21,43 @@ func renderCmd(ctx context.Context, args []string, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	local := fs.Bool("local", false, "render in-process instead of on a server")
 	out := fs.String("o", "", "output file (required)")
-	server := fs.String("server", envOr("STICKERD_SERVER", "http://127.0.0.1:8080"), "stickerd server URL")
+	srv := serverFlags(fs)
 	quiet := fs.Bool("q", false, "no progress bar")
 	verbose := fs.Bool("v", false, "print the ffmpeg command line (with --local)")
-	// Accept flags after the spec path too: stickerctl render SPEC.json -o OUT.
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return exitUsage
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		positional = append(positional, fs.Arg(0))
-		args = fs.Args()[1:]
+	positional, ok := parseArgs(fs, args)
+	if !ok {
+		return exitUsage
 	}
 	if len(positional) != 1 || *out == "" {
 		fmt.Fprintln(stderr, "stickerctl render: need exactly one SPEC.json and -o OUT")
 		return exitUsage
 	}
-	if !*local {
-		fmt.Fprintf(stderr, "stickerctl render: the server client is not in this build yet; use --local (server was %s)\n", *server)
+	bar := progressBar(stderr, *quiet)
+	if *local {
+		return renderLocal(ctx, positional[0], *out, bar, stderr, *verbose)
+	}
+	c, ok := srv.client(stderr)
+	if !ok {
 		return exitUsage
 	}
-	return renderLocal(ctx, positional[0], *out, progressBar(stderr, *quiet), stderr, *verbose)
+	r := &remoteRender{client: c, server: srv.url, stderr: stderr, quiet: *quiet, bar: bar}
+	return r.run(ctx, positional[0], *out)
+}
+
+// parseArgs parses flags that may come before or after the positional
+// arguments (stickerctl render SPEC.json -o OUT) and returns the latter.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, bool) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, false
+		}
+		if fs.NArg() == 0 {
+			return positional, true
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
 }
 
 func renderLocal(ctx context.Context, specPath, out string, bar func(float64), stderr io.Writer, verbose bool) int {

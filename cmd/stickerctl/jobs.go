@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	stickerd "github.com/stickerd/stickerd/sdk/go"
+)
+
+// jobArgs parses the flags of a command that takes one JOB_ID.
+func jobArgs(name string, args []string, stderr io.Writer, withJSON bool) (*serverOpts, stickerd.JobID, bool, bool) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	srv := serverFlags(fs)
+	asJSON := false
+	if withJSON {
+		fs.BoolVar(&asJSON, "json", false, "print the job as JSON")
+	}
+	positional, ok := parseArgs(fs, args)
+	if !ok {
+		return nil, "", false, false
+	}
+	if len(positional) != 1 {
+		fmt.Fprintf(stderr, "stickerctl %s: need exactly one JOB_ID\n", name)
+		return nil, "", false, false
+	}
+	return srv, stickerd.JobID(positional[0]), asJSON, true
+}
+
+func statusCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	srv, id, asJSON, ok := jobArgs("status", args, stderr, true)
+	if !ok {
+		return exitUsage
+	}
+	c, ok := srv.client(stderr)
+	if !ok {
+		return exitUsage
+	}
+	job, err := c.GetRender(ctx, id)
+	if err != nil {
+		return reportErr(stderr, srv.url, err, exitFailed)
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(job)
+		return exitOK
+	}
+	printJob(stdout, job)
+	return exitOK
+}
+
+// printJob shows a job in a few lines a person can read.
+func printJob(w io.Writer, j *stickerd.Job) {
+	fmt.Fprintf(w, "%s  %s  %.0f%%\n", j.ID, j.Status, j.Progress*100)
+	worker := "-"
+	if j.Worker != nil {
+		worker = *j.Worker
+	}
+	fmt.Fprintf(w, "  priority %s, attempts %d, worker %s\n", j.Priority, j.Attempts, worker)
+	fmt.Fprintf(w, "  created %s, started %s, finished %s\n", when(&j.CreatedAt), when(j.StartedAt), when(j.FinishedAt))
+	if o := j.Output; o != nil {
+		fmt.Fprintf(w, "  output %s %dx%d, %.2f s, %d bytes: %s\n", o.Format, o.Width, o.Height, o.Duration, o.Bytes, o.URL)
+	}
+	if e := j.Error; e != nil {
+		fmt.Fprintf(w, "  error %s: %s\n", e.Code, e.Message)
+	}
+}
+
+func when(t *time.Time) string {
+	if t == nil || t.IsZero() {
+		return "-"
+	}
+	return t.Local().Format(time.DateTime)
+}
+
+func cancelCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	srv, id, _, ok := jobArgs("cancel", args, stderr, false)
+	if !ok {
+		return exitUsage
+	}
+	c, ok := srv.client(stderr)
+	if !ok {
+		return exitUsage
+	}
+	job, err := c.CancelRender(ctx, id)
+	if stickerd.IsStatus(err, 409) {
+		// Say what it ended as, which is what the person wants to know.
+		if j, gerr := c.GetRender(ctx, id); gerr == nil {
+			fmt.Fprintf(stderr, "stickerctl: %s already ended: %s\n", id, j.Status)
+			return exitFailed
+		}
+	}
+	if err != nil {
+		return reportErr(stderr, srv.url, err, exitFailed)
+	}
+	fmt.Fprintf(stdout, "%s %s\n", job.ID, job.Status)
+	return exitOK
+}
+
+func stickersCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("stickers", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	srv := serverFlags(fs)
+	asJSON := fs.Bool("json", false, "print the catalogue as JSON")
+	if positional, ok := parseArgs(fs, args); !ok || len(positional) > 0 {
+		if ok {
+			fmt.Fprintln(stderr, "stickerctl stickers: takes no arguments")
+		}
+		return exitUsage
+	}
+	c, ok := srv.client(stderr)
+	if !ok {
+		return exitUsage
+	}
+	list, err := c.Stickers(ctx)
+	if err != nil {
+		return reportErr(stderr, srv.url, err, exitFailed)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(list)
+		return exitOK
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tTITLE\tKIND\tTAGS")
+	for _, s := range list {
+		kind := "still " + s.Format
+		if s.Animated {
+			kind = fmt.Sprintf("animated %s, %d frames, %.2f s", s.Format, s.Frames, s.Duration)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, s.Title, kind, strings.Join(s.Tags, " "))
+	}
+	tw.Flush()
+	return exitOK
+}

@@ -1,0 +1,15 @@
+// Package stickerdtest is an in-memory fake of the stickerd REST API
+// (shared/API.md), for testing clients without the real service: uploads,
+// submits with idempotency keys and the result cache, job progress over
+// Server-Sent Events, outputs with Range support, cancellation, paging and
+// problem+json errors. Specs are checked by the real parser (render/spec).
+//
+// A job advances one step per GET of it, or as fast as its event stream is
+// read: queued, running, each of Config.Steps, then succeeded (or failed
+// with Config.Fail). Config also injects the failures a client must survive:
+// 503s and 429s, a broken event stream, a download cut short.
+//
+//	fake := stickerdtest.New(stickerdtest.Config{})
+//	srv := httptest.NewServer(fake)
+//	defer srv.Close()
+package stickerdtest

@@ -1,0 +1,153 @@
+// A small client of the stickerd REST API (shared/API.md), same origin.
+
+const KEY_STORAGE = 'stickerd.apiKey';
+
+/** APIError is an answer outside 2xx, read from its problem+json body. */
+export class APIError extends Error {
+  constructor(status, problem) {
+    super(problem.detail || problem.title || `HTTP ${status}`);
+    this.status = status;
+    this.code = problem.code || '';
+    this.title = problem.title || '';
+    this.fields = Array.isArray(problem.errors) ? problem.errors : [];
+  }
+}
+
+export function apiKey() {
+  try { return localStorage.getItem(KEY_STORAGE) || ''; } catch { return ''; }
+}
+
+export function setAPIKey(key) {
+  try { key ? localStorage.setItem(KEY_STORAGE, key) : localStorage.removeItem(KEY_STORAGE); } catch { /* private mode */ }
+}
+
+function headers(extra = {}) {
+  const h = { Accept: 'application/json', ...extra };
+  const key = apiKey();
+  if (key) h.Authorization = `Bearer ${key}`;
+  return h;
+}
+
+async function problemOf(status, text, contentType) {
+  if (/json/.test(contentType || '')) {
+    try { return new APIError(status, JSON.parse(text)); } catch { /* fall through */ }
+  }
+  return new APIError(status, { title: `HTTP ${status}`, detail: (text || '').slice(0, 200) });
+}
+
+async function call(method, path, { body, contentType } = {}) {
+  const init = { method, headers: headers(contentType ? { 'Content-Type': contentType } : {}), body };
+  const resp = await fetch(path, init);
+  if (!resp.ok) throw await problemOf(resp.status, await resp.text(), resp.headers.get('Content-Type'));
+  return resp;
+}
+
+/** listStickers returns the built-in catalogue (a bare list, or under items/stickers). */
+export async function listStickers() {
+  const body = await (await call('GET', '/v1/stickers')).json();
+  return Array.isArray(body) ? body : (body.items || body.stickers || []);
+}
+
+export function stickerImageURL(name) {
+  return `/v1/stickers/${encodeURIComponent(name)}`;
+}
+
+/** uploadAsset posts a file as the multipart field "file", reporting progress 0..1. */
+export function uploadAsset(file, onProgress = () => {}) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', '/v1/assets');
+    for (const [k, v] of Object.entries(headers())) xhr.setRequestHeader(k, v);
+    xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(e.loaded / e.total); };
+    xhr.onload = async () => {
+      if (xhr.status >= 200 && xhr.status < 300) {
+        onProgress(1);
+        resolve(JSON.parse(xhr.responseText));
+      } else {
+        reject(await problemOf(xhr.status, xhr.responseText, xhr.getResponseHeader('Content-Type')));
+      }
+    };
+    xhr.onerror = () => reject(new APIError(0, { title: 'Network error', detail: 'the upload did not get through' }));
+    const form = new FormData();
+    form.append('file', file, file.name);
+    xhr.send(form);
+  });
+}
+
+/** submitRender posts a spec; cached is true when the server had rendered it before. */
+export async function submitRender(spec) {
+  const resp = await call('POST', '/v1/renders', { body: JSON.stringify(spec), contentType: 'application/json' });
+  return { job: await resp.json(), cached: resp.status === 200 };
+}
+
+export async function getRender(id) {
+  return (await call('GET', `/v1/renders/${encodeURIComponent(id)}`)).json();
+}
+
+export async function cancelRender(id) {
+  return (await call('DELETE', `/v1/renders/${encodeURIComponent(id)}`)).json();
+}
+
+export const terminal = (status) => ['succeeded', 'failed', 'canceled'].includes(status);
+
+/**
+ * followJob calls onProgress(0..1) and onStatus(job) until the job ends. It
+ * listens to the job's Server-Sent Events and polls GET once the stream
+ * breaks (or when an API key is set: EventSource cannot send one).
+ * It returns a function that stops following.
+ */
+export function followJob(id, { onProgress, onStatus }) {
+  let stopped = false;
+  let source = null;
+  const stop = () => { stopped = true; if (source) source.close(); };
+  const poll = async () => {
+    while (!stopped) {
+      try {
+        const job = await getRender(id);
+        if (job.status === 'running') onProgress(job.progress);
+        onStatus(job);
+        if (terminal(job.status)) return;
+      } catch (e) {
+        if (e.status && e.status < 500 && e.status !== 429) { onStatus(null, e); return; }
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  };
+  if (apiKey() || typeof EventSource === 'undefined') {
+    poll();
+    return stop;
+  }
+  source = new EventSource(`/v1/renders/${encodeURIComponent(id)}/events`);
+  source.addEventListener('progress', (e) => {
+    const data = JSON.parse(e.data);
+    onProgress(typeof data === 'number' ? data : data.progress);
+  });
+  source.addEventListener('status', (e) => {
+    const job = JSON.parse(e.data);
+    if (job.status === 'running') onProgress(job.progress || 0);
+    onStatus(job);
+    if (terminal(job.status)) stop();
+  });
+  source.onerror = () => {
+    if (stopped) return;
+    source.close(); // EventSource would reconnect on its own; polling is enough
+    source = null;
+    poll();
+  };
+  return stop;
+}
+
+/** outputURL is where the result is; with an API key it is fetched into a blob: URL. */
+export async function outputURL(id) {
+  const path = `/v1/renders/${encodeURIComponent(id)}/output`;
+  if (!apiKey()) return path;
+  const resp = await call('GET', path);
+  return URL.createObjectURL(await resp.blob());
+}
+
+/** imageURL is a sticker image's address, fetched into a blob: URL when an API key is set. */
+export async function imageURL(path) {
+  if (!apiKey()) return path;
+  const resp = await call('GET', path);
+  return URL.createObjectURL(await resp.blob());
+}
