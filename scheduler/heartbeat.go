@@ -4,6 +4,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"context"
+	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/monitoring/errevents"
 	"github.com/stickerd/stickerd/monitoring/metrics"
 	"math/rand/v2"
 	"time"
@@ -120,6 +122,7 @@ func (s *Scheduler) requeue(ctx context.Context, id jobs.ID, fence int64, code, 
 
 // finished accounts for a job that reached a new state through a report.
 func (s *Scheduler) finished(j *jobs.Job) {
+	s.reportError(j)
 	switch j.Status {
 	case jobs.Queued:
 		s.stats.requeued.Add(1)
@@ -152,4 +155,14 @@ func itoa(n int) string {
 		b = append([]byte{byte('0' + n%10)}, b...)
 	}
 	return string(b)
+}
+
+// reportError publishes the typed error a job now carries, when it failed
+// or went back to the queue because of one.
+func (s *Scheduler) reportError(j *jobs.Job) {
+	if s.Errors == nil || j.Error == nil || j.Status == jobs.Succeeded || j.Status == jobs.Canceled {
+		return
+	}
+	err := errcode.New(errcode.Code(j.Error.Code), "%s", j.Error.Message)
+	s.Errors.Report(context.Background(), errevents.FromError("scheduler", err, string(j.ID), "", j.Tenant))
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stickerd/stickerd/internal/clock"
+	"github.com/stickerd/stickerd/monitoring/errevents"
 	"github.com/stickerd/stickerd/monitoring/metrics"
 	"github.com/stickerd/stickerd/proto/workerpb"
 	"github.com/stickerd/stickerd/services/jobs"
@@ -33,6 +34,11 @@ type Publisher interface {
 	PublishBatch(ctx context.Context, msgs []queue.Message) error
 }
 
+// Reporter publishes typed error events (monitoring/errevents.Publisher).
+type Reporter interface {
+	Report(ctx context.Context, e errevents.Event)
+}
+
 // Stats are counters for metrics and tests.
 type Stats struct {
 	Assigned, Completed, Failed, Canceled, Requeued, StaleRefused, WorkersLost, DeadLettered, Swept int64
@@ -46,6 +52,9 @@ type Scheduler struct {
 	pub   Publisher
 	clock clock.Clock
 	log   *slog.Logger
+	// Errors, when set, receives a typed error event for every job that
+	// fails, is requeued after a lost worker, or is dead-lettered.
+	Errors Reporter
 
 	mu           sync.Mutex
 	leading      bool

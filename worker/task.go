@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/monitoring/errevents"
 	"github.com/stickerd/stickerd/monitoring/metrics"
 	"github.com/stickerd/stickerd/proto/workerpb"
 	"github.com/stickerd/stickerd/render"
@@ -73,6 +74,9 @@ func (w *Worker) render(ctx context.Context, a *workerpb.Assign, t *task) *worke
 	id, fence := a.GetJobId(), a.GetFence()
 	fail := func(err error) *workerpb.WorkerMessage {
 		code := errcode.Of(err)
+		if w.Errors != nil {
+			w.Errors.Report(ctx, errevents.FromError("worker", err, id, "", a.GetTenant()))
+		}
 		return &workerpb.WorkerMessage{Msg: &workerpb.WorkerMessage_Fail{Fail: &workerpb.Fail{
 			JobId: id, Fence: fence, Code: string(code), Message: err.Error(), Retryable: Retryable(code)}}}
 	}

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/stickerd/stickerd/monitoring/errevents"
 	"github.com/stickerd/stickerd/proto/workerpb"
 	"github.com/stickerd/stickerd/render"
 	"github.com/stickerd/stickerd/scheduler"
@@ -26,8 +27,16 @@ type Renderer interface {
 	Capabilities() render.Capabilities
 }
 
+// Reporter publishes typed error events (monitoring/errevents.Publisher).
+type Reporter interface {
+	Report(ctx context.Context, e errevents.Event)
+}
+
 // Worker is one render worker agent.
 type Worker struct {
+	// Errors, when set, receives a typed error event for every failed render.
+	Errors Reporter
+
 	cfg   Config
 	r     Renderer
 	blobs blob.Store

@@ -24,6 +24,7 @@ var commands = []command{
 	{"kafka", "the embedded Kafka-protocol broker as its own process (tests, small setups)", runKafka},
 	{"scheduler", "a scheduler replica: Kafka intake, leader election, dispatch over gRPC", runScheduler},
 	{"worker", "a render worker: connects to the scheduler and runs ffmpeg", runWorker},
+	{"monitor", "consumes stickerd.errors and the dead-letter topic and exports stickerd_errors_total", runMonitor},
 }
 
 func main() {

@@ -13,6 +13,9 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/stickerd/stickerd/internal/flagenv"
+	"github.com/stickerd/stickerd/monitoring/errevents"
+	"github.com/stickerd/stickerd/monitoring/metrics"
+	"github.com/stickerd/stickerd/monitoring/monitor"
 	"github.com/stickerd/stickerd/render"
 	"github.com/stickerd/stickerd/scheduler"
 	"github.com/stickerd/stickerd/services/blob"
@@ -42,6 +45,49 @@ func runKV(ctx context.Context, args []string, log *slog.Logger) error {
 	cfg.ClientURLs, cfg.PeerURLs = clients, peers
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return kv.Run(ctx, cfg) })
+	g.Go(func() error { return health.Serve(ctx, *httpAddr, health.Handler()) })
+	g.Go(func() error { watchEtcdLeader(ctx, cfg.ClientURLs); return nil })
+	return g.Wait()
+}
+
+// watchEtcdLeader keeps stickerd_etcd_has_leader current for a member.
+func watchEtcdLeader(ctx context.Context, endpoints []string) {
+	cli, err := kv.Dial(ctx, endpoints)
+	for err != nil && ctx.Err() == nil {
+		time.Sleep(time.Second)
+		cli, err = kv.Dial(ctx, endpoints)
+	}
+	if err != nil {
+		return
+	}
+	defer cli.Close()
+	for {
+		sctx, cancel := context.WithTimeout(ctx, time.Second)
+		st, err := cli.Status(sctx, endpoints[0])
+		cancel()
+		if err == nil && st.Leader != 0 {
+			metrics.EtcdHasLeader.Set(1)
+		} else {
+			metrics.EtcdHasLeader.Set(0)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+func runMonitor(ctx context.Context, args []string, log *slog.Logger) error {
+	fs := flag.NewFlagSet("monitor", flag.ContinueOnError)
+	brokers := flagenv.List{"127.0.0.1:9092"}
+	fs.Var(&brokers, "kafka-brokers", "Kafka brokers, comma-separated")
+	httpAddr := fs.String("http-addr", "127.0.0.1:8083", "health and metrics address")
+	if err := flagenv.Parse(fs, args); err != nil {
+		return err
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return monitor.Run(ctx, monitor.Config{Brokers: brokers, Logger: log}) })
 	g.Go(func() error { return health.Serve(ctx, *httpAddr, health.Handler()) })
 	return g.Wait()
 }
@@ -107,6 +153,8 @@ func runWorker(ctx context.Context, args []string, log *slog.Logger) error {
 	fs.BoolVar(&rcfg.DisableGPU, "disable-gpu", false, "use the CPU path even with a usable GPU")
 	fs.BoolVar(&cfg.AllowPrivateURLs, "allow-private-urls", false, "let URL assets come from private addresses")
 	fs.DurationVar(&cfg.DrainTimeout, "drain-timeout", cfg.DrainTimeout, "on SIGTERM, how long to finish jobs before handing them back")
+	var brokers flagenv.List
+	fs.Var(&brokers, "kafka-brokers", "Kafka brokers for error events (empty: counted locally only)")
 	httpAddr := fs.String("http-addr", "127.0.0.1:8082", "health and metrics address")
 	if err := flagenv.Parse(fs, args); err != nil {
 		return err
@@ -127,6 +175,23 @@ func runWorker(ctx context.Context, args []string, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	var sink errevents.Sink
+	if len(brokers) > 0 {
+		qc := queue.DefaultConfig()
+		qc.Brokers = brokers
+		prod, err := queue.NewProducer(qc)
+		if err != nil {
+			return err
+		}
+		defer prod.Close()
+		sink = prod
+	}
+	errs, err := errevents.NewPublisher(sink, errevents.DefaultConfig("worker"))
+	if err != nil {
+		return err
+	}
+	defer errs.Close(context.Background())
+	w.Errors = errs
 	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	defer stop()
 	done := make(chan struct{})
@@ -170,6 +235,7 @@ func runDev(ctx context.Context, args []string, log *slog.Logger) error {
 	cfg.Log, cfg.KafkaListen, cfg.KafkaBrokers, cfg.EtcdEndpoints = log, *kafkaListen, brokers, etcd
 	cfg.Etcd.ClientURLs, cfg.Etcd.PeerURLs = []string{"http://" + *etcdClient}, []string{"http://" + *etcdPeer}
 	cfg.SchedulerListen, cfg.Workers, cfg.Worker.Concurrency = *grpcAddr, *workers, *concurrency
+	cfg.Monitor = true
 	startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	s, err := stack.Start(startCtx, cfg)
 	cancel()
@@ -177,6 +243,9 @@ func runDev(ctx context.Context, args []string, log *slog.Logger) error {
 		return err
 	}
 	defer s.Close()
+	if s.Etcd != nil {
+		go watchEtcdLeader(ctx, s.Etcd.Endpoints())
+	}
 	log.Info("stickerd dev is up", "http", *httpAddr, "kafka", s.Brokers, "etcd", s.Client.Endpoints(), "scheduler", s.SchedulerAddrs())
 	fmt.Fprintf(os.Stderr, "stickerd dev: http://%s  (kafka %v, etcd %v)\n", *httpAddr, s.Brokers, s.Client.Endpoints())
 	return health.Serve(ctx, *httpAddr, health.Handler(health.Check{Name: "etcd", Fn: func(ctx context.Context) error {

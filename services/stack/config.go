@@ -31,6 +31,10 @@ type Config struct {
 	Render  render.Config
 	// Renderer replaces the render engine (the benchmark's no-op renderer).
 	Renderer worker.Renderer
+	// Service names this process in error events ("dev" by default).
+	Service string
+	// Monitor runs the error-event monitor in-process (stickerd dev).
+	Monitor bool
 	// BlobDir is the blob store's folder, default DataDir/blobs.
 	BlobDir string
 	Clock   clock.Clock

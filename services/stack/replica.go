@@ -14,6 +14,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/stickerd/stickerd/internal/clock"
+	"github.com/stickerd/stickerd/monitoring/errevents"
 	"github.com/stickerd/stickerd/monitoring/metrics"
 	"github.com/stickerd/stickerd/scheduler"
 	"github.com/stickerd/stickerd/services/kv"
@@ -30,8 +31,11 @@ type ReplicaConfig struct {
 	// Producer is shared with the caller when set; otherwise the replica
 	// makes its own.
 	Producer *queue.Producer
-	Clock    clock.Clock
-	Log      *slog.Logger
+	// Errors publishes the scheduler's error events; nil makes one on the
+	// replica's producer.
+	Errors *errevents.Publisher
+	Clock  clock.Clock
+	Log    *slog.Logger
 }
 
 // Replica is one scheduler replica: its etcd client, Kafka consumer,
@@ -43,7 +47,8 @@ type Replica struct {
 	grpc      *grpc.Server
 	health    *health.Server
 	consumer  *queue.Consumer
-	producer  *queue.Producer // owned, when not shared
+	producer  *queue.Producer      // owned, when not shared
+	errors    *errevents.Publisher // owned, when not shared
 	cancel    context.CancelFunc
 	done      chan struct{}
 }
@@ -78,6 +83,13 @@ func StartReplica(ctx context.Context, rc ReplicaConfig) (*Replica, error) {
 		}
 		pub = r.producer
 	}
+	errs := rc.Errors
+	if errs == nil {
+		if r.errors, err = errevents.NewPublisher(pub, errevents.DefaultConfig("scheduler")); err != nil {
+			return fail(err)
+		}
+		errs = r.errors
+	}
 	cfg := rc.Scheduler
 	if cfg.Advertise == "" {
 		cfg.Advertise = lis.Addr().String()
@@ -86,6 +98,7 @@ func StartReplica(ctx context.Context, rc ReplicaConfig) (*Replica, error) {
 	if err != nil {
 		return fail(err)
 	}
+	sched.Errors = errs
 	if r.consumer, err = queue.NewConsumer(qc, "stickerd-scheduler", queue.TopicJobs); err != nil {
 		return fail(err)
 	}
@@ -132,6 +145,11 @@ func (r *Replica) Close() {
 	r.cancel()
 	<-r.done
 	r.consumer.Close()
+	if r.errors != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		r.errors.Close(ctx)
+		cancel()
+	}
 	if r.producer != nil {
 		r.producer.Close()
 	}

@@ -13,6 +13,8 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/stickerd/stickerd/monitoring/errevents"
+	"github.com/stickerd/stickerd/monitoring/monitor"
 	"github.com/stickerd/stickerd/render"
 	"github.com/stickerd/stickerd/services/blob"
 	"github.com/stickerd/stickerd/services/kafkaembed"
@@ -36,6 +38,7 @@ type Stack struct {
 	Blobs     blob.Dir
 	Engine    *render.Engine
 	Submitter *submit.Submitter
+	Errors    *errevents.Publisher
 	Replicas  []*Replica
 	Workers   []*WorkerProc
 
@@ -83,6 +86,22 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		}
 	}
 	s.Submitter = &submit.Submitter{Store: s.Store, Pub: s.Producer, Log: log}
+	service := cfg.Service
+	if service == "" {
+		service = "dev"
+	}
+	if s.Errors, err = errevents.NewPublisher(s.Producer, errevents.DefaultConfig(service)); err != nil {
+		return nil, err
+	}
+	if cfg.Monitor {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := monitor.Run(s.ctx, monitor.Config{Brokers: s.Brokers, Logger: log}); err != nil && s.ctx.Err() == nil {
+				log.Error("monitor stopped", "err", err)
+			}
+		}()
+	}
 	for i := 0; i < cfg.Schedulers; i++ {
 		if _, err := s.AddReplica(); err != nil {
 			return nil, err
@@ -142,7 +161,7 @@ func (s *Stack) AddReplica() (*Replica, error) {
 	cfg := s.cfg.Scheduler
 	cfg.ID = fmt.Sprintf("%s-%d", cfg.ID, n)
 	r, err := StartReplica(s.ctx, ReplicaConfig{Scheduler: cfg, Listen: s.listenAddr(n),
-		EtcdEndpoints: s.Client.Endpoints(), Brokers: s.Brokers, Producer: s.Producer, Clock: s.cfg.Clock, Log: s.log})
+		EtcdEndpoints: s.Client.Endpoints(), Brokers: s.Brokers, Producer: s.Producer, Errors: s.Errors, Clock: s.cfg.Clock, Log: s.log})
 	if err != nil {
 		return nil, err
 	}
@@ -209,6 +228,7 @@ func (s *Stack) AddWorker() (*WorkerProc, error) {
 	if err != nil {
 		return nil, err
 	}
+	w.Errors = s.Errors
 	ctx, cancel := context.WithCancel(s.ctx)
 	p := &WorkerProc{Worker: w, cancel: cancel, done: make(chan struct{})}
 	go func() { defer close(p.done); _ = w.Run(ctx) }()
@@ -246,6 +266,12 @@ func (s *Stack) Close() {
 		r.Close()
 	}
 	s.cancel()
+	s.wg.Wait()
+	if s.Errors != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		s.Errors.Close(ctx)
+		cancel()
+	}
 	if s.Producer != nil {
 		s.Producer.Close()
 	}

@@ -1,0 +1,192 @@
+package assets
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/render/media"
+	"github.com/stickerd/stickerd/services/blob"
+	"github.com/stickerd/stickerd/worker"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// DefaultPrefix is the etcd key prefix New uses for an empty prefix; records
+// live under <prefix>/assets/<path-escaped tenant>/<id>.
+const DefaultPrefix = "/stickerd"
+
+// DefaultRequestTimeout bounds one etcd request, so that an outage answers
+// STATE_STORE_UNAVAILABLE instead of hanging.
+const DefaultRequestTimeout = 5 * time.Second
+
+// DefaultMaxFontBytes bounds a font upload: fonts are parsed in memory.
+const DefaultMaxFontBytes = 64 << 20
+
+// ErrUploadRead wraps an error that came from reading the upload itself (the
+// client went away, or an http.MaxBytesReader stopped it), as opposed to a
+// storage failure.
+var ErrUploadRead = errors.New("assets: reading the upload failed")
+
+// Store keeps tenants' uploaded assets. It is safe for concurrent use.
+type Store struct {
+	cli    *clientv3.Client
+	prefix string
+	blobs  blob.Store
+	prober media.Prober
+
+	// MaxFontBytes bounds a font file (DefaultMaxFontBytes when 0).
+	MaxFontBytes int64
+	// RequestTimeout bounds each etcd request (DefaultRequestTimeout
+	// when 0).
+	RequestTimeout time.Duration
+	// Now is the clock for CreatedAt (time.Now when nil).
+	Now func() time.Time
+}
+
+// New returns a store with records in etcd under prefix (DefaultPrefix when
+// empty), bytes in blobs, and uploads probed by prober. The caller keeps
+// ownership of cli.
+func New(cli *clientv3.Client, prefix string, blobs blob.Store, prober media.Prober) *Store {
+	prefix = strings.TrimSuffix(prefix, "/")
+	if prefix == "" {
+		prefix = DefaultPrefix
+	}
+	return &Store{cli: cli, prefix: prefix, blobs: blobs, prober: prober}
+}
+
+func (s *Store) key(tenant, id string) string {
+	return s.prefix + "/assets/" + url.PathEscape(tenant) + "/" + id
+}
+
+// withTimeout bounds one etcd request by RequestTimeout as well as by ctx:
+// with a member down the client waits as long as it is allowed to.
+func (s *Store) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	d := s.RequestTimeout
+	if d <= 0 {
+		d = DefaultRequestTimeout
+	}
+	return context.WithTimeout(ctx, d)
+}
+
+// Put stores an upload for tenant. It streams r into a temporary blob
+// (refusing more than limit bytes, or the prober's MaxBytes when limit is
+// 0) while hashing it, identifies it — a font by its magic bytes and sfnt,
+// anything else with ffprobe — and only then moves the bytes to
+// worker.AssetKey and writes the record. Errors: ASSET_TOO_LARGE over a
+// limit, ASSET_UNSUPPORTED for content the engine cannot use,
+// STATE_STORE_UNAVAILABLE, STORAGE_FAILED, or ErrUploadRead. contentType is
+// the client's claim, kept only when the bytes do not say better.
+func (s *Store) Put(ctx context.Context, tenant, contentType string, r io.Reader, limit int64) (*Asset, error) {
+	if err := CheckTenant(tenant); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		limit = s.prober.Limits.MaxBytes
+	}
+	id := NewID()
+	tmp := "uploads/" + id
+	defer s.blobs.Delete(context.WithoutCancel(ctx), tmp)
+	h := sha256.New()
+	src := &readTracker{r: io.TeeReader(r, h)}
+	n, err := s.blobs.Put(ctx, tmp, src, limit)
+	switch {
+	case errors.Is(err, blob.ErrTooLarge):
+		return nil, errcode.New(errcode.AssetTooLarge, "the upload is over the limit of %d bytes", limit)
+	case src.err != nil:
+		return nil, fmt.Errorf("%w: %w", ErrUploadRead, src.err)
+	case err != nil:
+		return nil, errcode.Wrap(errcode.StorageFailed, err, "storing the upload")
+	case n == 0:
+		return nil, errcode.New(errcode.AssetUnsupported, "the upload is empty")
+	}
+	path, err := s.blobs.LocalPath(ctx, tmp)
+	if err != nil {
+		return nil, errcode.Wrap(errcode.StorageFailed, err, "reading the upload back")
+	}
+	a, err := s.identify(ctx, path, n, contentType)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now
+	if s.Now != nil {
+		now = s.Now
+	}
+	a.ID, a.Tenant, a.Bytes, a.SHA256, a.CreatedAt = id, tenant, n, hex.EncodeToString(h.Sum(nil)), now().UTC()
+	key := worker.AssetKey(tenant, id)
+	if _, err := s.blobs.PutFile(ctx, key, path); err != nil {
+		return nil, errcode.Wrap(errcode.StorageFailed, err, "storing the upload")
+	}
+	if err := s.putRecord(ctx, a); err != nil {
+		s.blobs.Delete(context.WithoutCancel(ctx), key)
+		return nil, err
+	}
+	return a, nil
+}
+
+func (s *Store) putRecord(ctx context.Context, a *Asset) error {
+	data, err := json.Marshal(a)
+	if err != nil {
+		return errcode.Wrap(errcode.Internal, err, "encoding the asset record")
+	}
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	if _, err := s.cli.Put(ctx, s.key(a.Tenant, a.ID), string(data)); err != nil {
+		return storeErr("put "+a.ID, err)
+	}
+	return nil
+}
+
+// Get returns tenant's asset id. Another tenant's asset, like a missing
+// one, is ErrNotFound.
+func (s *Store) Get(ctx context.Context, tenant, id string) (*Asset, error) {
+	if CheckTenant(tenant) != nil || !ValidID(id) {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	resp, err := s.cli.Get(ctx, s.key(tenant, id))
+	if err != nil {
+		return nil, storeErr("get "+id, err)
+	}
+	if len(resp.Kvs) == 0 {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	var a Asset
+	if err := json.Unmarshal(resp.Kvs[0].Value, &a); err != nil {
+		return nil, errcode.Wrap(errcode.Internal, err, "decoding asset %s", id)
+	}
+	return &a, nil
+}
+
+// Hash returns the SHA-256 (hex) of tenant's asset id, which the result
+// cache keys on: the same spec over other bytes is another render.
+func (s *Store) Hash(ctx context.Context, tenant, id string) (string, error) {
+	a, err := s.Get(ctx, tenant, id)
+	if err != nil {
+		return "", err
+	}
+	return a.SHA256, nil
+}
+
+// readTracker remembers an error of the upload's reader, which blob.Put
+// does not tell apart from a write error.
+type readTracker struct {
+	r   io.Reader
+	err error
+}
+
+func (t *readTracker) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		t.err = err
+	}
+	return n, err
+}

@@ -1,0 +1,105 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/services/assets"
+)
+
+// multipartSlack is what a multipart body may carry besides the file:
+// boundaries, part headers, small form fields.
+const multipartSlack = 1 << 20
+
+// uploadAsset stores a file sent as the multipart field "file" or as the
+// raw body; 201 with the asset.
+func (g *Gateway) uploadAsset(c *gin.Context) {
+	limit := g.cfg.MaxUploadBytes
+	if c.Request.ContentLength > limit+multipartSlack {
+		g.fail(c, newFault(errcode.AssetTooLarge, "the upload is %d bytes, over the limit of %d", c.Request.ContentLength, limit))
+		return
+	}
+	ct := c.GetHeader("Content-Type")
+	mt, params, _ := mime.ParseMediaType(ct)
+	var (
+		a   *assets.Asset
+		err error
+	)
+	if mt == "multipart/form-data" {
+		a, err = g.uploadMultipart(c, params["boundary"], limit)
+	} else {
+		body := http.MaxBytesReader(c.Writer, c.Request.Body, limit)
+		a, err = g.deps.Assets.Put(c.Request.Context(), tenantOf(c), ct, body, limit)
+	}
+	if err != nil {
+		g.fail(c, uploadFault(err, limit))
+		return
+	}
+	c.Header("Location", "/v1/assets/"+a.ID)
+	c.JSON(http.StatusCreated, viewAsset(a))
+}
+
+func (g *Gateway) uploadMultipart(c *gin.Context, boundary string, limit int64) (*assets.Asset, error) {
+	if boundary == "" {
+		return nil, newFault(errcode.SpecInvalid, "the multipart Content-Type has no boundary")
+	}
+	body := http.MaxBytesReader(c.Writer, c.Request.Body, limit+multipartSlack)
+	mr := multipart.NewReader(body, boundary)
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			f := newFault(errcode.SpecInvalid, "the multipart body has no \"file\" field")
+			f.fields = []errcode.FieldError{{Field: "file", Message: "required"}}
+			return nil, f
+		}
+		if err != nil {
+			return nil, asUploadRead(err)
+		}
+		if part.FormName() != "file" {
+			if _, err := io.Copy(io.Discard, part); err != nil {
+				return nil, asUploadRead(err)
+			}
+			continue
+		}
+		return g.deps.Assets.Put(c.Request.Context(), tenantOf(c), part.Header.Get("Content-Type"), part, limit)
+	}
+}
+
+func asUploadRead(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return err
+	}
+	return &fault{code: errcode.SpecInvalid, detail: "the multipart body is malformed: " + err.Error(), cause: err}
+}
+
+// uploadFault says why an upload failed: over the limit (413), unreadable
+// (400), or what the asset store said.
+func uploadFault(err error, limit int64) error {
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return &fault{code: errcode.AssetTooLarge, detail: fmt.Sprintf("the upload is over the limit of %d bytes", limit), cause: err}
+	case errors.Is(err, assets.ErrUploadRead):
+		return &fault{code: errcode.SpecInvalid, detail: "the upload could not be read to its end", cause: err}
+	}
+	return err
+}
+
+// getAsset answers the tenant's asset; another tenant's is 404.
+func (g *Gateway) getAsset(c *gin.Context) {
+	ctx, cancel := g.storeCtx(c)
+	defer cancel()
+	a, err := g.deps.Assets.Get(ctx, tenantOf(c), c.Param("id"))
+	if err != nil {
+		g.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, viewAsset(a))
+}

@@ -1,0 +1,140 @@
+package gateway
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/stickerd/stickerd/render/spec"
+	"github.com/stickerd/stickerd/services/assets"
+)
+
+// DefaultTenant is the tenant of keyless requests to a loopback-only
+// gateway without API keys (the `stickerd dev` default).
+const DefaultTenant = "default"
+
+// ErrInvalidConfig is returned by Validate and LoadAPIKeys.
+var ErrInvalidConfig = errors.New("gateway: invalid config")
+
+// Config tunes the gateway. It does not say where to listen: the caller
+// owns the listener and sets Loopback when it is loopback-only.
+type Config struct {
+	// MaxUploadBytes bounds one POST /v1/assets upload.
+	MaxUploadBytes int64
+	// MaxSpecBytes bounds a POST /v1/renders body (at most spec.MaxSpecBytes).
+	MaxSpecBytes int64
+	// APIKeys maps each API key to its tenant (see LoadAPIKeys).
+	APIKeys map[string]string
+	// Loopback is set when the listener accepts loopback connections only:
+	// with no APIKeys, requests without a key are then DefaultTenant's.
+	Loopback bool
+	// QueueDepthLimit: submissions are refused with 503 while the queue
+	// holds this many jobs.
+	QueueDepthLimit int
+	// AllowPrivateURLs accepts spec URLs that resolve to loopback, private,
+	// link-local or metadata addresses.
+	AllowPrivateURLs bool
+	// ResultCacheTTL is how long a finished render answers identical requests.
+	ResultCacheTTL time.Duration
+	// IdempotencyTTL is how long an Idempotency-Key is remembered.
+	IdempotencyTTL time.Duration
+	// StoreTimeout bounds one state-store call of a request, so that an
+	// etcd outage answers 503 promptly.
+	StoreTimeout time.Duration
+	// HeartbeatInterval spaces the comment lines that keep an idle event
+	// stream open through proxies.
+	HeartbeatInterval time.Duration
+	// StoreRetryAfter and QueueRetryAfter are the Retry-After of 503s.
+	StoreRetryAfter, QueueRetryAfter time.Duration
+}
+
+// DefaultConfig returns the defaults: 512 MiB uploads, 1 MiB specs, a
+// 10000-job queue limit, day-long cache and idempotency entries.
+func DefaultConfig() Config {
+	return Config{
+		MaxUploadBytes:    512 << 20,
+		MaxSpecBytes:      spec.MaxSpecBytes,
+		QueueDepthLimit:   10000,
+		ResultCacheTTL:    24 * time.Hour,
+		IdempotencyTTL:    24 * time.Hour,
+		StoreTimeout:      5 * time.Second,
+		HeartbeatInterval: 15 * time.Second,
+		StoreRetryAfter:   2 * time.Second,
+		QueueRetryAfter:   5 * time.Second,
+	}
+}
+
+// Validate reports the first setting that cannot work.
+func (c *Config) Validate() error {
+	switch {
+	case c.MaxUploadBytes <= 0:
+		return fmt.Errorf("%w: MaxUploadBytes must be positive", ErrInvalidConfig)
+	case c.MaxSpecBytes <= 0 || c.MaxSpecBytes > spec.MaxSpecBytes:
+		return fmt.Errorf("%w: MaxSpecBytes must be in 1..%d", ErrInvalidConfig, spec.MaxSpecBytes)
+	case c.QueueDepthLimit <= 0:
+		return fmt.Errorf("%w: QueueDepthLimit must be positive", ErrInvalidConfig)
+	case c.ResultCacheTTL <= 0 || c.IdempotencyTTL <= 0:
+		return fmt.Errorf("%w: ResultCacheTTL and IdempotencyTTL must be positive", ErrInvalidConfig)
+	case c.StoreTimeout <= 0 || c.HeartbeatInterval <= 0:
+		return fmt.Errorf("%w: StoreTimeout and HeartbeatInterval must be positive", ErrInvalidConfig)
+	case c.StoreRetryAfter < time.Second || c.QueueRetryAfter < time.Second:
+		return fmt.Errorf("%w: StoreRetryAfter and QueueRetryAfter must be at least a second", ErrInvalidConfig)
+	}
+	for key, tenant := range c.APIKeys {
+		if err := checkKey(key); err != nil {
+			return err
+		}
+		if err := assets.CheckTenant(tenant); err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+		}
+	}
+	return nil
+}
+
+func checkKey(key string) error {
+	if key == "" || strings.ContainsAny(key, " \t\r\n") {
+		return fmt.Errorf("%w: an API key must be non-empty and without spaces", ErrInvalidConfig)
+	}
+	return nil
+}
+
+// LoadAPIKeys reads a file of "tenant:key" lines (the --api-keys-file).
+// Blank lines and lines starting with '#' are skipped; a key may appear only
+// once, a tenant may have several keys. Errors name the line, never a key.
+func LoadAPIKeys(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	keys := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		tenant, key, ok := strings.Cut(line, ":")
+		tenant, key = strings.TrimSpace(tenant), strings.TrimSpace(key)
+		if !ok {
+			return nil, fmt.Errorf("%w: %s:%d: want tenant:key", ErrInvalidConfig, path, n)
+		}
+		if err := assets.CheckTenant(tenant); err != nil {
+			return nil, fmt.Errorf("%w: %s:%d: %w", ErrInvalidConfig, path, n, err)
+		}
+		if err := checkKey(key); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, n, err)
+		}
+		if _, dup := keys[key]; dup {
+			return nil, fmt.Errorf("%w: %s:%d: this key is listed twice", ErrInvalidConfig, path, n)
+		}
+		keys[key] = tenant
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("gateway: reading %s: %w", path, err)
+	}
+	return keys, nil
+}

@@ -1,0 +1,106 @@
+package gateway
+
+import (
+	"context"
+	"io"
+	"net/netip"
+	"time"
+
+	"github.com/stickerd/stickerd/render/spec"
+	"github.com/stickerd/stickerd/services/assets"
+	"github.com/stickerd/stickerd/services/blob"
+	"github.com/stickerd/stickerd/services/health"
+	"github.com/stickerd/stickerd/services/jobs"
+	"github.com/stickerd/stickerd/services/statestore"
+)
+
+// JobStore is what the gateway reads of the state store
+// (*statestore.Store). Errors: statestore.ErrNotFound, ErrUnavailable,
+// ErrInvalid (a bad cursor).
+type JobStore interface {
+	Get(ctx context.Context, id jobs.ID) (*jobs.Job, error)
+	List(ctx context.Context, o statestore.ListOptions) ([]*jobs.Job, string, error)
+	Watch(ctx context.Context, id jobs.ID) (<-chan *jobs.Job, error)
+}
+
+// Submitter accepts and cancels jobs (*submit.Submitter): Cancel answers
+// submit.ErrNotFound and submit.ErrFinished.
+type Submitter interface {
+	Submit(ctx context.Context, tenant string, sp *spec.Spec) (*jobs.Job, error)
+	Cancel(ctx context.Context, tenant string, id jobs.ID) (*jobs.Job, error)
+}
+
+// IDSubmitter is a Submitter that takes the new job's id from the caller.
+// With it an Idempotency-Key is reserved before the job exists; without it
+// the job is created first and a duplicate that lost the race for the key
+// is canceled.
+type IDSubmitter interface {
+	SubmitID(ctx context.Context, id jobs.ID, tenant string, sp *spec.Spec) (*jobs.Job, error)
+}
+
+// AssetStore keeps uploads (*assets.Store). Get and Hash answer
+// assets.ErrNotFound for another tenant's asset.
+type AssetStore interface {
+	Put(ctx context.Context, tenant, contentType string, r io.Reader, limit int64) (*assets.Asset, error)
+	Get(ctx context.Context, tenant, id string) (*assets.Asset, error)
+	// Hash gives the SHA-256 of an asset, for result-cache keys.
+	Hash(ctx context.Context, tenant, id string) (string, error)
+}
+
+// Blobs opens stored outputs (blob.Store).
+type Blobs interface {
+	Open(ctx context.Context, key string) (blob.Object, error)
+}
+
+// Resolver looks up host names (*net.Resolver).
+type Resolver interface {
+	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
+}
+
+// ResultCache maps a render request's cache key to the job that rendered it.
+type ResultCache interface {
+	Get(ctx context.Context, key string) (jobID string, ok bool, err error)
+	Put(ctx context.Context, key, jobID string, ttl time.Duration) error
+}
+
+// RateLimiter is a token bucket per key.
+type RateLimiter interface {
+	// Allow takes one token for key; when denied it says how long until the next one.
+	Allow(ctx context.Context, key string) (ok bool, retryAfter time.Duration, err error)
+}
+
+// Idempotency remembers Idempotency-Keys.
+type Idempotency interface {
+	// Reserve records key → (bodyHash, jobID) if key is new; otherwise returns what is stored.
+	Reserve(ctx context.Context, key, bodyHash, jobID string, ttl time.Duration) (storedHash, storedJobID string, fresh bool, err error)
+}
+
+// Progress fans out fine-grained progress.
+type Progress interface {
+	// Subscribe streams fine-grained progress values for a job until ctx ends.
+	Subscribe(ctx context.Context, jobID string) (<-chan float64, error)
+}
+
+// Deps are the gateway's collaborators. Jobs, Submitter, Assets and Blobs
+// are required. Cache, Limiter, Idempotency and Progress are optional
+// (nil: feature off); when one of them fails the request goes on without
+// it (fail open) and the failure is logged and counted, never a 5xx.
+type Deps struct {
+	Jobs      JobStore
+	Submitter Submitter
+	Assets    AssetStore
+	Blobs     Blobs
+	// QueueDepth reports the jobs waiting for a worker; nil disables the
+	// depth limit, an error lets the submission through.
+	QueueDepth func() (int, error)
+	// Ready are the /readyz checks; when empty and Jobs has a
+	// Revision(ctx) method (*statestore.Store), a "state_store" check.
+	Ready []health.Check
+	// Resolver checks spec URLs (net.DefaultResolver when nil).
+	Resolver Resolver
+
+	Cache       ResultCache
+	Limiter     RateLimiter
+	Idempotency Idempotency
+	Progress    Progress
+}

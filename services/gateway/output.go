@@ -1,0 +1,63 @@
+package gateway
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/render/spec"
+	"github.com/stickerd/stickerd/services/blob"
+	"github.com/stickerd/stickerd/services/jobs"
+)
+
+// outputTypes are the media types of the output formats.
+var outputTypes = map[string]string{
+	spec.FormatMP4:  "video/mp4",
+	spec.FormatWebM: "video/webm",
+	spec.FormatGIF:  "image/gif",
+	spec.FormatWebP: "image/webp",
+}
+
+// renderOutput is GET (and HEAD) /v1/renders/{id}/output: the file, with
+// Range, If-Range and conditional requests (http.ServeContent); 409 until
+// the job succeeded.
+func (g *Gateway) renderOutput(c *gin.Context) {
+	j, err := g.loadJob(c)
+	if err != nil {
+		g.fail(c, err)
+		return
+	}
+	if j.Status != jobs.Succeeded || j.Output == nil || j.Output.Key == "" {
+		g.fail(c, newFault(CodeConflict, "the job is %s; its output can be downloaded once it has succeeded", j.Status))
+		return
+	}
+	g.rememberResult(c.Request.Context(), j)
+	obj, err := g.deps.Blobs.Open(c.Request.Context(), j.Output.Key)
+	switch {
+	case errors.Is(err, blob.ErrNotFound):
+		g.fail(c, &fault{code: CodeNotFound, detail: "the output of this job is no longer stored", cause: err})
+		return
+	case err != nil:
+		g.fail(c, errcode.Wrap(errcode.StorageFailed, err, "the output cannot be read now; try again"))
+		return
+	}
+	defer obj.Close()
+	ct, ok := outputTypes[j.Output.Format]
+	if !ok {
+		ct = "application/octet-stream"
+	}
+	h := c.Writer.Header()
+	h.Set("Content-Type", ct)
+	h.Set("Content-Disposition", `attachment; filename="`+string(j.ID)+"."+j.Output.Format+`"`)
+	// A job's output never changes: its id is a strong validator for
+	// If-Range and If-None-Match.
+	h.Set("ETag", `"`+string(j.ID)+`"`)
+	h.Set("Cache-Control", "private, max-age=86400")
+	var modified time.Time
+	if j.FinishedAt != nil {
+		modified = *j.FinishedAt
+	}
+	http.ServeContent(c.Writer, c.Request, "", modified, obj)
+}

@@ -1,0 +1,199 @@
+package gateway
+
+import (
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/monitoring/metrics"
+	"github.com/stickerd/stickerd/render/spec"
+	"github.com/stickerd/stickerd/services/jobs"
+	"github.com/stickerd/stickerd/services/statestore"
+)
+
+// submitRender is POST /v1/renders: 202 with a new (or, for a repeated
+// Idempotency-Key, the earlier) job; 200 with a finished job that already
+// rendered the identical request.
+func (g *Gateway) submitRender(c *gin.Context) {
+	mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
+	if err != nil || mt != "application/json" {
+		g.fail(c, newFault(errcode.SpecInvalid, "a render request is JSON: send Content-Type: application/json").
+			withStatus(http.StatusUnsupportedMediaType))
+		return
+	}
+	if c.Request.ContentLength > g.cfg.MaxSpecBytes {
+		g.fail(c, newFault(errcode.SpecInvalid, "the request body is %d bytes, over the limit of %d",
+			c.Request.ContentLength, g.cfg.MaxSpecBytes).withStatus(http.StatusRequestEntityTooLarge))
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, g.cfg.MaxSpecBytes))
+	if err != nil {
+		g.fail(c, bodyFault(err))
+		return
+	}
+	idemKey := c.GetHeader("Idempotency-Key")
+	if len(idemKey) > 255 || !printable(idemKey) {
+		f := newFault(errcode.SpecInvalid, "the Idempotency-Key header must be 1 to 255 visible ASCII characters")
+		f.fields = []errcode.FieldError{{Field: "Idempotency-Key", Message: "1 to 255 visible ASCII characters"}}
+		g.fail(c, f)
+		return
+	}
+	sp, err := spec.Parse(body, spec.ParseOptions{})
+	if err != nil {
+		g.fail(c, err)
+		return
+	}
+	tenant := tenantOf(c)
+	hashes, err := g.checkRefs(c, tenant, sp)
+	if err != nil {
+		g.fail(c, err)
+		return
+	}
+	j, status, err := g.accept(c, tenant, sp, hashes, idemKey)
+	if err != nil {
+		g.fail(c, err)
+		return
+	}
+	c.Header("Location", "/v1/renders/"+string(j.ID))
+	c.JSON(status, viewJob(j))
+}
+
+// bodyFault: over the limit is 413, a body that breaks off is 400.
+func bodyFault(err error) error {
+	if f := faultOf(err); f.status == http.StatusRequestEntityTooLarge {
+		return f
+	}
+	return &fault{code: errcode.SpecInvalid, detail: "the request body could not be read", cause: err}
+}
+
+// create makes a new job, refusing it while the queue is over its limit.
+// A non-empty id is the job's id (Submitter must be an IDSubmitter then).
+func (g *Gateway) create(c *gin.Context, tenant string, id jobs.ID, sp *spec.Spec) (*jobs.Job, error) {
+	if err := g.checkQueue(c); err != nil {
+		return nil, err
+	}
+	ctx, cancel := g.storeCtx(c)
+	defer cancel()
+	var (
+		j   *jobs.Job
+		err error
+	)
+	if id != "" {
+		j, err = g.deps.Submitter.(IDSubmitter).SubmitID(ctx, id, tenant, sp)
+	} else {
+		j, err = g.deps.Submitter.Submit(ctx, tenant, sp)
+	}
+	if err != nil {
+		return nil, err
+	}
+	metrics.JobsSubmitted.WithLabelValues(string(j.Priority)).Inc()
+	return j, nil
+}
+
+// checkQueue is the backpressure: 503 while the queue is at its limit. A
+// depth that cannot be read lets the job in.
+func (g *Gateway) checkQueue(c *gin.Context) error {
+	if g.deps.QueueDepth == nil {
+		return nil
+	}
+	n, err := g.deps.QueueDepth()
+	if err != nil {
+		g.failOpen(c, "queue_depth", err)
+		return nil
+	}
+	if n >= g.cfg.QueueDepthLimit {
+		return newFault(errcode.QueueUnavailable, "the render queue is full (%d jobs waiting); try again shortly", n)
+	}
+	return nil
+}
+
+// loadJob reads the tenant's job named in the path; another tenant's job
+// is 404 like a missing one.
+func (g *Gateway) loadJob(c *gin.Context) (*jobs.Job, error) {
+	ctx, cancel := g.storeCtx(c)
+	defer cancel()
+	id := jobs.ID(c.Param("id"))
+	j, err := g.deps.Jobs.Get(ctx, id)
+	if err != nil {
+		return nil, notFoundIfInvalid(err)
+	}
+	if j.Tenant != tenantOf(c) {
+		return nil, errNoJob()
+	}
+	return j, nil
+}
+
+func (g *Gateway) getRender(c *gin.Context) {
+	j, err := g.loadJob(c)
+	if err != nil {
+		g.fail(c, err)
+		return
+	}
+	g.rememberResult(c.Request.Context(), j)
+	c.JSON(http.StatusOK, viewJob(j))
+}
+
+// cancelRender is DELETE /v1/renders/{id}: 202 with the job (canceled, or
+// still running with its worker told to stop); 409 when it already ended.
+func (g *Gateway) cancelRender(c *gin.Context) {
+	ctx, cancel := g.storeCtx(c)
+	defer cancel()
+	j, err := g.deps.Submitter.Cancel(ctx, tenantOf(c), jobs.ID(c.Param("id")))
+	if err != nil {
+		g.fail(c, notFoundIfInvalid(err))
+		return
+	}
+	c.JSON(http.StatusAccepted, viewJob(j))
+}
+
+// listRenders is GET /v1/renders: the tenant's jobs newest first.
+func (g *Gateway) listRenders(c *gin.Context) {
+	o := statestore.ListOptions{Tenant: tenantOf(c), Cursor: c.Query("cursor")}
+	var fields []errcode.FieldError
+	if s := c.Query("status"); s != "" {
+		switch st := jobs.Status(s); st {
+		case jobs.Queued, jobs.Running, jobs.Succeeded, jobs.Failed, jobs.Canceled:
+			o.Status = st
+		default:
+			fields = append(fields, errcode.FieldError{Field: "status", Message: "must be queued, running, succeeded, failed or canceled"})
+		}
+	}
+	if s, ok := c.GetQuery("limit"); ok {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > statestore.MaxListLimit {
+			fields = append(fields, errcode.FieldError{Field: "limit", Message: "must be a whole number from 1 to 100"})
+		}
+		o.Limit = n
+	}
+	if len(fields) > 0 {
+		f := newFault(errcode.SpecInvalid, "invalid query parameters")
+		f.fields = fields
+		g.fail(c, f)
+		return
+	}
+	ctx, cancel := g.storeCtx(c)
+	defer cancel()
+	list, next, err := g.deps.Jobs.List(ctx, o)
+	if err != nil {
+		if errors.Is(err, statestore.ErrInvalid) {
+			f := newFault(errcode.SpecInvalid, "the cursor is not one this API issued")
+			f.fields = []errcode.FieldError{{Field: "cursor", Message: "use next_cursor of the previous page"}}
+			err = f
+		}
+		g.fail(c, err)
+		return
+	}
+	items := make([]publicJob, len(list))
+	for i, j := range list {
+		items[i] = viewJob(j)
+	}
+	var cursor *string
+	if next != "" {
+		cursor = &next
+	}
+	c.JSON(http.StatusOK, gin.H{"items": items, "next_cursor": cursor})
+}

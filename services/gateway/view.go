@@ -1,0 +1,67 @@
+package gateway
+
+import (
+	"time"
+
+	"github.com/stickerd/stickerd/services/assets"
+	"github.com/stickerd/stickerd/services/jobs"
+)
+
+// publicJob is the job of shared/API.md: exactly its fields, none of the
+// scheduler's bookkeeping (tenant, spec, webhook, fence, blob key...).
+type publicJob struct {
+	ID         jobs.ID           `json:"id"`
+	Status     jobs.Status       `json:"status"`
+	Progress   float64           `json:"progress"`
+	Attempts   int               `json:"attempts"`
+	Priority   jobs.Priority     `json:"priority"`
+	CreatedAt  time.Time         `json:"created_at"`
+	StartedAt  *time.Time        `json:"started_at"`
+	FinishedAt *time.Time        `json:"finished_at"`
+	Worker     *string           `json:"worker"`
+	Error      *jobs.Error       `json:"error"`
+	Output     *publicOutput     `json:"output"`
+	Metadata   map[string]string `json:"metadata"`
+}
+
+type publicOutput struct {
+	URL      string  `json:"url"`
+	Bytes    int64   `json:"bytes"`
+	Format   string  `json:"format"`
+	Width    int     `json:"width"`
+	Height   int     `json:"height"`
+	Duration float64 `json:"duration"`
+}
+
+func viewJob(j *jobs.Job) publicJob {
+	v := publicJob{ID: j.ID, Status: j.Status, Progress: j.Progress, Attempts: j.Attempts, Priority: j.Priority,
+		CreatedAt: j.CreatedAt, StartedAt: j.StartedAt, FinishedAt: j.FinishedAt, Worker: j.Worker, Error: j.Error,
+		Metadata: j.Metadata}
+	if j.Output != nil {
+		v.Output = &publicOutput{URL: "/v1/renders/" + string(j.ID) + "/output", Bytes: j.Output.Bytes,
+			Format: j.Output.Format, Width: j.Output.Width, Height: j.Output.Height, Duration: j.Output.Duration}
+	}
+	if v.Metadata == nil {
+		v.Metadata = map[string]string{}
+	}
+	return v
+}
+
+// publicAsset is the asset of shared/API.md plus what a client can use:
+// its media type, content hash and creation time.
+type publicAsset struct {
+	ID          string      `json:"id"`
+	Kind        assets.Kind `json:"kind"`
+	ContentType string      `json:"content_type"`
+	Bytes       int64       `json:"bytes"`
+	Width       int         `json:"width"`
+	Height      int         `json:"height"`
+	Duration    float64     `json:"duration"`
+	SHA256      string      `json:"sha256"`
+	CreatedAt   time.Time   `json:"created_at"`
+}
+
+func viewAsset(a *assets.Asset) publicAsset {
+	return publicAsset{ID: a.ID, Kind: a.Kind, ContentType: a.ContentType, Bytes: a.Bytes, Width: a.Width,
+		Height: a.Height, Duration: a.Duration, SHA256: a.SHA256, CreatedAt: a.CreatedAt}
+}
