@@ -55,6 +55,9 @@ type Scheduler struct {
 	// Errors, when set, receives a typed error event for every job that
 	// fails, is requeued after a lost worker, or is dead-lettered.
 	Errors Reporter
+	// DepthSink, when set, receives the queue depth once a second, for
+	// gateways in other processes (backpressure).
+	DepthSink func(ctx context.Context, depth int)
 
 	mu           sync.Mutex
 	leading      bool

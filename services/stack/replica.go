@@ -99,6 +99,7 @@ func StartReplica(ctx context.Context, rc ReplicaConfig) (*Replica, error) {
 		return fail(err)
 	}
 	sched.Errors = errs
+	sched.DepthSink = func(ctx context.Context, n int) { _ = PublishQueueDepth(ctx, cli, n) }
 	if r.consumer, err = queue.NewConsumer(qc, "stickerd-scheduler", queue.TopicJobs); err != nil {
 		return fail(err)
 	}

@@ -46,11 +46,19 @@ type Submitter struct {
 // state. A store outage is STATE_STORE_UNAVAILABLE; a Kafka outage is not
 // an error.
 func (s *Submitter) Submit(ctx context.Context, tenant string, sp *spec.Spec) (*jobs.Job, error) {
+	return s.SubmitID(ctx, jobs.NewID(), tenant, sp)
+}
+
+// SubmitID is Submit with the job id chosen by the caller: the gateway
+// reserves an Idempotency-Key for an id before the job exists, so a retry
+// after a failed submit creates the job under the id the key holds. An id
+// that exists already is refused with statestore.ErrExists.
+func (s *Submitter) SubmitID(ctx context.Context, id jobs.ID, tenant string, sp *spec.Spec) (*jobs.Job, error) {
 	raw, err := json.Marshal(sp)
 	if err != nil {
 		return nil, errcode.Wrap(errcode.Internal, err, "encoding the spec")
 	}
-	j := &jobs.Job{ID: jobs.NewID(), Tenant: tenant, Status: jobs.Queued, Priority: jobs.Priority(sp.Priority),
+	j := &jobs.Job{ID: id, Tenant: tenant, Status: jobs.Queued, Priority: jobs.Priority(sp.Priority),
 		CreatedAt: s.now().UTC(), Spec: raw, WebhookURL: sp.WebhookURL, Metadata: sp.Metadata}
 	if j.Priority == "" {
 		j.Priority = jobs.Normal
@@ -59,6 +67,9 @@ func (s *Submitter) Submit(ctx context.Context, tenant string, sp *spec.Spec) (*
 		j.Metadata = map[string]string{}
 	}
 	created, err := s.Store.Create(ctx, j)
+	if errors.Is(err, statestore.ErrExists) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, storeErr(err)
 	}
