@@ -144,6 +144,9 @@ func (s *Scheduler) finished(j *jobs.Job) {
 	delete(s.records, j.ID)
 	s.mu.Unlock()
 	s.emit(j)
+	if s.Notify != nil && j.Status.Terminal() {
+		s.Notify(j)
+	}
 }
 
 func itoa(n int) string {

@@ -39,6 +39,11 @@ type Reporter interface {
 	Report(ctx context.Context, e errevents.Event)
 }
 
+// ProgressPublisher fans fine-grained progress out (services/coord.Progress).
+type ProgressPublisher interface {
+	Publish(ctx context.Context, jobID string, progress float64) error
+}
+
 // Stats are counters for metrics and tests.
 type Stats struct {
 	Assigned, Completed, Failed, Canceled, Requeued, StaleRefused, WorkersLost, DeadLettered, Swept int64
@@ -55,6 +60,12 @@ type Scheduler struct {
 	// Errors, when set, receives a typed error event for every job that
 	// fails, is requeued after a lost worker, or is dead-lettered.
 	Errors Reporter
+	// Progress, when set, receives every progress report at once (the
+	// store gets them throttled), for the gateways' event streams.
+	Progress ProgressPublisher
+	// Notify, when set, is told of every job that reached a terminal
+	// state (webhooks); it must not block.
+	Notify func(j *jobs.Job)
 	// DepthSink, when set, receives the queue depth once a second, for
 	// gateways in other processes (backpressure).
 	DepthSink func(ctx context.Context, depth int)

@@ -65,3 +65,7 @@ func viewAsset(a *assets.Asset) publicAsset {
 	return publicAsset{ID: a.ID, Kind: a.Kind, ContentType: a.ContentType, Bytes: a.Bytes, Width: a.Width,
 		Height: a.Height, Duration: a.Duration, SHA256: a.SHA256, CreatedAt: a.CreatedAt}
 }
+
+// PublicJob is the job as shared/API.md shows it, without the scheduler's
+// bookkeeping: what GET /v1/renders/{id} answers and webhooks carry.
+func PublicJob(j *jobs.Job) any { return viewJob(j) }

@@ -8,7 +8,9 @@ import (
 	"github.com/stickerd/stickerd/internal/clock"
 	"github.com/stickerd/stickerd/render"
 	"github.com/stickerd/stickerd/scheduler"
+	"github.com/stickerd/stickerd/services/coord"
 	"github.com/stickerd/stickerd/services/kv"
+	"github.com/stickerd/stickerd/services/webhook"
 	"github.com/stickerd/stickerd/worker"
 )
 
@@ -31,6 +33,11 @@ type Config struct {
 	Render  render.Config
 	// Renderer replaces the render engine (the benchmark's no-op renderer).
 	Renderer worker.Renderer
+	// Coord selects Redis (RedisURL) or in-process state for the result
+	// cache, rate limits, idempotency keys and progress fan-out.
+	Coord coord.Config
+	// Webhook signs and retries job-end notifications.
+	Webhook webhook.Config
 	// Service names this process in error events ("dev" by default).
 	Service string
 	// Monitor runs the error-event monitor in-process (stickerd dev).
@@ -59,6 +66,8 @@ func DefaultConfig(dataDir string) Config {
 		Workers:         1,
 		Worker:          w,
 		Render:          r,
+		Coord:           coord.DefaultConfig(),
+		Webhook:         webhook.DefaultConfig(),
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/stickerd/stickerd/monitoring/errevents"
 	"github.com/stickerd/stickerd/monitoring/metrics"
 	"github.com/stickerd/stickerd/scheduler"
+	"github.com/stickerd/stickerd/services/jobs"
 	"github.com/stickerd/stickerd/services/kv"
 	"github.com/stickerd/stickerd/services/queue"
 	"github.com/stickerd/stickerd/services/statestore"
@@ -34,8 +35,11 @@ type ReplicaConfig struct {
 	// Errors publishes the scheduler's error events; nil makes one on the
 	// replica's producer.
 	Errors *errevents.Publisher
-	Clock  clock.Clock
-	Log    *slog.Logger
+	// Progress fans out progress; Notify hears of finished jobs (webhooks).
+	Progress scheduler.ProgressPublisher
+	Notify   func(j *jobs.Job)
+	Clock    clock.Clock
+	Log      *slog.Logger
 }
 
 // Replica is one scheduler replica: its etcd client, Kafka consumer,
@@ -98,7 +102,7 @@ func StartReplica(ctx context.Context, rc ReplicaConfig) (*Replica, error) {
 	if err != nil {
 		return fail(err)
 	}
-	sched.Errors = errs
+	sched.Errors, sched.Progress, sched.Notify = errs, rc.Progress, rc.Notify
 	sched.DepthSink = func(ctx context.Context, n int) { _ = PublishQueueDepth(ctx, cli, n) }
 	if r.consumer, err = queue.NewConsumer(qc, "stickerd-scheduler", queue.TopicJobs); err != nil {
 		return fail(err)

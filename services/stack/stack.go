@@ -17,11 +17,13 @@ import (
 	"github.com/stickerd/stickerd/monitoring/monitor"
 	"github.com/stickerd/stickerd/render"
 	"github.com/stickerd/stickerd/services/blob"
+	"github.com/stickerd/stickerd/services/coord"
 	"github.com/stickerd/stickerd/services/kafkaembed"
 	"github.com/stickerd/stickerd/services/kv"
 	"github.com/stickerd/stickerd/services/queue"
 	"github.com/stickerd/stickerd/services/statestore"
 	"github.com/stickerd/stickerd/services/submit"
+	"github.com/stickerd/stickerd/services/webhook"
 	"github.com/stickerd/stickerd/worker"
 )
 
@@ -39,6 +41,8 @@ type Stack struct {
 	Engine    *render.Engine
 	Submitter *submit.Submitter
 	Errors    *errevents.Publisher
+	Coord     *coord.Set
+	Webhooks  *Webhooks
 	Replicas  []*Replica
 	Workers   []*WorkerProc
 
@@ -91,6 +95,16 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		service = "dev"
 	}
 	if s.Errors, err = errevents.NewPublisher(s.Producer, errevents.DefaultConfig(service)); err != nil {
+		return nil, err
+	}
+	if s.Coord, err = coord.Open(ctx, cfg.Coord); err != nil {
+		return nil, err
+	}
+	if cfg.Webhook.Secret == "" {
+		cfg.Webhook.Secret = webhook.NewSecret()
+		log.Warn("no webhook secret configured; signing with a random one (receivers cannot verify across restarts)")
+	}
+	if s.Webhooks, err = NewWebhooks(sctx, cfg.Webhook, s.Errors, log); err != nil {
 		return nil, err
 	}
 	if cfg.Monitor {
@@ -161,7 +175,8 @@ func (s *Stack) AddReplica() (*Replica, error) {
 	cfg := s.cfg.Scheduler
 	cfg.ID = fmt.Sprintf("%s-%d", cfg.ID, n)
 	r, err := StartReplica(s.ctx, ReplicaConfig{Scheduler: cfg, Listen: s.listenAddr(n),
-		EtcdEndpoints: s.Client.Endpoints(), Brokers: s.Brokers, Producer: s.Producer, Errors: s.Errors, Clock: s.cfg.Clock, Log: s.log})
+		EtcdEndpoints: s.Client.Endpoints(), Brokers: s.Brokers, Producer: s.Producer, Errors: s.Errors,
+		Progress: s.Coord.Progress, Notify: s.Webhooks.Notify, Clock: s.cfg.Clock, Log: s.log})
 	if err != nil {
 		return nil, err
 	}
@@ -265,8 +280,14 @@ func (s *Stack) Close() {
 	for _, r := range rs {
 		r.Close()
 	}
+	if s.Webhooks != nil {
+		s.Webhooks.Wait(2 * time.Second)
+	}
 	s.cancel()
 	s.wg.Wait()
+	if s.Coord != nil {
+		s.Coord.Close()
+	}
 	if s.Errors != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		s.Errors.Close(ctx)

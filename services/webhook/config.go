@@ -1,0 +1,107 @@
+package webhook
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Config configures a Sender. Start from DefaultConfig; zero fields are
+// replaced by their defaults, but Secret is required.
+type Config struct {
+	// Secret signs every message, "whsec_<base64>".
+	Secret string `yaml:"secret"`
+	// PreviousSecrets also sign every message while a rotation is under
+	// way, so receivers still holding an old secret keep verifying.
+	PreviousSecrets []string `yaml:"previous_secrets"`
+	// Timeout bounds one attempt, connection to last response byte;
+	// default 10s.
+	Timeout time.Duration `yaml:"timeout"`
+	// MaxAttempts is the number of attempts, the first included;
+	// default 6.
+	MaxAttempts int `yaml:"max_attempts"`
+	// BackoffBase is the wait after the first failed attempt, doubled
+	// after each further one (with jitter) up to BackoffMax; defaults 1s
+	// and 5m. A receiver's Retry-After replaces the computed wait, capped
+	// at BackoffMax.
+	BackoffBase time.Duration `yaml:"backoff_base"`
+	BackoffMax  time.Duration `yaml:"backoff_max"`
+	// AllowPrivate lets webhooks reach loopback and private addresses
+	// (tests, internal receivers). Off by default.
+	AllowPrivate bool `yaml:"allow_private"`
+
+	// Now and Sleep replace the clock, so retry tests take milliseconds.
+	// Sleep waits d or until ctx ends, returning ctx.Err() then.
+	Now   func() time.Time                                 `yaml:"-"`
+	Sleep func(ctx context.Context, d time.Duration) error `yaml:"-"`
+}
+
+// DefaultConfig returns a Config with every default filled in and no
+// secret.
+func DefaultConfig() Config {
+	return Config{
+		Timeout:     10 * time.Second,
+		MaxAttempts: 6,
+		BackoffBase: time.Second,
+		BackoffMax:  5 * time.Minute,
+		Now:         time.Now,
+		Sleep:       sleep,
+	}
+}
+
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.Timeout == 0 {
+		c.Timeout = d.Timeout
+	}
+	if c.MaxAttempts == 0 {
+		c.MaxAttempts = d.MaxAttempts
+	}
+	if c.BackoffBase == 0 {
+		c.BackoffBase = d.BackoffBase
+	}
+	if c.BackoffMax == 0 {
+		c.BackoffMax = d.BackoffMax
+	}
+	if c.Now == nil {
+		c.Now = d.Now
+	}
+	if c.Sleep == nil {
+		c.Sleep = d.Sleep
+	}
+	return c
+}
+
+// Validate reports the first problem of the configuration, zero fields
+// counting as their defaults.
+func (c *Config) Validate() error {
+	d := c.withDefaults()
+	if d.Secret == "" {
+		return fmt.Errorf("%w: secret is required", ErrInvalidConfig)
+	}
+	for i, s := range append([]string{d.Secret}, d.PreviousSecrets...) {
+		if _, err := ParseSecret(s); err != nil {
+			return fmt.Errorf("%w: secret %d: %w", ErrInvalidConfig, i, err)
+		}
+	}
+	switch {
+	case d.Timeout < 0:
+		return fmt.Errorf("%w: timeout %s is negative", ErrInvalidConfig, d.Timeout)
+	case d.MaxAttempts < 1:
+		return fmt.Errorf("%w: max_attempts %d is under 1", ErrInvalidConfig, d.MaxAttempts)
+	case d.BackoffBase < 0 || d.BackoffMax < d.BackoffBase:
+		return fmt.Errorf("%w: backoff_base %s and backoff_max %s: want 0 <= base <= max", ErrInvalidConfig, d.BackoffBase, d.BackoffMax)
+	}
+	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,182 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/services/fetch"
+)
+
+// userAgent names the sender to receivers' logs.
+const userAgent = "stickerd-webhook/1"
+
+// Sender delivers signed webhooks. It is safe for concurrent use.
+type Sender struct {
+	cfg    Config
+	keys   [][]byte // Secret's first, then PreviousSecrets'
+	client *http.Client
+}
+
+// NewSender validates cfg and returns a Sender.
+func NewSender(cfg Config) (*Sender, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Sender{cfg: cfg}
+	for _, secret := range append([]string{cfg.Secret}, cfg.PreviousSecrets...) {
+		key, _ := ParseSecret(secret) // checked by Validate
+		s.keys = append(s.keys, key)
+	}
+	dialer := &net.Dialer{Timeout: cfg.Timeout, Control: s.control}
+	s.client = &http.Client{
+		Timeout: cfg.Timeout,
+		Transport: &http.Transport{
+			DialContext:         dialer.DialContext,
+			Proxy:               nil, // a proxy would hide the real destination
+			ForceAttemptHTTP2:   true,
+			TLSHandshakeTimeout: cfg.Timeout,
+			MaxIdleConnsPerHost: 4,
+			IdleConnTimeout:     90 * time.Second,
+		},
+		// A redirect is an answer, not a new destination: a receiver
+		// could otherwise bounce us to an internal address's URL.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	return s, nil
+}
+
+// control runs after DNS resolution, on the address actually dialled.
+func (s *Sender) control(_, address string, _ syscall.RawConn) error {
+	if s.cfg.AllowPrivate {
+		return nil
+	}
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil || !fetch.Public(ap.Addr()) {
+		return fmt.Errorf("%w: %s", fetch.ErrForbiddenAddress, address)
+	}
+	return nil
+}
+
+// Deliver POSTs body (the job, JSON) to rawURL as message id, retrying as
+// the Config says. It returns nil once the receiver answers 2xx; an
+// errcode WEBHOOK_FAILED error (with an *AttemptError cause) when the
+// attempts are exhausted, the answer is final, or the URL is refused; and
+// ctx's error, unwrapped by errcode, when ctx is canceled (a shutdown
+// abandons a delivery, it does not fail it).
+func (s *Sender) Deliver(ctx context.Context, rawURL, id string, body []byte) error {
+	if err := fetch.CheckURL(rawURL); err != nil {
+		return errcode.Wrap(errcode.WebhookFailed, err, "webhook %s: the URL is not an http(s) URL without credentials", id)
+	}
+	if id == "" {
+		return errcode.New(errcode.WebhookFailed, "webhook: empty message id")
+	}
+	host := rawURL
+	if u, err := url.Parse(rawURL); err == nil {
+		host = u.Host // the path and query may hold the receiver's secrets
+	}
+	for attempt := 1; ; attempt++ {
+		a := s.attempt(ctx, rawURL, id, body)
+		if a == nil {
+			return nil
+		}
+		a.Attempt = attempt
+		if errors.Is(ctx.Err(), context.Canceled) {
+			return fmt.Errorf("webhook %s: %w", id, ctx.Err())
+		}
+		if !a.retryable() || attempt >= s.cfg.MaxAttempts || ctx.Err() != nil {
+			return errcode.Wrap(errcode.WebhookFailed, a, "webhook %s to %s failed after %d attempt(s)", id, host, attempt)
+		}
+		if err := s.cfg.Sleep(ctx, s.wait(attempt, a.RetryAfter)); err != nil {
+			if errors.Is(err, context.Canceled) {
+				return fmt.Errorf("webhook %s: %w", id, err)
+			}
+			return errcode.Wrap(errcode.WebhookFailed, a, "webhook %s to %s failed after %d attempt(s)", id, host, attempt)
+		}
+	}
+}
+
+// attempt makes one signed POST; nil means delivered.
+func (s *Sender) attempt(ctx context.Context, rawURL, id string, body []byte) *AttemptError {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, bytes.NewReader(body))
+	if err != nil {
+		return &AttemptError{Err: err}
+	}
+	unix := s.cfg.Now().Unix()
+	var sigs []byte
+	for i, key := range s.keys {
+		if i > 0 {
+			sigs = append(sigs, ' ')
+		}
+		sigs = append(sigs, sign(key, id, unix, body)...)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", userAgent)
+	req.Header.Set(HeaderID, id)
+	req.Header.Set(HeaderTimestamp, strconv.FormatInt(unix, 10))
+	req.Header.Set(HeaderSignature, string(sigs))
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return &AttemptError{Err: err}
+	}
+	// Drain a little so the connection can be reused; receivers' answers
+	// carry nothing we need.
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+		return nil
+	}
+	return &AttemptError{
+		StatusCode: resp.StatusCode,
+		RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), s.cfg.Now()),
+	}
+}
+
+// wait is the pause after failed attempt number attempt (1-based): the
+// receiver's Retry-After when it sent one, otherwise BackoffBase doubled
+// per attempt with "equal jitter" (half fixed, half random), so retries of
+// many deliveries to one receiver spread out but still grow. Either is
+// capped at BackoffMax.
+func (s *Sender) wait(attempt int, retryAfter time.Duration) time.Duration {
+	if retryAfter > 0 {
+		return min(retryAfter, s.cfg.BackoffMax)
+	}
+	d := s.cfg.BackoffBase
+	for i := 1; i < attempt && d < s.cfg.BackoffMax; i++ {
+		d *= 2
+	}
+	d = min(d, s.cfg.BackoffMax)
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+// parseRetryAfter reads a Retry-After header, delay-seconds or an
+// HTTP-date (RFC 9110 §10.2.3); 0 when absent, malformed or past.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs <= 0 {
+			return 0
+		}
+		return time.Duration(min(secs, int64(24*time.Hour/time.Second))) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
