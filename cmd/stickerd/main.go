@@ -20,10 +20,12 @@ type command struct {
 
 var commands = []command{
 	{"dev", "everything in one process: embedded etcd and Kafka, scheduler, worker", runDev},
+	{"gateway", "the REST API (gin): uploads, renders, events, outputs", runGateway},
 	{"kv", "one member of the etcd cluster that holds task state", runKV},
 	{"kafka", "the embedded Kafka-protocol broker as its own process (tests, small setups)", runKafka},
 	{"scheduler", "a scheduler replica: Kafka intake, leader election, dispatch over gRPC", runScheduler},
 	{"worker", "a render worker: connects to the scheduler and runs ffmpeg", runWorker},
+	{"healthcheck", "GET a path of this process's HTTP address; exit 0 on 2xx (container healthchecks)", runHealthcheck},
 	{"monitor", "consumes stickerd.errors and the dead-letter topic and exports stickerd_errors_total", runMonitor},
 }
 

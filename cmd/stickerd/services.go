@@ -19,11 +19,13 @@ import (
 	"github.com/stickerd/stickerd/render"
 	"github.com/stickerd/stickerd/scheduler"
 	"github.com/stickerd/stickerd/services/blob"
+	"github.com/stickerd/stickerd/services/coord"
 	"github.com/stickerd/stickerd/services/health"
 	"github.com/stickerd/stickerd/services/kafkaembed"
 	"github.com/stickerd/stickerd/services/kv"
 	"github.com/stickerd/stickerd/services/queue"
 	"github.com/stickerd/stickerd/services/stack"
+	"github.com/stickerd/stickerd/services/webhook"
 	"github.com/stickerd/stickerd/worker"
 )
 
@@ -128,10 +130,31 @@ func runScheduler(ctx context.Context, args []string, log *slog.Logger) error {
 	fs.Var(&etcd, "etcd-endpoints", "etcd endpoints, comma-separated")
 	fs.Var(&brokers, "kafka-brokers", "Kafka brokers, comma-separated")
 	httpAddr := fs.String("http-addr", "127.0.0.1:8081", "health and metrics address")
+	redisURL := fs.String("redis-url", "", "Redis for progress fan-out to gateways in other processes")
+	webhookSecret := fs.String("webhook-secret", "", "whsec_… secret that signs webhooks")
+	allowPrivate := fs.Bool("allow-private-urls", false, "let webhooks reach private and loopback addresses")
 	if err := flagenv.Parse(fs, args); err != nil {
 		return err
 	}
-	r, err := stack.StartReplica(ctx, stack.ReplicaConfig{Scheduler: cfg, Listen: *grpcAddr, EtcdEndpoints: etcd, Brokers: brokers, Log: log})
+	cc := coord.DefaultConfig()
+	cc.RedisURL = *redisURL
+	set, err := coord.Open(ctx, cc)
+	if err != nil {
+		return err
+	}
+	defer set.Close()
+	wcfg := webhook.DefaultConfig()
+	wcfg.Secret, wcfg.AllowPrivate = *webhookSecret, *allowPrivate
+	if wcfg.Secret == "" {
+		wcfg.Secret = webhook.NewSecret()
+		log.Warn("no --webhook-secret; signing webhooks with a random secret")
+	}
+	hooks, err := stack.NewWebhooks(ctx, wcfg, nil, log)
+	if err != nil {
+		return err
+	}
+	r, err := stack.StartReplica(ctx, stack.ReplicaConfig{Scheduler: cfg, Listen: *grpcAddr, EtcdEndpoints: etcd, Brokers: brokers,
+		Progress: set.Progress, Notify: hooks.Notify, Log: log})
 	if err != nil {
 		return err
 	}
@@ -213,7 +236,7 @@ func runWorker(ctx context.Context, args []string, log *slog.Logger) error {
 
 func runDev(ctx context.Context, args []string, log *slog.Logger) error {
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
-	httpAddr := fs.String("http-addr", "127.0.0.1:8080", "HTTP address")
+	httpAddr := fs.String("http-addr", "127.0.0.1:8080", "HTTP address: the REST API, the web UI at /, health and metrics")
 	dataDir := fs.String("data-dir", "./data", "data folder")
 	kafkaListen := fs.String("kafka-listen", "127.0.0.1:9092", "embedded Kafka broker address")
 	etcdClient := fs.String("etcd-listen-client", "127.0.0.1:2379", "embedded etcd client address")
@@ -222,8 +245,10 @@ func runDev(ctx context.Context, args []string, log *slog.Logger) error {
 	var brokers, etcd flagenv.List
 	fs.Var(&brokers, "kafka-brokers", "use these Kafka brokers instead of the embedded one")
 	fs.Var(&etcd, "etcd-endpoints", "use this etcd cluster instead of the embedded member")
+	redisURL := fs.String("redis-url", "", "use Redis (redis://host:port/db) for the cache, rate limits, idempotency and progress instead of in-process state")
 	workers := fs.Int("workers", 1, "in-process workers")
 	concurrency := fs.Int("concurrency", worker.DefaultConfig().Concurrency, "renders at once per worker")
+	gw := gatewayFlags(fs)
 	if err := flagenv.Parse(fs, args); err != nil {
 		return err
 	}
@@ -236,6 +261,9 @@ func runDev(ctx context.Context, args []string, log *slog.Logger) error {
 	cfg.Etcd.ClientURLs, cfg.Etcd.PeerURLs = []string{"http://" + *etcdClient}, []string{"http://" + *etcdPeer}
 	cfg.SchedulerListen, cfg.Workers, cfg.Worker.Concurrency = *grpcAddr, *workers, *concurrency
 	cfg.Monitor = true
+	cfg.Coord.RedisURL = *redisURL
+	cfg.Webhook.Secret, cfg.Webhook.AllowPrivate = *gw.webhookSecret, *gw.allowPrivate
+	cfg.Worker.AllowPrivateURLs = *gw.allowPrivate
 	startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	s, err := stack.Start(startCtx, cfg)
 	cancel()
@@ -246,12 +274,22 @@ func runDev(ctx context.Context, args []string, log *slog.Logger) error {
 	if s.Etcd != nil {
 		go watchEtcdLeader(ctx, s.Etcd.Endpoints())
 	}
-	log.Info("stickerd dev is up", "http", *httpAddr, "kafka", s.Brokers, "etcd", s.Client.Endpoints(), "scheduler", s.SchedulerAddrs())
-	fmt.Fprintf(os.Stderr, "stickerd dev: http://%s  (kafka %v, etcd %v)\n", *httpAddr, s.Brokers, s.Client.Endpoints())
-	return health.Serve(ctx, *httpAddr, health.Handler(health.Check{Name: "etcd", Fn: func(ctx context.Context) error {
-		_, err := s.Client.Get(ctx, "health")
+	gcfg, err := gw.config(*httpAddr)
+	if err != nil {
 		return err
-	}}))
+	}
+	g, err := s.Gateway(stack.GatewayOptions{Config: gcfg, Coord: coordOf(s.Coord), WebUI: true, Log: log})
+	if err != nil {
+		return err
+	}
+	log.Info("stickerd dev is up", "http", *httpAddr, "kafka", s.Brokers, "etcd", s.Client.Endpoints(),
+		"scheduler", s.SchedulerAddrs(), "coord", s.Coord.Backend)
+	fmt.Fprintf(os.Stderr, "stickerd dev: http://%s  (web UI at /, API under /v1; kafka %v, etcd %v)\n", *httpAddr, s.Brokers, s.Client.Endpoints())
+	return serveHTTP(ctx, *httpAddr, g.Handler())
+}
+
+func coordOf(c *coord.Set) stack.Coord {
+	return stack.Coord{Cache: c.Cache, Limiter: c.Limiter, Idempotency: c.Idempotency, Progress: c.Progress}
 }
 
 func hostID(prefix string) string {

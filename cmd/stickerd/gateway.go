@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/stickerd/stickerd/internal/flagenv"
+	"github.com/stickerd/stickerd/services/blob"
+	"github.com/stickerd/stickerd/services/coord"
+	"github.com/stickerd/stickerd/services/gateway"
+	"github.com/stickerd/stickerd/services/kv"
+	"github.com/stickerd/stickerd/services/queue"
+	"github.com/stickerd/stickerd/services/stack"
+	"github.com/stickerd/stickerd/services/statestore"
+	"github.com/stickerd/stickerd/services/submit"
+)
+
+// gatewayOpts are the gateway flags shared by `gateway` and `dev`.
+type gatewayOpts struct {
+	apiKeysFile   *string
+	allowPrivate  *bool
+	webhookSecret *string
+	maxUpload     *int64
+	queueLimit    *int
+}
+
+func gatewayFlags(fs *flag.FlagSet) gatewayOpts {
+	d := gateway.DefaultConfig()
+	return gatewayOpts{
+		apiKeysFile:   fs.String("api-keys-file", "", "file of tenant:key lines; without it a loopback-only gateway accepts requests without a key"),
+		allowPrivate:  fs.Bool("allow-private-urls", false, "let URL assets and webhooks reach private and loopback addresses"),
+		webhookSecret: fs.String("webhook-secret", "", "whsec_… secret that signs webhooks (default: a random one per start)"),
+		maxUpload:     fs.Int64("max-upload-bytes", d.MaxUploadBytes, "largest asset upload"),
+		queueLimit:    fs.Int("queue-depth-limit", d.QueueDepthLimit, "queued jobs past which submissions get 503"),
+	}
+}
+
+func (o gatewayOpts) config(httpAddr string) (gateway.Config, error) {
+	cfg := gateway.DefaultConfig()
+	if *o.apiKeysFile != "" {
+		keys, err := gateway.LoadAPIKeys(*o.apiKeysFile)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.APIKeys = keys
+	}
+	cfg.Loopback = stack.IsLoopback(httpAddr)
+	cfg.AllowPrivateURLs = *o.allowPrivate
+	cfg.MaxUploadBytes, cfg.QueueDepthLimit = *o.maxUpload, *o.queueLimit
+	return cfg, cfg.Validate()
+}
+
+func runGateway(ctx context.Context, args []string, log *slog.Logger) error {
+	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
+	httpAddr := fs.String("http-addr", "127.0.0.1:8080", "HTTP address")
+	dataDir := fs.String("data-dir", "./data", "data folder; blobs (uploads, outputs) live in DATA_DIR/blobs, shared with the workers")
+	etcd := flagenv.List{"127.0.0.1:2379"}
+	brokers := flagenv.List{"127.0.0.1:9092"}
+	fs.Var(&etcd, "etcd-endpoints", "etcd endpoints, comma-separated")
+	fs.Var(&brokers, "kafka-brokers", "Kafka brokers, comma-separated")
+	redisURL := fs.String("redis-url", "", "Redis for the cache, rate limits, idempotency and progress (in-process when empty)")
+	gw := gatewayFlags(fs)
+	if err := flagenv.Parse(fs, args); err != nil {
+		return err
+	}
+	cli, err := kv.Dial(ctx, etcd)
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	qc := queue.DefaultConfig()
+	qc.Brokers = brokers
+	prod, err := queue.NewProducer(qc)
+	if err != nil {
+		return err
+	}
+	defer prod.Close()
+	cc := coord.DefaultConfig()
+	cc.RedisURL = *redisURL
+	set, err := coord.Open(ctx, cc)
+	if err != nil {
+		log.Warn("redis unavailable at start; using in-process state until restart", "err", err)
+		cc.RedisURL = ""
+		if set, err = coord.Open(ctx, cc); err != nil {
+			return err
+		}
+	}
+	defer set.Close()
+	store := statestore.New(cli, statestore.DefaultPrefix)
+	sub := &submit.Submitter{Store: store, Pub: prod, Log: log}
+	gcfg, err := gw.config(*httpAddr)
+	if err != nil {
+		return err
+	}
+	g, err := stack.NewGateway(cli, store, sub, blob.Dir{Root: filepath.Join(*dataDir, "blobs")},
+		stack.EtcdQueueDepth(cli), stack.GatewayOptions{Config: gcfg, Coord: coordOf(set), Log: log})
+	if err != nil {
+		return err
+	}
+	log.Info("gateway serving", "http", *httpAddr, "coord", set.Backend)
+	return serveHTTP(ctx, *httpAddr, g.Handler())
+}
+
+// serveHTTP serves h until ctx ends, then shuts down gracefully.
+func serveHTTP(ctx context.Context, addr string, h http.Handler) error {
+	lis, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+	}()
+	if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
