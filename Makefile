@@ -11,9 +11,10 @@ deps:
 build:
 	$(GO) build -o bin/ ./cmd/...
 
-# Renders the demo spec locally into demo.mp4 (becomes `stickerd dev` once the server lands).
+# Starts stickerd dev: the REST API and the web UI on http://127.0.0.1:8080,
+# with embedded etcd and Kafka and one worker; data under ./data.
 run: deps
-	$(GO) run ./cmd/stickerctl render --local examples/demo.json -o demo.mp4
+	$(GO) run ./cmd/stickerd dev
 
 test: deps
 	$(GO) vet ./...

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages stickerd needs, or says exactly how to.
 # Usage: scripts/deps.sh
+#   curl                    the README examples, run by a test
 #   ffmpeg                  the render engine (ffmpeg, ffprobe)
 #   fonts-noto-color-emoji  colour emoji in text stickers
 #   libvpx-dev, pkg-config  VP8 for the realtime edge (cgo)
@@ -10,9 +11,10 @@
 #   prometheus, prometheus-alertmanager   promtool/amtool checks of alerts and the monitoring end-to-end test
 set -euo pipefail
 
-want=(ffmpeg fonts-noto-color-emoji libvpx-dev pkg-config protobuf-compiler redis-server chromium prometheus prometheus-alertmanager)
+want=(curl ffmpeg fonts-noto-color-emoji libvpx-dev pkg-config protobuf-compiler redis-server chromium prometheus prometheus-alertmanager)
 missing=()
 have() { command -v "$1" >/dev/null 2>&1; }
+have curl || missing+=(curl)
 have ffmpeg && have ffprobe || missing+=(ffmpeg)
 [ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || missing+=(fonts-noto-color-emoji)
 [ -f /usr/include/vpx/vpx_encoder.h ] || missing+=(libvpx-dev)
