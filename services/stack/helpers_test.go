@@ -30,7 +30,9 @@ func testConfig(t *testing.T) Config {
 	cfg.KafkaListen = "127.0.0.1:0"
 	cfg.SchedulerListen = "127.0.0.1:0"
 	s := &cfg.Scheduler
-	s.HeartbeatInterval, s.HeartbeatTTL, s.HeartbeatGrace, s.HeartbeatJitter = 100*time.Millisecond, 600*time.Millisecond, 100*time.Millisecond, 50*time.Millisecond
+	// Short enough for quick tests, long enough that a worker starved of
+	// CPU by the rest of `make test` is not declared lost.
+	s.HeartbeatInterval, s.HeartbeatTTL, s.HeartbeatGrace, s.HeartbeatJitter = 100*time.Millisecond, 1500*time.Millisecond, 300*time.Millisecond, 50*time.Millisecond
 	s.ElectionTTL, s.SweepInterval, s.SweepAge = time.Second, 300*time.Millisecond, 500*time.Millisecond
 	s.BackoffBase, s.BackoffMax = 50*time.Millisecond, 200*time.Millisecond
 	cfg.Worker.ReconnectMin, cfg.Worker.ReconnectMax = 20*time.Millisecond, 200*time.Millisecond
