@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -17,12 +19,9 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"github.com/stickerd/stickerd/render/spec"
 	"github.com/stickerd/stickerd/services/jobs"
 	"github.com/stickerd/stickerd/services/kv"
-	"github.com/stickerd/stickerd/services/queue"
 	"github.com/stickerd/stickerd/services/statestore"
-	"github.com/stickerd/stickerd/services/submit"
 )
 
 // proc is one stickerd process of the cluster, restartable with the same
@@ -92,7 +91,7 @@ type cluster struct {
 	t                      *testing.T
 	dir, bin               string
 	kv, kafka, schedulers  []*proc
-	workers                []*proc
+	workers, gateways      []*proc
 	etcdClients, kafkaAddr string
 	schedulerAddrs         []string
 }
@@ -142,7 +141,11 @@ func startCluster(t *testing.T, workers int) *cluster {
 		c.add(&c.workers, fmt.Sprintf("worker%d", i), "worker", "--id", fmt.Sprintf("w%d", i), "--concurrency", "1",
 			"--schedulers", strings.Join(c.schedulerAddrs, ","), "--data-dir", filepath.Join(dir, "data"))
 	}
-	for _, group := range [][]*proc{c.kv, c.kafka, c.schedulers, c.workers} {
+	for i := 0; i < 2; i++ {
+		c.add(&c.gateways, fmt.Sprintf("gateway%d", i), "gateway", "--etcd-endpoints", c.etcdClients,
+			"--kafka-brokers", c.kafkaAddr, "--data-dir", filepath.Join(dir, "data"), "--rate-limit", "0")
+	}
+	for _, group := range [][]*proc{c.kv, c.kafka, c.schedulers, c.workers, c.gateways} {
 		for _, p := range group {
 			p.waitHealthy(60 * time.Second)
 		}
@@ -181,7 +184,8 @@ func (c *cluster) schedulerLeader(cli *clientv3.Client) int {
 }
 
 // TestCluster_JobsSurviveKills runs the distributed topology as separate
-// processes on loopback and kill -9s a worker, the dispatching scheduler
+// processes on loopback (3 etcd members, a broker, 2 gateways taking
+// submissions in turn, 2 schedulers, 3 workers) and kill -9s a worker, the dispatching scheduler
 // and the etcd leader at random moments while jobs flow, restarting each.
 // Every accepted job must end in exactly one terminal state, succeeded,
 // with a valid output, and none may complete twice.
@@ -198,19 +202,9 @@ func TestCluster_JobsSurviveKills(t *testing.T) {
 	}
 	defer cli.Close()
 	store := statestore.New(cli, statestore.DefaultPrefix)
-	qc := queue.DefaultConfig()
-	qc.Brokers = []string{c.kafkaAddr}
-	prod, err := queue.NewProducer(qc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer prod.Close()
-	sub := &submit.Submitter{Store: store, Pub: prod}
-	sp, err := spec.Parse([]byte(`{"source":{"color":"#0000FF","width":96,"height":64,"duration":0.5,"fps":10},
-		"stickers":[{"type":"image","builtin":"heart","width":0.5}],"output":{"quality":"draft"}}`), spec.ParseOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	body := []byte(`{"source":{"color":"#0000FF","width":96,"height":64,"duration":0.5,"fps":10},
+		"stickers":[{"type":"image","builtin":"heart","width":0.5}],"output":{"quality":"draft"}}`)
+	httpc := &http.Client{Timeout: 10 * time.Second}
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	killAt := map[int]string{rng.IntN(60) + 20: "worker", rng.IntN(60) + 100: "scheduler", rng.IntN(60) + 180: "etcd"}
 	var ids []jobs.ID
@@ -219,14 +213,13 @@ func TestCluster_JobsSurviveKills(t *testing.T) {
 		if what, ok := killAt[i]; ok {
 			c.kill(t, cli, what)
 		}
-		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		j, err := sub.Submit(sctx, "cluster", sp)
-		cancel()
-		if err != nil {
+		gw := c.gateways[i%len(c.gateways)] // both gateways take submissions
+		id, status, err := postRender(httpc, "http://"+gw.http, body)
+		if err != nil || status != http.StatusAccepted {
 			rejected++ // a 503 to the client during the etcd election; never an accepted job
 			continue
 		}
-		ids = append(ids, j.ID)
+		ids = append(ids, jobs.ID(id))
 		time.Sleep(15 * time.Millisecond)
 	}
 	deadline := time.Now().Add(4 * time.Minute)
@@ -255,7 +248,7 @@ func TestCluster_JobsSurviveKills(t *testing.T) {
 	}
 	dataDir := filepath.Join(c.dir, "data", "blobs")
 	twice := 0
-	for _, id := range ids {
+	for i, id := range ids {
 		j, _ := store.Get(ctx, id)
 		if j.Status != jobs.Succeeded {
 			t.Errorf("job %s ended %s: %+v", id, j.Status, j.Error)
@@ -265,6 +258,14 @@ func TestCluster_JobsSurviveKills(t *testing.T) {
 			twice++
 		}
 		b, err := os.ReadFile(filepath.Join(dataDir, filepath.FromSlash(j.Output.Key)))
+		if err == nil && i%50 == 0 {
+			// Spot-check through a gateway too: the output downloads.
+			if resp, err := httpc.Get("http://" + c.gateways[1].http + "/v1/renders/" + string(id) + "/output"); err != nil || resp.StatusCode != 200 {
+				t.Errorf("job %s: output not served by the gateway: %v", id, err)
+			} else {
+				resp.Body.Close()
+			}
+		}
 		if err != nil || len(b) < 12 || string(b[4:8]) != "ftyp" {
 			t.Errorf("job %s: output %s is missing or not an mp4", id, j.Output.Key)
 		}
@@ -272,8 +273,27 @@ func TestCluster_JobsSurviveKills(t *testing.T) {
 	if twice > 0 {
 		t.Errorf("%d jobs completed more than once", twice)
 	}
+	if len(ids) < total*8/10 {
+		t.Errorf("only %d of %d submissions accepted", len(ids), total)
+	}
 	t.Logf("submitted %d, accepted %d (rejected %d during elections), terminal: %v, completed twice: %d",
 		total, len(ids), rejected, counts, twice)
+}
+
+// postRender submits a spec to a gateway and returns the job id and status.
+func postRender(c *http.Client, base string, body []byte) (string, int, error) {
+	resp, err := c.Post(base+"/v1/renders", "application/json", bytes.NewReader(body))
+	if err != nil {
+		return "", 0, err
+	}
+	defer resp.Body.Close()
+	var j struct {
+		ID string `json:"id"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&j); err != nil {
+		return "", resp.StatusCode, err
+	}
+	return j.ID, resp.StatusCode, nil
 }
 
 // kill stops one process as kill -9 does and starts it again shortly after.

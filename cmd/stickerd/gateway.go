@@ -28,6 +28,8 @@ type gatewayOpts struct {
 	webhookSecret *string
 	maxUpload     *int64
 	queueLimit    *int
+	rate          *float64
+	burst         *int
 }
 
 func gatewayFlags(fs *flag.FlagSet) gatewayOpts {
@@ -38,6 +40,8 @@ func gatewayFlags(fs *flag.FlagSet) gatewayOpts {
 		webhookSecret: fs.String("webhook-secret", "", "whsec_… secret that signs webhooks (default: a random one per start)"),
 		maxUpload:     fs.Int64("max-upload-bytes", d.MaxUploadBytes, "largest asset upload"),
 		queueLimit:    fs.Int("queue-depth-limit", d.QueueDepthLimit, "queued jobs past which submissions get 503"),
+		rate:          fs.Float64("rate-limit", coord.DefaultConfig().RateLimit.Rate, "submissions and uploads per second per tenant (0: no limit)"),
+		burst:         fs.Int("rate-burst", coord.DefaultConfig().RateLimit.Burst, "burst of the per-tenant rate limit"),
 	}
 }
 
@@ -83,11 +87,12 @@ func runGateway(ctx context.Context, args []string, log *slog.Logger) error {
 	defer prod.Close()
 	cc := coord.DefaultConfig()
 	cc.RedisURL = *redisURL
-	set, err := coord.Open(ctx, cc)
+	cc.RateLimit = coord.RateLimit{Rate: *gw.rate, Burst: *gw.burst}
+	set, err := openCoord(ctx, cc)
 	if err != nil {
 		log.Warn("redis unavailable at start; using in-process state until restart", "err", err)
 		cc.RedisURL = ""
-		if set, err = coord.Open(ctx, cc); err != nil {
+		if set, err = openCoord(ctx, cc); err != nil {
 			return err
 		}
 	}
@@ -124,4 +129,17 @@ func serveHTTP(ctx context.Context, addr string, h http.Handler) error {
 		return err
 	}
 	return nil
+}
+
+// openCoord opens the coordination set; a zero rate means no rate limit.
+func openCoord(ctx context.Context, cc coord.Config) (*coord.Set, error) {
+	unlimited := cc.RateLimit.Rate <= 0
+	if unlimited {
+		cc.RateLimit = coord.DefaultConfig().RateLimit
+	}
+	set, err := coord.Open(ctx, cc)
+	if err == nil && unlimited {
+		set.Limiter = nil
+	}
+	return set, err
 }

@@ -262,6 +262,7 @@ func runDev(ctx context.Context, args []string, log *slog.Logger) error {
 	cfg.SchedulerListen, cfg.Workers, cfg.Worker.Concurrency = *grpcAddr, *workers, *concurrency
 	cfg.Monitor = true
 	cfg.Coord.RedisURL = *redisURL
+	cfg.Coord.RateLimit = coord.RateLimit{Rate: *gw.rate, Burst: *gw.burst}
 	cfg.Webhook.Secret, cfg.Webhook.AllowPrivate = *gw.webhookSecret, *gw.allowPrivate
 	cfg.Worker.AllowPrivateURLs = *gw.allowPrivate
 	startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
@@ -278,7 +279,11 @@ func runDev(ctx context.Context, args []string, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	g, err := s.Gateway(stack.GatewayOptions{Config: gcfg, Coord: coordOf(s.Coord), WebUI: true, Log: log})
+	co := coordOf(s.Coord)
+	if *gw.rate <= 0 {
+		co.Limiter = nil
+	}
+	g, err := s.Gateway(stack.GatewayOptions{Config: gcfg, Coord: co, WebUI: true, Log: log})
 	if err != nil {
 		return err
 	}
