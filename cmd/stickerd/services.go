@@ -14,7 +14,6 @@ import (
 
 	"github.com/stickerd/stickerd/internal/flagenv"
 	"github.com/stickerd/stickerd/monitoring/errevents"
-	"github.com/stickerd/stickerd/monitoring/metrics"
 	"github.com/stickerd/stickerd/monitoring/monitor"
 	"github.com/stickerd/stickerd/render"
 	"github.com/stickerd/stickerd/scheduler"
@@ -48,36 +47,8 @@ func runKV(ctx context.Context, args []string, log *slog.Logger) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return kv.Run(ctx, cfg) })
 	g.Go(func() error { return health.Serve(ctx, *httpAddr, health.Handler()) })
-	g.Go(func() error { watchEtcdLeader(ctx, cfg.ClientURLs); return nil })
+	g.Go(func() error { kv.WatchLeader(ctx, cfg.ClientURLs, 2*time.Second); return nil })
 	return g.Wait()
-}
-
-// watchEtcdLeader keeps stickerd_etcd_has_leader current for a member.
-func watchEtcdLeader(ctx context.Context, endpoints []string) {
-	cli, err := kv.Dial(ctx, endpoints)
-	for err != nil && ctx.Err() == nil {
-		time.Sleep(time.Second)
-		cli, err = kv.Dial(ctx, endpoints)
-	}
-	if err != nil {
-		return
-	}
-	defer cli.Close()
-	for {
-		sctx, cancel := context.WithTimeout(ctx, time.Second)
-		st, err := cli.Status(sctx, endpoints[0])
-		cancel()
-		if err == nil && st.Leader != 0 {
-			metrics.EtcdHasLeader.Set(1)
-		} else {
-			metrics.EtcdHasLeader.Set(0)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(2 * time.Second):
-		}
-	}
 }
 
 func runMonitor(ctx context.Context, args []string, log *slog.Logger) error {
@@ -272,9 +243,6 @@ func runDev(ctx context.Context, args []string, log *slog.Logger) error {
 		return err
 	}
 	defer s.Close()
-	if s.Etcd != nil {
-		go watchEtcdLeader(ctx, s.Etcd.Endpoints())
-	}
 	gcfg, err := gw.config(*httpAddr)
 	if err != nil {
 		return err

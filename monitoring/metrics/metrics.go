@@ -156,3 +156,14 @@ var (
 		Name: "stickerd_rtc_fps", Help: "Mean frames per second across open sessions.",
 	})
 )
+
+// Series with a small, known label set exist from the start at 0, so that
+// rate() and increase() see a process's first increment.
+func init() {
+	for _, o := range []string{"delivered", "failed"} {
+		Webhooks.WithLabelValues(o)
+	}
+	for _, r := range []string{"succeeded", "failed", "canceled"} {
+		Renders.WithLabelValues(r)
+	}
+}

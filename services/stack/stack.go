@@ -137,6 +137,8 @@ func (s *Stack) startStore(ctx context.Context) error {
 			return fmt.Errorf("stack: etcd: %w", err)
 		}
 		endpoints = s.Etcd.Endpoints()
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); kv.WatchLeader(s.ctx, endpoints, 2*time.Second) }()
 	}
 	if s.Client, err = kv.Dial(ctx, endpoints); err != nil {
 		return fmt.Errorf("stack: etcd: %w", err)
