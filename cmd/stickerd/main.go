@@ -20,6 +20,7 @@ type command struct {
 
 var commands = []command{
 	{"dev", "everything in one process: embedded etcd and Kafka, scheduler, worker", runDev},
+	{"edge", "the realtime node: WebRTC sessions with live stickers (WHIP-style signaling)", runEdge},
 	{"gateway", "the REST API (gin): uploads, renders, events, outputs", runGateway},
 	{"kv", "one member of the etcd cluster that holds task state", runKV},
 	{"kafka", "the embedded Kafka-protocol broker as its own process (tests, small setups)", runKafka},

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/stickerd/stickerd/edge"
 	"github.com/stickerd/stickerd/internal/flagenv"
 	"github.com/stickerd/stickerd/monitoring/errevents"
 	"github.com/stickerd/stickerd/monitoring/monitor"
@@ -251,7 +252,13 @@ func runDev(ctx context.Context, args []string, log *slog.Logger) error {
 	if *gw.rate <= 0 {
 		co.Limiter = nil
 	}
-	g, err := s.Gateway(stack.GatewayOptions{Config: gcfg, Coord: co, WebUI: true, Log: log})
+	ed, err := edge.New(edge.DefaultConfig(), edge.WithTenantResolver(stack.EdgeTenant),
+		edge.WithAssetOpener(stack.EdgeAssets(s.Blobs)), edge.WithLogger(log))
+	if err != nil {
+		return err
+	}
+	defer ed.Close()
+	g, err := s.Gateway(stack.GatewayOptions{Config: gcfg, Coord: co, WebUI: true, Edge: ed, Log: log})
 	if err != nil {
 		return err
 	}

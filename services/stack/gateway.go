@@ -2,13 +2,17 @@ package stack
 
 import (
 	"context"
+	"errors"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/stickerd/stickerd/edge"
 	"github.com/stickerd/stickerd/render"
 	"github.com/stickerd/stickerd/render/media"
 	"github.com/stickerd/stickerd/services/assets"
@@ -17,6 +21,8 @@ import (
 	"github.com/stickerd/stickerd/services/statestore"
 	"github.com/stickerd/stickerd/services/submit"
 	"github.com/stickerd/stickerd/services/webui"
+	"github.com/stickerd/stickerd/services/webui/live"
+	"github.com/stickerd/stickerd/worker"
 )
 
 // GatewayOptions are what differs between gateway deployments.
@@ -25,9 +31,12 @@ type GatewayOptions struct {
 	// Coord supplies the result cache, rate limiter, idempotency store and
 	// progress fan-out (Redis or in-process); nil fields turn them off.
 	Coord Coord
-	// WebUI mounts the page at "/" (stickerd dev).
+	// WebUI mounts the page at "/" and the live demo at /live (stickerd dev).
 	WebUI bool
-	Log   *slog.Logger
+	// Edge, when set, serves /v1/rtc/sessions behind the gateway's API-key
+	// check (stickerd dev); see MountEdge.
+	Edge *edge.Edge
+	Log  *slog.Logger
 }
 
 // Coord are the Redis-backed features, or their in-process twins.
@@ -53,15 +62,57 @@ func NewGateway(cli *clientv3.Client, store *statestore.Store, sub *submit.Submi
 	if err != nil {
 		return nil, err
 	}
+	e := gw.Engine()
 	if opt.WebUI {
 		ui := gin.WrapH(webui.Handler())
-		e := gw.Engine()
 		for _, p := range []string{"/", "/index.html", "/ui/*file"} {
 			e.GET(p, ui)
 			e.HEAD(p, ui)
 		}
+		lv := gin.WrapH(live.Handler())
+		for _, p := range []string{"/live", "/live/*file"} {
+			e.GET(p, lv)
+			e.HEAD(p, lv)
+		}
+	}
+	if opt.Edge != nil {
+		MountEdge(gw, opt.Edge)
 	}
 	return gw, nil
+}
+
+type tenantKey struct{}
+
+var errNoTenant = errors.New("stack: the request reached the edge without a tenant")
+
+// MountEdge serves the edge's signaling on the gateway's routes, after its
+// API-key middleware; the edge learns the tenant from the request context
+// (build the edge with EdgeTenant as its tenant resolver).
+func MountEdge(gw *gateway.Gateway, ed *edge.Edge) {
+	h := ed.Handler()
+	serve := func(c *gin.Context) {
+		ctx := context.WithValue(c.Request.Context(), tenantKey{}, gateway.TenantOf(c))
+		h.ServeHTTP(c.Writer, c.Request.WithContext(ctx))
+	}
+	g := gw.Engine().Group(edge.SessionsPath, gw.Authenticate())
+	g.POST("", serve)
+	g.PATCH("/:id", serve)
+	g.DELETE("/:id", serve)
+}
+
+// EdgeTenant is the edge's tenant resolver when it is mounted on a gateway.
+func EdgeTenant(r *http.Request) (string, error) {
+	if t, ok := r.Context().Value(tenantKey{}).(string); ok && t != "" {
+		return t, nil
+	}
+	return "", errNoTenant
+}
+
+// EdgeAssets opens a tenant's uploaded stickers for the edge.
+func EdgeAssets(blobs blob.Store) edge.AssetOpener {
+	return func(ctx context.Context, tenant, assetID string) (io.ReadCloser, error) {
+		return blobs.Open(ctx, worker.AssetKey(tenant, assetID))
+	}
 }
 
 // Gateway builds the gateway of an in-process stack; the queue depth comes

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strings"
+
+	"github.com/stickerd/stickerd/edge"
+	"github.com/stickerd/stickerd/internal/flagenv"
+	"github.com/stickerd/stickerd/services/blob"
+	"github.com/stickerd/stickerd/services/gateway"
+	"github.com/stickerd/stickerd/services/health"
+	"github.com/stickerd/stickerd/services/stack"
+)
+
+func runEdge(ctx context.Context, args []string, log *slog.Logger) error {
+	cfg := edge.DefaultConfig()
+	fs := flag.NewFlagSet("edge", flag.ContinueOnError)
+	httpAddr := fs.String("http-addr", "127.0.0.1:8090", "signaling (POST /v1/rtc/sessions), health and metrics")
+	dataDir := fs.String("data-dir", "./data", "data folder; uploaded stickers are read from DATA_DIR/blobs")
+	apiKeys := fs.String("api-keys-file", "", "file of tenant:key lines (without it a loopback-only edge accepts requests without a key)")
+	var hostIPs, publicIPs flagenv.List
+	fs.Var(&hostIPs, "ice-host-ips", "local addresses offered as ICE host candidates (default: every interface)")
+	fs.Var(&publicIPs, "public-ip", "public addresses advertised instead (an edge behind 1:1 NAT)")
+	portMin := fs.Uint("udp-port-min", 0, "lowest UDP port for media (0: ephemeral)")
+	portMax := fs.Uint("udp-port-max", 0, "highest UDP port for media")
+	fs.IntVar(&cfg.MaxSessions, "max-sessions", cfg.MaxSessions, "sessions this edge holds")
+	fs.IntVar(&cfg.MaxSessionsPerTenant, "max-sessions-per-tenant", cfg.MaxSessionsPerTenant, "sessions one tenant may hold")
+	if err := flagenv.Parse(fs, args); err != nil {
+		return err
+	}
+	cfg.ICEHostIPs, cfg.NAT1To1IPs = hostIPs, publicIPs
+	cfg.ICEPortMin, cfg.ICEPortMax = uint16(*portMin), uint16(*portMax)
+	var keys map[string]string
+	if *apiKeys != "" {
+		var err error
+		if keys, err = gateway.LoadAPIKeys(*apiKeys); err != nil {
+			return err
+		}
+	}
+	open := stack.IsLoopback(*httpAddr) && len(keys) == 0
+	resolver := func(r *http.Request) (string, error) {
+		key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if t, found := keys[strings.TrimSpace(key)]; ok && found {
+			return t, nil
+		}
+		if open {
+			return gateway.DefaultTenant, nil
+		}
+		return "", errors.New("a valid API key is required")
+	}
+	ed, err := edge.New(cfg, edge.WithTenantResolver(resolver), edge.WithLogger(log),
+		edge.WithAssetOpener(stack.EdgeAssets(blob.Dir{Root: filepath.Join(*dataDir, "blobs")})))
+	if err != nil {
+		return err
+	}
+	defer ed.Close()
+	mux := health.Handler()
+	ed.Routes(mux)
+	log.Info("edge serving", "http", *httpAddr)
+	return serveHTTP(ctx, *httpAddr, mux)
+}
