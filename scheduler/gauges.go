@@ -59,6 +59,9 @@ func (s *Scheduler) updateGauges() {
 	metrics.QueueOldestAge.Set(max(age, 0))
 	metrics.JobsRunning.Set(float64(running))
 	metrics.WorkersConnected.Set(float64(connected))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	s.publishEdges(ctx)
+	cancel()
 	if s.DepthSink != nil {
 		total := depth[jobs.High] + depth[jobs.Normal] + depth[jobs.Low]
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)

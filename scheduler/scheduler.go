@@ -66,6 +66,9 @@ type Scheduler struct {
 	// Notify, when set, is told of every job that reached a terminal
 	// state (webhooks); it must not block.
 	Notify func(j *jobs.Job)
+	// EdgeSink, when set, receives the live edges (JSON list of EdgeInfo)
+	// once a second, for gateways placing realtime sessions.
+	EdgeSink func(ctx context.Context, edges []byte)
 	// DepthSink, when set, receives the queue depth once a second, for
 	// gateways in other processes (backpressure).
 	DepthSink func(ctx context.Context, depth int)
@@ -85,6 +88,7 @@ type Scheduler struct {
 		assigned, completed, failed, canceled, requeued, stale, lost, dlq, swept atomic.Int64
 	}
 	events chan event
+	edges  edgeRegistry
 }
 
 // New returns a scheduler replica.
@@ -100,7 +104,8 @@ func New(cfg Config, store Store, pub Publisher, clk clock.Clock, log *slog.Logg
 	}
 	return &Scheduler{cfg: cfg, store: store, pub: pub, clock: clk, log: log.With("component", "scheduler", "replica", cfg.ID),
 		q: newQueue(), workers: map[string]*worker{}, assigning: map[jobs.ID]bool{}, progress: map[jobs.ID]time.Time{}, records: map[jobs.ID]*jobs.Job{},
-		wake: make(chan struct{}, 1), events: make(chan event, 8192)}, nil
+		wake: make(chan struct{}, 1), events: make(chan event, 8192),
+		edges: edgeRegistry{clock: clk, ttl: cfg.HeartbeatTTL + cfg.HeartbeatGrace}}, nil
 }
 
 // Stats returns the counters so far.

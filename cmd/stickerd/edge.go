@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/stickerd/stickerd/edge"
 	"github.com/stickerd/stickerd/internal/flagenv"
@@ -29,6 +30,10 @@ func runEdge(ctx context.Context, args []string, log *slog.Logger) error {
 	portMin := fs.Uint("udp-port-min", 0, "lowest UDP port for media (0: ephemeral)")
 	portMax := fs.Uint("udp-port-max", 0, "highest UDP port for media")
 	fs.IntVar(&cfg.MaxSessions, "max-sessions", cfg.MaxSessions, "sessions this edge holds")
+	id := fs.String("id", hostID("edge"), "edge id")
+	advertise := fs.String("advertise", "", "signaling base URL gateways send clients to (default http://HTTP_ADDR)")
+	var schedulers flagenv.List
+	fs.Var(&schedulers, "schedulers", "scheduler gRPC addresses to heartbeat to, comma-separated (empty: no heartbeats)")
 	fs.IntVar(&cfg.MaxSessionsPerTenant, "max-sessions-per-tenant", cfg.MaxSessionsPerTenant, "sessions one tenant may hold")
 	if err := flagenv.Parse(fs, args); err != nil {
 		return err
@@ -61,6 +66,13 @@ func runEdge(ctx context.Context, args []string, log *slog.Logger) error {
 	defer ed.Close()
 	mux := health.Handler()
 	ed.Routes(mux)
+	if len(schedulers) > 0 {
+		url := *advertise
+		if url == "" {
+			url = "http://" + *httpAddr
+		}
+		go stack.EdgeHeartbeat(ctx, ed, *id, url, cfg.MaxSessions, schedulers, time.Second, log)
+	}
 	log.Info("edge serving", "http", *httpAddr)
 	return serveHTTP(ctx, *httpAddr, mux)
 }

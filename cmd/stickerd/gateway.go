@@ -108,6 +108,7 @@ func runGateway(ctx context.Context, args []string, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	stack.MountEdgePlacement(g, cli) // realtime sessions go to the least-loaded edge
 	log.Info("gateway serving", "http", *httpAddr, "coord", set.Backend)
 	return serveHTTP(ctx, *httpAddr, g.Handler())
 }

@@ -1286,6 +1286,128 @@ func (x *Ack) GetAccepted() bool {
 	return false
 }
 
+type EdgeReport struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	EdgeId string                 `protobuf:"bytes,1,opt,name=edge_id,json=edgeId,proto3" json:"edge_id,omitempty"`
+	// url is the edge's signaling base URL (http://host:port).
+	Url            string  `protobuf:"bytes,2,opt,name=url,proto3" json:"url,omitempty"`
+	Sessions       int32   `protobuf:"varint,3,opt,name=sessions,proto3" json:"sessions,omitempty"`
+	MaxSessions    int32   `protobuf:"varint,4,opt,name=max_sessions,json=maxSessions,proto3" json:"max_sessions,omitempty"`
+	CpuUtilization float64 `protobuf:"fixed64,5,opt,name=cpu_utilization,json=cpuUtilization,proto3" json:"cpu_utilization,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *EdgeReport) Reset() {
+	*x = EdgeReport{}
+	mi := &file_worker_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EdgeReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EdgeReport) ProtoMessage() {}
+
+func (x *EdgeReport) ProtoReflect() protoreflect.Message {
+	mi := &file_worker_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EdgeReport.ProtoReflect.Descriptor instead.
+func (*EdgeReport) Descriptor() ([]byte, []int) {
+	return file_worker_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *EdgeReport) GetEdgeId() string {
+	if x != nil {
+		return x.EdgeId
+	}
+	return ""
+}
+
+func (x *EdgeReport) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *EdgeReport) GetSessions() int32 {
+	if x != nil {
+		return x.Sessions
+	}
+	return 0
+}
+
+func (x *EdgeReport) GetMaxSessions() int32 {
+	if x != nil {
+		return x.MaxSessions
+	}
+	return 0
+}
+
+func (x *EdgeReport) GetCpuUtilization() float64 {
+	if x != nil {
+		return x.CpuUtilization
+	}
+	return 0
+}
+
+type EdgeAck struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The interval the scheduler expects between reports, in milliseconds.
+	IntervalMs    int64 `protobuf:"varint,1,opt,name=interval_ms,json=intervalMs,proto3" json:"interval_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EdgeAck) Reset() {
+	*x = EdgeAck{}
+	mi := &file_worker_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EdgeAck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EdgeAck) ProtoMessage() {}
+
+func (x *EdgeAck) ProtoReflect() protoreflect.Message {
+	mi := &file_worker_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EdgeAck.ProtoReflect.Descriptor instead.
+func (*EdgeAck) Descriptor() ([]byte, []int) {
+	return file_worker_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *EdgeAck) GetIntervalMs() int64 {
+	if x != nil {
+		return x.IntervalMs
+	}
+	return 0
+}
+
 var File_worker_proto protoreflect.FileDescriptor
 
 const file_worker_proto_rawDesc = "" +
@@ -1375,15 +1497,27 @@ const file_worker_proto_rawDesc = "" +
 	"\x03Ack\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x14\n" +
 	"\x05fence\x18\x02 \x01(\x03R\x05fence\x12\x1a\n" +
-	"\baccepted\x18\x03 \x01(\bR\baccepted*}\n" +
+	"\baccepted\x18\x03 \x01(\bR\baccepted\"\x9f\x01\n" +
+	"\n" +
+	"EdgeReport\x12\x17\n" +
+	"\aedge_id\x18\x01 \x01(\tR\x06edgeId\x12\x10\n" +
+	"\x03url\x18\x02 \x01(\tR\x03url\x12\x1a\n" +
+	"\bsessions\x18\x03 \x01(\x05R\bsessions\x12!\n" +
+	"\fmax_sessions\x18\x04 \x01(\x05R\vmaxSessions\x12'\n" +
+	"\x0fcpu_utilization\x18\x05 \x01(\x01R\x0ecpuUtilization\"*\n" +
+	"\aEdgeAck\x12\x1f\n" +
+	"\vinterval_ms\x18\x01 \x01(\x03R\n" +
+	"intervalMs*}\n" +
 	"\bGPUState\x12\x19\n" +
 	"\x15GPU_STATE_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eGPU_STATE_NONE\x10\x01\x12\x14\n" +
 	"\x10GPU_STATE_BROKEN\x10\x02\x12\x12\n" +
 	"\x0eGPU_STATE_CUDA\x10\x03\x12\x18\n" +
-	"\x14GPU_STATE_CUDA_NVENC\x10\x042c\n" +
+	"\x14GPU_STATE_CUDA_NVENC\x10\x042\xae\x01\n" +
 	"\tScheduler\x12V\n" +
-	"\aConnect\x12!.stickerd.worker.v1.WorkerMessage\x1a$.stickerd.worker.v1.SchedulerMessage(\x010\x01B-Z+github.com/stickerd/stickerd/proto/workerpbb\x06proto3"
+	"\aConnect\x12!.stickerd.worker.v1.WorkerMessage\x1a$.stickerd.worker.v1.SchedulerMessage(\x010\x01\x12I\n" +
+	"\n" +
+	"ReportEdge\x12\x1e.stickerd.worker.v1.EdgeReport\x1a\x1b.stickerd.worker.v1.EdgeAckB-Z+github.com/stickerd/stickerd/proto/workerpbb\x06proto3"
 
 var (
 	file_worker_proto_rawDescOnce sync.Once
@@ -1398,7 +1532,7 @@ func file_worker_proto_rawDescGZIP() []byte {
 }
 
 var file_worker_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_worker_proto_goTypes = []any{
 	(GPUState)(0),            // 0: stickerd.worker.v1.GPUState
 	(*WorkerMessage)(nil),    // 1: stickerd.worker.v1.WorkerMessage
@@ -1417,6 +1551,8 @@ var file_worker_proto_goTypes = []any{
 	(*Cancel)(nil),           // 14: stickerd.worker.v1.Cancel
 	(*Drain)(nil),            // 15: stickerd.worker.v1.Drain
 	(*Ack)(nil),              // 16: stickerd.worker.v1.Ack
+	(*EdgeReport)(nil),       // 17: stickerd.worker.v1.EdgeReport
+	(*EdgeAck)(nil),          // 18: stickerd.worker.v1.EdgeAck
 }
 var file_worker_proto_depIdxs = []int32{
 	5,  // 0: stickerd.worker.v1.WorkerMessage.register:type_name -> stickerd.worker.v1.Register
@@ -1435,9 +1571,11 @@ var file_worker_proto_depIdxs = []int32{
 	4,  // 13: stickerd.worker.v1.Register.running:type_name -> stickerd.worker.v1.RunningJob
 	9,  // 14: stickerd.worker.v1.Complete.output:type_name -> stickerd.worker.v1.Output
 	1,  // 15: stickerd.worker.v1.Scheduler.Connect:input_type -> stickerd.worker.v1.WorkerMessage
-	2,  // 16: stickerd.worker.v1.Scheduler.Connect:output_type -> stickerd.worker.v1.SchedulerMessage
-	16, // [16:17] is the sub-list for method output_type
-	15, // [15:16] is the sub-list for method input_type
+	17, // 16: stickerd.worker.v1.Scheduler.ReportEdge:input_type -> stickerd.worker.v1.EdgeReport
+	2,  // 17: stickerd.worker.v1.Scheduler.Connect:output_type -> stickerd.worker.v1.SchedulerMessage
+	18, // 18: stickerd.worker.v1.Scheduler.ReportEdge:output_type -> stickerd.worker.v1.EdgeAck
+	17, // [17:19] is the sub-list for method output_type
+	15, // [15:17] is the sub-list for method input_type
 	15, // [15:15] is the sub-list for extension type_name
 	15, // [15:15] is the sub-list for extension extendee
 	0,  // [0:15] is the sub-list for field type_name
@@ -1469,7 +1607,7 @@ func file_worker_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_worker_proto_rawDesc), len(file_worker_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   16,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

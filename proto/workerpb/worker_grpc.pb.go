@@ -22,7 +22,8 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Scheduler_Connect_FullMethodName = "/stickerd.worker.v1.Scheduler/Connect"
+	Scheduler_Connect_FullMethodName    = "/stickerd.worker.v1.Scheduler/Connect"
+	Scheduler_ReportEdge_FullMethodName = "/stickerd.worker.v1.Scheduler/ReportEdge"
 )
 
 // SchedulerClient is the client API for Scheduler service.
@@ -33,6 +34,10 @@ type SchedulerClient interface {
 	// heartbeats, progress and results; the scheduler answers Registered and
 	// then sends assignments and cancellations.
 	Connect(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[WorkerMessage, SchedulerMessage], error)
+	// ReportEdge is a realtime edge's heartbeat with its load; the leader
+	// keeps the live edges so gateways place new sessions on the least
+	// loaded one.
+	ReportEdge(ctx context.Context, in *EdgeReport, opts ...grpc.CallOption) (*EdgeAck, error)
 }
 
 type schedulerClient struct {
@@ -56,6 +61,16 @@ func (c *schedulerClient) Connect(ctx context.Context, opts ...grpc.CallOption) 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Scheduler_ConnectClient = grpc.BidiStreamingClient[WorkerMessage, SchedulerMessage]
 
+func (c *schedulerClient) ReportEdge(ctx context.Context, in *EdgeReport, opts ...grpc.CallOption) (*EdgeAck, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EdgeAck)
+	err := c.cc.Invoke(ctx, Scheduler_ReportEdge_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SchedulerServer is the server API for Scheduler service.
 // All implementations must embed UnimplementedSchedulerServer
 // for forward compatibility.
@@ -64,6 +79,10 @@ type SchedulerServer interface {
 	// heartbeats, progress and results; the scheduler answers Registered and
 	// then sends assignments and cancellations.
 	Connect(grpc.BidiStreamingServer[WorkerMessage, SchedulerMessage]) error
+	// ReportEdge is a realtime edge's heartbeat with its load; the leader
+	// keeps the live edges so gateways place new sessions on the least
+	// loaded one.
+	ReportEdge(context.Context, *EdgeReport) (*EdgeAck, error)
 	mustEmbedUnimplementedSchedulerServer()
 }
 
@@ -76,6 +95,9 @@ type UnimplementedSchedulerServer struct{}
 
 func (UnimplementedSchedulerServer) Connect(grpc.BidiStreamingServer[WorkerMessage, SchedulerMessage]) error {
 	return status.Errorf(codes.Unimplemented, "method Connect not implemented")
+}
+func (UnimplementedSchedulerServer) ReportEdge(context.Context, *EdgeReport) (*EdgeAck, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ReportEdge not implemented")
 }
 func (UnimplementedSchedulerServer) mustEmbedUnimplementedSchedulerServer() {}
 func (UnimplementedSchedulerServer) testEmbeddedByValue()                   {}
@@ -105,13 +127,36 @@ func _Scheduler_Connect_Handler(srv interface{}, stream grpc.ServerStream) error
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Scheduler_ConnectServer = grpc.BidiStreamingServer[WorkerMessage, SchedulerMessage]
 
+func _Scheduler_ReportEdge_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EdgeReport)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SchedulerServer).ReportEdge(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Scheduler_ReportEdge_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SchedulerServer).ReportEdge(ctx, req.(*EdgeReport))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Scheduler_ServiceDesc is the grpc.ServiceDesc for Scheduler service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
 var Scheduler_ServiceDesc = grpc.ServiceDesc{
 	ServiceName: "stickerd.worker.v1.Scheduler",
 	HandlerType: (*SchedulerServer)(nil),
-	Methods:     []grpc.MethodDesc{},
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "ReportEdge",
+			Handler:    _Scheduler_ReportEdge_Handler,
+		},
+	},
 	Streams: []grpc.StreamDesc{
 		{
 			StreamName:    "Connect",

@@ -1,0 +1,127 @@
+package scheduler
+
+import (
+	"context"
+	"encoding/json"
+	"sort"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/stickerd/stickerd/internal/clock"
+	"github.com/stickerd/stickerd/proto/workerpb"
+)
+
+// EdgeInfo is one live realtime edge as gateways see it.
+type EdgeInfo struct {
+	ID          string    `json:"id"`
+	URL         string    `json:"url"`
+	Sessions    int       `json:"sessions"`
+	MaxSessions int       `json:"max_sessions"`
+	CPU         float64   `json:"cpu"`
+	SeenAt      time.Time `json:"seen_at"`
+}
+
+// Load orders edges for placement: the fraction of sessions in use, and
+// CPU as a tie-breaker.
+func (e EdgeInfo) Load() float64 {
+	if e.MaxSessions <= 0 {
+		return e.CPU
+	}
+	return float64(e.Sessions)/float64(e.MaxSessions) + e.CPU/100
+}
+
+// LeastLoaded picks the edge for a new session, skipping full ones.
+func LeastLoaded(edges []EdgeInfo) (EdgeInfo, bool) {
+	var ok []EdgeInfo
+	for _, e := range edges {
+		if e.MaxSessions <= 0 || e.Sessions < e.MaxSessions {
+			ok = append(ok, e)
+		}
+	}
+	if len(ok) == 0 {
+		return EdgeInfo{}, false
+	}
+	sort.Slice(ok, func(i, j int) bool { return ok[i].Load() < ok[j].Load() })
+	return ok[0], true
+}
+
+// edgeRegistry keeps the edges that reported within their TTL.
+type edgeRegistry struct {
+	mu     sync.Mutex
+	edges  map[string]*edgeEntry
+	clock  clock.Clock
+	ttl    time.Duration
+	onGone func(id string)
+}
+
+type edgeEntry struct {
+	info  EdgeInfo
+	timer clock.Timer
+}
+
+func (r *edgeRegistry) report(rep *workerpb.EdgeReport) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.edges == nil {
+		r.edges = map[string]*edgeEntry{}
+	}
+	id := rep.GetEdgeId()
+	e := r.edges[id]
+	if e == nil {
+		e = &edgeEntry{}
+		e.timer = r.clock.AfterFunc(r.ttl, func() { r.expire(id, e) })
+		r.edges[id] = e
+	} else {
+		e.timer.Reset(r.ttl)
+	}
+	e.info = EdgeInfo{ID: id, URL: rep.GetUrl(), Sessions: int(rep.GetSessions()), MaxSessions: int(rep.GetMaxSessions()),
+		CPU: rep.GetCpuUtilization(), SeenAt: r.clock.Now()}
+}
+
+func (r *edgeRegistry) expire(id string, e *edgeEntry) {
+	r.mu.Lock()
+	if r.edges[id] == e {
+		delete(r.edges, id)
+	}
+	r.mu.Unlock()
+}
+
+func (r *edgeRegistry) list() []EdgeInfo {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]EdgeInfo, 0, len(r.edges))
+	for _, e := range r.edges {
+		out = append(out, e.info)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Edges lists the live edges (leader only).
+func (s *Scheduler) Edges() []EdgeInfo { return s.edges.list() }
+
+// ReportEdge records an edge's heartbeat; standbys answer Unavailable.
+func (srv *Server) ReportEdge(ctx context.Context, rep *workerpb.EdgeReport) (*workerpb.EdgeAck, error) {
+	if !srv.s.Leading() {
+		return nil, status.Error(codes.Unavailable, ErrNotLeader.Error())
+	}
+	if rep.GetEdgeId() == "" || rep.GetUrl() == "" {
+		return nil, status.Error(codes.InvalidArgument, "edge_id and url are required")
+	}
+	srv.s.edges.report(rep)
+	return &workerpb.EdgeAck{IntervalMs: srv.s.cfg.HeartbeatInterval.Milliseconds()}, nil
+}
+
+// publishEdges hands the live edges to EdgeSink (gateways read them).
+func (s *Scheduler) publishEdges(ctx context.Context) {
+	if s.EdgeSink == nil {
+		return
+	}
+	b, err := json.Marshal(s.edges.list())
+	if err == nil {
+		s.EdgeSink(ctx, b)
+	}
+}
