@@ -92,6 +92,7 @@ type cluster struct {
 	dir, bin               string
 	kv, kafka, schedulers  []*proc
 	workers, gateways      []*proc
+	edges                  []*proc
 	etcdClients, kafkaAddr string
 	schedulerAddrs         []string
 }
@@ -145,7 +146,9 @@ func startCluster(t *testing.T, workers int) *cluster {
 		c.add(&c.gateways, fmt.Sprintf("gateway%d", i), "gateway", "--etcd-endpoints", c.etcdClients,
 			"--kafka-brokers", c.kafkaAddr, "--data-dir", filepath.Join(dir, "data"), "--rate-limit", "0")
 	}
-	for _, group := range [][]*proc{c.kv, c.kafka, c.schedulers, c.workers, c.gateways} {
+	c.add(&c.edges, "edge", "edge", "--id", "edge-0", "--schedulers", strings.Join(c.schedulerAddrs, ","),
+		"--data-dir", filepath.Join(dir, "data"))
+	for _, group := range [][]*proc{c.kv, c.kafka, c.schedulers, c.workers, c.gateways, c.edges} {
 		for _, p := range group {
 			p.waitHealthy(60 * time.Second)
 		}
@@ -272,6 +275,20 @@ func TestCluster_JobsSurviveKills(t *testing.T) {
 	}
 	if twice > 0 {
 		t.Errorf("%d jobs completed more than once", twice)
+	}
+	// The edge heartbeats to the (new) leader: a gateway places a realtime
+	// session on it.
+	noFollow := &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	placed := false
+	for end := time.Now().Add(15 * time.Second); time.Now().Before(end) && !placed; time.Sleep(200 * time.Millisecond) {
+		resp, err := noFollow.Post("http://"+c.gateways[0].http+"/v1/rtc/sessions", "application/sdp", strings.NewReader("v=0"))
+		if err == nil {
+			resp.Body.Close()
+			placed = resp.StatusCode == http.StatusTemporaryRedirect && strings.HasPrefix(resp.Header.Get("Location"), "http://"+c.edges[0].http)
+		}
+	}
+	if !placed {
+		t.Error("no gateway placed a realtime session on the edge")
 	}
 	if len(ids) < total*8/10 {
 		t.Errorf("only %d of %d submissions accepted", len(ids), total)
