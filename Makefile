@@ -26,6 +26,7 @@ test-short:
 bench: deps
 	$(GO) run ./cmd/renderbench
 	$(GO) run ./cmd/pipelinebench
+	$(GO) run ./cmd/edgebench
 
 # Short fuzzing runs over the parser, the compiler and the decoders.
 fuzz:

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"log/slog"
 	"net/http"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/stickerd/stickerd/edge"
 	"github.com/stickerd/stickerd/internal/flagenv"
+	"github.com/stickerd/stickerd/monitoring/errcode"
 	"github.com/stickerd/stickerd/services/blob"
 	"github.com/stickerd/stickerd/services/gateway"
 	"github.com/stickerd/stickerd/services/health"
@@ -56,7 +56,7 @@ func runEdge(ctx context.Context, args []string, log *slog.Logger) error {
 		if open {
 			return gateway.DefaultTenant, nil
 		}
-		return "", errors.New("a valid API key is required")
+		return "", errcode.New(errcode.Unauthorized, "a valid API key is required")
 	}
 	ed, err := edge.New(cfg, edge.WithTenantResolver(resolver), edge.WithLogger(log),
 		edge.WithAssetOpener(stack.EdgeAssets(blob.Dir{Root: filepath.Join(*dataDir, "blobs")})))

@@ -13,6 +13,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/stickerd/stickerd/edge"
+	"github.com/stickerd/stickerd/monitoring/errcode"
 	"github.com/stickerd/stickerd/render"
 	"github.com/stickerd/stickerd/render/media"
 	"github.com/stickerd/stickerd/services/assets"
@@ -105,13 +106,17 @@ func EdgeTenant(r *http.Request) (string, error) {
 	if t, ok := r.Context().Value(tenantKey{}).(string); ok && t != "" {
 		return t, nil
 	}
-	return "", errNoTenant
+	return "", errcode.Wrap(errcode.Unauthorized, errNoTenant, "a valid API key is required")
 }
 
 // EdgeAssets opens a tenant's uploaded stickers for the edge.
 func EdgeAssets(blobs blob.Store) edge.AssetOpener {
 	return func(ctx context.Context, tenant, assetID string) (io.ReadCloser, error) {
-		return blobs.Open(ctx, worker.AssetKey(tenant, assetID))
+		o, err := blobs.Open(ctx, worker.AssetKey(tenant, assetID))
+		if errors.Is(err, blob.ErrNotFound) || errors.Is(err, blob.ErrBadKey) {
+			return nil, errcode.New(errcode.AssetNotFound, "no asset %s", assetID)
+		}
+		return o, err
 	}
 }
 

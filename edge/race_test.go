@@ -1,0 +1,6 @@
+//go:build race
+
+package edge_test
+
+// raceEnabled: the race detector keeps shadow memory, so RSS says nothing.
+const raceEnabled = true
