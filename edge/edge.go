@@ -57,10 +57,25 @@ func WithFrameObserver(f func(FrameTiming)) Option { return func(e *Edge) { e.ob
 // WithLogger sets the logger (slog.Default otherwise).
 func WithLogger(l *slog.Logger) Option { return func(e *Edge) { e.log = l } }
 
+// ErrorReporter receives the edge's typed errors (negotiation and media
+// failures) for the error-event pipeline (monitoring/errevents).
+type ErrorReporter func(err error, sessionID SessionID, tenant string)
+
+// WithErrorReporter sets where typed errors are reported.
+func WithErrorReporter(r ErrorReporter) Option { return func(e *Edge) { e.reportErr = r } }
+
+// report hands a typed error to the reporter, if any.
+func (e *Edge) report(err error, id SessionID, tenant string) {
+	if e.reportErr != nil && err != nil {
+		e.reportErr(err, id, tenant)
+	}
+}
+
 // Edge holds the realtime sessions of one node.
 type Edge struct {
 	cfg           Config
 	resolveTenant TenantResolver
+	reportErr     ErrorReporter
 	openAsset     AssetOpener
 	observe       func(FrameTiming)
 	log           *slog.Logger

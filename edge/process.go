@@ -138,7 +138,9 @@ func (s *session) mediaError(format string, args ...any) {
 	}
 	msg := fmt.Sprintf(format, args...)
 	s.log.Warn("media failed", "err", msg)
+	merr := errcode.New(errcode.RTCMediaFailed, "%s", msg)
+	s.edge.report(merr, s.id, s.tenant)
 	if c := s.control(); c != nil {
-		c.sendError("", errcode.New(errcode.RTCMediaFailed, "%s", msg))
+		c.sendError("", merr)
 	}
 }

@@ -109,6 +109,7 @@ func (e *Edge) create(w http.ResponseWriter, r *http.Request) {
 		err = e.reserve(tenant)
 	}
 	if err != nil {
+		e.report(err, "", tenant)
 		writeProblem(w, err)
 		return
 	}
@@ -116,6 +117,7 @@ func (e *Edge) create(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		e.release(tenant)
 		e.log.Info("offer refused", "tenant", tenant, "err", err)
+		e.report(err, "", tenant)
 		writeProblem(w, err)
 		return
 	}

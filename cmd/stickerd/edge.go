@@ -12,9 +12,11 @@ import (
 	"github.com/stickerd/stickerd/edge"
 	"github.com/stickerd/stickerd/internal/flagenv"
 	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/monitoring/errevents"
 	"github.com/stickerd/stickerd/services/blob"
 	"github.com/stickerd/stickerd/services/gateway"
 	"github.com/stickerd/stickerd/services/health"
+	"github.com/stickerd/stickerd/services/queue"
 	"github.com/stickerd/stickerd/services/stack"
 )
 
@@ -32,7 +34,8 @@ func runEdge(ctx context.Context, args []string, log *slog.Logger) error {
 	fs.IntVar(&cfg.MaxSessions, "max-sessions", cfg.MaxSessions, "sessions this edge holds")
 	id := fs.String("id", hostID("edge"), "edge id")
 	advertise := fs.String("advertise", "", "signaling base URL gateways send clients to (default http://HTTP_ADDR)")
-	var schedulers flagenv.List
+	var schedulers, brokers flagenv.List
+	fs.Var(&brokers, "kafka-brokers", "Kafka brokers for error events (empty: counted locally only)")
 	fs.Var(&schedulers, "schedulers", "scheduler gRPC addresses to heartbeat to, comma-separated (empty: no heartbeats)")
 	fs.IntVar(&cfg.MaxSessionsPerTenant, "max-sessions-per-tenant", cfg.MaxSessionsPerTenant, "sessions one tenant may hold")
 	if err := flagenv.Parse(fs, args); err != nil {
@@ -58,7 +61,12 @@ func runEdge(ctx context.Context, args []string, log *slog.Logger) error {
 		}
 		return "", errcode.New(errcode.Unauthorized, "a valid API key is required")
 	}
-	ed, err := edge.New(cfg, edge.WithTenantResolver(resolver), edge.WithLogger(log),
+	errs, closeErrs, err := errorPublisher(brokers, "edge")
+	if err != nil {
+		return err
+	}
+	defer closeErrs()
+	ed, err := edge.New(cfg, edge.WithTenantResolver(resolver), edge.WithLogger(log), edge.WithErrorReporter(edgeReporter(errs)),
 		edge.WithAssetOpener(stack.EdgeAssets(blob.Dir{Root: filepath.Join(*dataDir, "blobs")})))
 	if err != nil {
 		return err
@@ -75,4 +83,39 @@ func runEdge(ctx context.Context, args []string, log *slog.Logger) error {
 	}
 	log.Info("edge serving", "http", *httpAddr)
 	return serveHTTP(ctx, *httpAddr, mux)
+}
+
+// edgeReporter turns the edge's typed errors into error events.
+func edgeReporter(p *errevents.Publisher) edge.ErrorReporter {
+	return func(err error, id edge.SessionID, tenant string) {
+		p.Report(context.Background(), errevents.FromError("edge", err, "", string(id), tenant))
+	}
+}
+
+// errorPublisher makes the error-event publisher of a process: to Kafka
+// when brokers are given, counted locally otherwise.
+func errorPublisher(brokers []string, service string) (*errevents.Publisher, func(), error) {
+	var sink errevents.Sink
+	var prod *queue.Producer
+	if len(brokers) > 0 {
+		qc := queue.DefaultConfig()
+		qc.Brokers = brokers
+		var err error
+		if prod, err = queue.NewProducer(qc); err != nil {
+			return nil, nil, err
+		}
+		sink = prod
+	}
+	p, err := errevents.NewPublisher(sink, errevents.DefaultConfig(service))
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		p.Close(ctx)
+		cancel()
+		if prod != nil {
+			prod.Close()
+		}
+	}, nil
 }

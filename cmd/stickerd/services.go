@@ -170,22 +170,11 @@ func runWorker(ctx context.Context, args []string, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	var sink errevents.Sink
-	if len(brokers) > 0 {
-		qc := queue.DefaultConfig()
-		qc.Brokers = brokers
-		prod, err := queue.NewProducer(qc)
-		if err != nil {
-			return err
-		}
-		defer prod.Close()
-		sink = prod
-	}
-	errs, err := errevents.NewPublisher(sink, errevents.DefaultConfig("worker"))
+	errs, closeErrs, err := errorPublisher(brokers, "worker")
 	if err != nil {
 		return err
 	}
-	defer errs.Close(context.Background())
+	defer closeErrs()
 	w.Errors = errs
 	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	defer stop()
@@ -253,7 +242,7 @@ func runDev(ctx context.Context, args []string, log *slog.Logger) error {
 		co.Limiter = nil
 	}
 	ed, err := edge.New(edge.DefaultConfig(), edge.WithTenantResolver(stack.EdgeTenant),
-		edge.WithAssetOpener(stack.EdgeAssets(s.Blobs)), edge.WithLogger(log))
+		edge.WithAssetOpener(stack.EdgeAssets(s.Blobs)), edge.WithLogger(log), edge.WithErrorReporter(edgeReporter(s.Errors)))
 	if err != nil {
 		return err
 	}
