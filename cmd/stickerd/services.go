@@ -14,7 +14,6 @@ import (
 
 	"github.com/stickerd/stickerd/edge"
 	"github.com/stickerd/stickerd/internal/flagenv"
-	"github.com/stickerd/stickerd/monitoring/errevents"
 	"github.com/stickerd/stickerd/monitoring/monitor"
 	"github.com/stickerd/stickerd/render"
 	"github.com/stickerd/stickerd/scheduler"
