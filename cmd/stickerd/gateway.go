@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stickerd/stickerd/internal/flagenv"
+	"github.com/stickerd/stickerd/monitoring/errevents"
 	"github.com/stickerd/stickerd/services/blob"
 	"github.com/stickerd/stickerd/services/coord"
 	"github.com/stickerd/stickerd/services/gateway"
@@ -103,8 +104,13 @@ func runGateway(ctx context.Context, args []string, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	errs, err := errevents.NewPublisher(prod, errevents.DefaultConfig("gateway"))
+	if err != nil {
+		return err
+	}
+	defer errs.Close(context.Background())
 	g, err := stack.NewGateway(cli, store, sub, blob.Dir{Root: filepath.Join(*dataDir, "blobs")},
-		stack.EtcdQueueDepth(cli), stack.GatewayOptions{Config: gcfg, Coord: coordOf(set), Log: log})
+		stack.EtcdQueueDepth(cli), stack.GatewayOptions{Config: gcfg, Coord: coordOf(set), Errors: errs, Log: log})
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/stickerd/stickerd/monitoring/errevents"
 	"github.com/stickerd/stickerd/render/spec"
 	"github.com/stickerd/stickerd/services/assets"
 	"github.com/stickerd/stickerd/services/blob"
@@ -99,8 +100,17 @@ type Deps struct {
 	// Resolver checks spec URLs (net.DefaultResolver when nil).
 	Resolver Resolver
 
+	// Errors, when set, receives every typed error the gateway answers
+	// (monitoring/errevents.Publisher); it counts them locally too.
+	Errors Reporter
+
 	Cache       ResultCache
 	Limiter     RateLimiter
 	Idempotency Idempotency
 	Progress    Progress
+}
+
+// Reporter publishes typed error events.
+type Reporter interface {
+	Report(ctx context.Context, e errevents.Event)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/monitoring/errevents"
 	"github.com/stickerd/stickerd/monitoring/metrics"
 )
 
@@ -44,7 +45,12 @@ func (g *Gateway) fail(c *gin.Context, err error) {
 		c.Header("Retry-After", retrySeconds(retry))
 	}
 	if f.code.Valid() {
-		metrics.LocalErrors.WithLabelValues("gateway", string(f.code)).Inc()
+		if g.deps.Errors != nil { // counts it locally too
+			ev := errevents.FromError("gateway", errcode.New(f.code, "%s", f.detail), c.Param("id"), "", tenantOf(c))
+			g.deps.Errors.Report(c.Request.Context(), ev)
+		} else {
+			metrics.LocalErrors.WithLabelValues("gateway", string(f.code)).Inc()
+		}
 	}
 	attrs := []any{"code", f.code, "status", status, "route", route(c), "request_id", c.GetString(requestIDKey)}
 	if f.cause != nil {

@@ -34,6 +34,8 @@ type GatewayOptions struct {
 	Coord Coord
 	// WebUI mounts the page at "/" and the live demo at /live (stickerd dev).
 	WebUI bool
+	// Errors publishes the gateway's typed errors as events.
+	Errors gateway.Reporter
 	// Edge, when set, serves /v1/rtc/sessions behind the gateway's API-key
 	// check (stickerd dev); see MountEdge.
 	Edge *edge.Edge
@@ -59,7 +61,8 @@ func NewGateway(cli *clientv3.Client, store *statestore.Store, sub *submit.Submi
 		log = slog.Default()
 	}
 	gw, err := gateway.New(opt.Config, gateway.Deps{Jobs: store, Submitter: sub, Assets: as, Blobs: blobs, QueueDepth: depth,
-		Cache: opt.Coord.Cache, Limiter: opt.Coord.Limiter, Idempotency: opt.Coord.Idempotency, Progress: opt.Coord.Progress}, log)
+		Cache: opt.Coord.Cache, Limiter: opt.Coord.Limiter, Idempotency: opt.Coord.Idempotency, Progress: opt.Coord.Progress,
+		Errors: opt.Errors}, log)
 	if err != nil {
 		return nil, err
 	}
