@@ -75,7 +75,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 			return nil, fmt.Errorf("render: %w", err)
 		}
 	}
-	e := &Engine{cfg: cfg, prober: media.Prober{FFprobe: cfg.FFprobe, Limits: cfg.Limits}}
+	e := &Engine{cfg: cfg, prober: media.Prober{FFprobe: cfg.FFprobe, Limits: cfg.Limits, Cache: media.NewCache(256)}}
 	e.caps = DetectCapabilities(ctx, cfg)
 	if !e.caps.Has("libx264") {
 		return nil, errcode.New(errcode.EncoderUnavailable, "this ffmpeg has no libx264 encoder")

@@ -119,3 +119,31 @@ func TestLimits_Validate(t *testing.T) {
 		t.Fatal("zero limit accepted")
 	}
 }
+
+func TestProbe_CacheKeysOnContent(t *testing.T) {
+	dir := t.TempDir()
+	video := filepath.Join(dir, "v.mp4")
+	mk := func(size string) {
+		if out, err := exec.Command("ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size="+size+":rate=10:duration=1",
+			"-c:v", "libx264", video).CombinedOutput(); err != nil {
+			t.Fatalf("%v %s", err, out)
+		}
+	}
+	mk("96x64")
+	p := Prober{FFprobe: "ffprobe", Limits: DefaultLimits(), Cache: NewCache(4)}
+	a, err := p.Probe(context.Background(), video, errcode.SourceUnreadable)
+	if err != nil || a.Width != 96 {
+		t.Fatal(a, err)
+	}
+	// The same file again: answered from the cache even with ffprobe gone.
+	p2 := p
+	p2.FFprobe = "/nonexistent/ffprobe"
+	if b, err := p2.Probe(context.Background(), video, errcode.SourceUnreadable); err != nil || b != a {
+		t.Fatalf("cached probe %v %v", b, err)
+	}
+	// A changed file is probed afresh.
+	mk("160x120")
+	if c, err := p.Probe(context.Background(), video, errcode.SourceUnreadable); err != nil || c.Width != 160 {
+		t.Fatalf("changed file answered from the cache: %v %v", c, err)
+	}
+}

@@ -48,6 +48,10 @@ type Info struct {
 type Prober struct {
 	FFprobe string // path of the ffprobe binary
 	Limits  Limits
+	// Cache, when set, remembers what ffprobe said about a file (keyed by
+	// path, size and modification time), so a worker rendering the same
+	// uploaded source again does not start ffprobe again.
+	Cache *Cache
 }
 
 // Probe inspects the file at path. Failures carry code SOURCE_UNREADABLE or
@@ -79,11 +83,16 @@ func (p Prober) Probe(ctx context.Context, path string, unreadable errcode.Code)
 		info.Bytes = st.Size()
 		return info, p.check(info)
 	}
+	key := cacheKey{path, st.Size(), st.ModTime().UnixNano()}
+	if info, ok := p.Cache.get(key); ok {
+		return info, p.check(info)
+	}
 	info, err := p.ffprobe(ctx, path, unreadable)
 	if err != nil {
 		return Info{}, err
 	}
 	info.Bytes = st.Size()
+	p.Cache.put(key, info)
 	return info, p.check(info)
 }
 
