@@ -24,6 +24,7 @@ type Store interface {
 	Update(ctx context.Context, id jobs.ID, fn func(*jobs.Job) error) (*jobs.Job, error)
 	UpdateFrom(ctx context.Context, known *jobs.Job, fn func(*jobs.Job) error) (*jobs.Job, error)
 	Scan(ctx context.Context, fn func(*jobs.Job) error) error
+	ScanQueued(ctx context.Context, fn func(*jobs.Job) error) error
 	WatchJobs(ctx context.Context, fromRevision int64) (<-chan statestore.Event, error)
 	Revision(ctx context.Context) (int64, error)
 }

@@ -81,7 +81,7 @@ func (s *Scheduler) sweepLoop(ctx context.Context) {
 
 func (s *Scheduler) sweep(ctx context.Context) {
 	cutoff := s.clock.Now().Add(-s.cfg.SweepAge)
-	_ = s.store.Scan(ctx, func(j *jobs.Job) error {
+	_ = s.store.ScanQueued(ctx, func(j *jobs.Job) error {
 		if j.Status == jobs.Queued && j.CreatedAt.Before(cutoff) {
 			s.mu.Lock()
 			held := s.q.has(j.ID) || s.assigning[j.ID]

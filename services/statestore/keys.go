@@ -19,6 +19,7 @@ const DefaultPrefix = "/stickerd"
 //
 //	<prefix>/jobs/<id>                                  the job, JSON
 //	<prefix>/tenants/<tenant>/jobs/<inverted>_<id>      index entry, value <id>
+//	<prefix>/queued/<id>                                present while the job is queued
 //
 // <inverted> is MaxInt64 minus the creation time in Unix nanoseconds,
 // zero-padded to 19 digits, so a tenant's entries sort newest first. The
@@ -26,10 +27,12 @@ const DefaultPrefix = "/stickerd"
 // tenant named "a/jobs".
 type keys struct{ prefix string }
 
-func (k keys) jobs() string           { return k.prefix + "/jobs/" }
-func (k keys) job(id jobs.ID) string  { return k.jobs() + string(id) }
-func (k keys) root() string           { return k.prefix }
-func (k keys) tenant(t string) string { return k.prefix + "/tenants/" + url.PathEscape(t) + "/jobs/" }
+func (k keys) jobs() string             { return k.prefix + "/jobs/" }
+func (k keys) job(id jobs.ID) string    { return k.jobs() + string(id) }
+func (k keys) root() string             { return k.prefix }
+func (k keys) pending() string          { return k.prefix + "/queued/" }
+func (k keys) queued(id jobs.ID) string { return k.pending() + string(id) }
+func (k keys) tenant(t string) string   { return k.prefix + "/tenants/" + url.PathEscape(t) + "/jobs/" }
 
 func (k keys) index(j *jobs.Job) string {
 	return k.tenant(j.Tenant) + indexSuffix(j.CreatedAt, j.ID)

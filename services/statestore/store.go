@@ -74,7 +74,7 @@ func (s *Store) Create(ctx context.Context, j *jobs.Job) (*jobs.Job, error) {
 	start := time.Now()
 	resp, err := s.cli.Txn(ctx).
 		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
-		Then(clientv3.OpPut(key, string(data)), clientv3.OpPut(s.keys.index(c), string(c.ID))).
+		Then(clientv3.OpPut(key, string(data)), clientv3.OpPut(s.keys.index(c), string(c.ID)), s.queuedOp(c)).
 		Commit()
 	observe("create", start, err)
 	if err != nil {
@@ -145,7 +145,7 @@ func (s *Store) CAS(ctx context.Context, j *jobs.Job) (*jobs.Job, error) {
 	start := time.Now()
 	resp, err := s.cli.Txn(ctx).
 		If(clientv3.Compare(clientv3.ModRevision(key), "=", c.Revision)).
-		Then(clientv3.OpPut(key, string(data))).
+		Then(clientv3.OpPut(key, string(data)), s.queuedOp(c)).
 		Else(clientv3.OpGet(key, clientv3.WithKeysOnly())).
 		Commit()
 	observe("cas", start, err)
@@ -251,4 +251,42 @@ func observe(op string, start time.Time, err error) {
 	if err != nil {
 		metrics.StoreErrors.WithLabelValues(op).Inc()
 	}
+}
+
+// queuedOp keeps the queued index in step with the job, in the same
+// transaction as the job's write.
+func (s *Store) queuedOp(j *jobs.Job) clientv3.Op {
+	if j.Status == jobs.Queued {
+		return clientv3.OpPut(s.keys.queued(j.ID), "")
+	}
+	return clientv3.OpDelete(s.keys.queued(j.ID))
+}
+
+// ScanQueued calls fn for every queued job, reading only the queued index
+// and those jobs: the outbox sweep's cost follows the queue, not the
+// history.
+func (s *Store) ScanQueued(ctx context.Context, fn func(*jobs.Job) error) error {
+	rctx, cancel := withTimeout(ctx)
+	resp, err := s.cli.Get(rctx, s.keys.pending(), clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	cancel()
+	if err != nil {
+		return classify("scan queued", err)
+	}
+	for _, kv := range resp.Kvs {
+		id := jobs.ID(strings.TrimPrefix(string(kv.Key), s.keys.pending()))
+		j, err := s.Get(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if j.Status != jobs.Queued {
+			continue
+		}
+		if err := fn(j); err != nil {
+			return err
+		}
+	}
+	return nil
 }

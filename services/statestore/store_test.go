@@ -231,3 +231,30 @@ func TestStore_UnavailableWhenOnlyMemberStopped(t *testing.T) {
 		}
 	})
 }
+
+func TestStore_ScanQueuedFollowsTheQueue(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	a := mustCreate(t, s, newJob("t1", time.Now()))
+	b := mustCreate(t, s, newJob("t1", time.Now()))
+	if _, err := s.Update(ctx, b.ID, func(j *jobs.Job) error { return j.Assign("w", j.Revision, time.Now()) }); err != nil {
+		t.Fatal(err)
+	}
+	var got []jobs.ID
+	if err := s.ScanQueued(ctx, func(j *jobs.Job) error { got = append(got, j.ID); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0] != a.ID {
+		t.Fatalf("queued %v, want only %s", got, a.ID)
+	}
+	if _, err := s.Update(ctx, b.ID, func(j *jobs.Job) error {
+		return j.Requeue(jobs.Error{Code: "WORKER_LOST"}, time.Now())
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got = nil
+	s.ScanQueued(ctx, func(j *jobs.Job) error { got = append(got, j.ID); return nil })
+	if len(got) != 2 {
+		t.Fatalf("a requeued job is missing from the queued index: %v", got)
+	}
+}
