@@ -31,10 +31,16 @@ func compile(p *plan, rs rateSettings, out string) ([]string, error) {
 	inputs := map[string]*ffmpeg.Node{} // shared inputs need a split
 	counts := map[string]int{}
 	for _, l := range p.layers {
-		counts[inputKey(p, l)]++
+		if l.draw == nil {
+			counts[inputKey(p, l)]++
+		}
 	}
 	used := map[string]int{}
 	for _, l := range p.layers {
+		if l.draw != nil {
+			main = drawTextOn(p, main, l)
+			continue
+		}
 		st, err := layerStream(p, l, inputs, counts, used)
 		if err != nil {
 			return nil, err
@@ -221,6 +227,35 @@ func overlay(p *plan, main, st *ffmpeg.Stream, l layer) *ffmpeg.Stream {
 		kw["format"] = "auto"
 	}
 	return main.Overlay(st, "repeat", kw)
+}
+
+// drawTextOn draws a plain text sticker with drawtext, centred on its
+// (x, y) track, with its opacity track as drawtext's alpha.
+func drawTextOn(p *plan, main *ffmpeg.Stream, l layer) *ffmpeg.Stream {
+	tv := "t"
+	if l.start > 0 {
+		tv = "(t-" + num(l.start) + ")"
+	}
+	d := l.draw
+	kw := ffmpeg.KwArgs{
+		"textfile": d.textFile, "expansion": "none", "fontfile": d.fontFile,
+		"fontsize": d.sizePx, "fontcolor": d.color,
+		"x": "(" + l.props.X.Expr(tv) + ")*w-tw/2",
+		"y": "(" + l.props.Y.Expr(tv) + ")*h-th/2",
+	}
+	if !l.props.Opacity.IsConstant() || l.props.Opacity[0].V < 1 {
+		kw["alpha"] = l.props.Opacity.Expr(tv)
+	}
+	if d.borderPx > 0 {
+		kw["borderw"], kw["bordercolor"] = d.borderPx, d.border
+	}
+	if d.box != "" {
+		kw["box"], kw["boxcolor"], kw["boxborderw"] = 1, d.box, d.boxPad
+	}
+	if l.start > 0 || l.end < p.duration {
+		kw["enable"] = "gte(t," + num(l.start) + ")*lt(t," + num(l.end) + ")"
+	}
+	return main.Filter("drawtext", nil, kw)
 }
 
 // finalVideo adds what the output format needs after compositing.

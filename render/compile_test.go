@@ -31,6 +31,10 @@ func planFor(t testing.TB, s *spec.Spec, workDir string) *plan {
 			info: media.Info{Kind: media.KindImage, Width: 100, Height: 50, Frames: 1}}
 		if st.Type == spec.TypeText {
 			l.path = filepath.Join(workDir, "text.png") // text arrives as a picture
+			if plainText(st) { // or as a file drawtext reads
+				l.draw = &drawText{textFile: filepath.Join(workDir, "text.txt"), fontFile: "/cache/font-sans.ttf",
+					sizePx: 20, color: "0xFFFFFF@1", border: "0x000000@1", borderPx: 2}
+			}
 		}
 		if st.Builtin == "confetti" {
 			l.info.Kind, l.info.Frames, l.path = media.KindAnimated, 12, "/assets/anim.gif"
@@ -90,7 +94,7 @@ var (
 	optionRe       = regexp.MustCompile(`^[0-9A-Za-z_.()+\-*/\\,:=@#/ ]*$`)
 	allowedFilters = map[string]bool{"format": true, "scale": true, "rotate": true, "sendcmd": true,
 		"colorchannelmixer": true, "setpts": true, "overlay": true, "loop": true, "trim": true, "fps": true,
-		"split": true, "palettegen": true, "paletteuse": true, "pad": true, "setsar": true}
+		"split": true, "palettegen": true, "paletteuse": true, "pad": true, "setsar": true, "drawtext": true}
 )
 
 // splitGraph splits a filter graph on unescaped ';' as ffmpeg does.

@@ -42,6 +42,7 @@ type plan struct {
 // layer is one sticker, ready to draw.
 type layer struct {
 	index      int
+	draw       *drawText // plain text drawn by ffmpeg's drawtext; nil: an image input
 	path       string
 	info       media.Info
 	loop       bool
@@ -135,8 +136,15 @@ func (e *Engine) prepareLayer(ctx context.Context, job Job, p *plan, i int) (lay
 		return l, errcode.New(errcode.SpecInvalid, "%s.start: %g s is not before the end of the source (%g s)", field, l.start, p.duration)
 	}
 	var err error
-	switch st.Type {
-	case spec.TypeText:
+	switch {
+	case st.Type == spec.TypeText && plainText(st):
+		l.draw, err = e.prepareDrawText(p, st, i)
+		if err != nil {
+			return l, err
+		}
+		l.props = motion.Build(st, 0, l.end-l.start)
+		return l, nil
+	case st.Type == spec.TypeText:
 		l.path, l.info, err = e.renderText(ctx, job, p, st, field, i)
 	default:
 		l.path, l.info, err = e.imageLayer(ctx, job, p, st, field, i)

@@ -216,3 +216,24 @@ func TestRender_WidthKeyframesAndPop(t *testing.T) {
 		t.Errorf("pop t=1: %v at x=0.7, want red", got)
 	}
 }
+
+// Text with emoji, several lines or a rotation goes through render/text
+// (a picture) instead of drawtext; both paths must draw the text.
+func TestRender_TextStickerRasterised(t *testing.T) {
+	skipShort(t)
+	f := newFixtures(t)
+	res := f.mustRender("mp4", `{"source":`+canvas(1)+`,"stickers":[
+		{"type":"text","text":"HI 👋","size":0.2,"color":"#FFFFFF","rotation":10,"y":0.5}]}`)
+	img := frame(t, res.Path, 3, 320, 240)
+	whites := 0
+	for y := 0; y < 240; y++ {
+		for x := 0; x < 320; x++ {
+			if near(img.NRGBAAt(x, y), white, 40) {
+				whites++
+			}
+		}
+	}
+	if whites < 200 {
+		t.Fatalf("rasterised text not visible: %d white pixels", whites)
+	}
+}

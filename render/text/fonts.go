@@ -180,3 +180,17 @@ func fontChain(name string) ([]*textFont, error) {
 	}
 	return chain, nil
 }
+
+// FontFile returns the TrueType bytes of a built-in font ("sans", "serif",
+// "mono"), for renderers that draw text themselves (ffmpeg's drawtext).
+func FontFile(name string) ([]byte, bool) {
+	switch name {
+	case FontSans, "":
+		return goregular.TTF, true
+	case FontSerif:
+		return dejaVuSerifTTF, true
+	case FontMono:
+		return gomono.TTF, true
+	}
+	return nil, false
+}
