@@ -31,7 +31,7 @@ func planFor(t testing.TB, s *spec.Spec, workDir string) *plan {
 			info: media.Info{Kind: media.KindImage, Width: 100, Height: 50, Frames: 1}}
 		if st.Type == spec.TypeText {
 			l.path = filepath.Join(workDir, "text.png") // text arrives as a picture
-			if plainText(st) { // or as a file drawtext reads
+			if plainText(st) {                          // or as a file drawtext reads
 				l.draw = &drawText{textFile: filepath.Join(workDir, "text.txt"), fontFile: "/cache/font-sans.ttf",
 					sizePx: 20, color: "0xFFFFFF@1", border: "0x000000@1", borderPx: 2}
 			}
