@@ -21,6 +21,8 @@ type server struct {
 	stack *stack.Stack
 	url   string
 	http  *http.Server
+	// stopReads ends the gateway's job-record cache.
+	stopReads context.CancelFunc
 }
 
 // startServer starts a stack under dir on free loopback ports, shaped by
@@ -62,7 +64,9 @@ func startServer(ctx context.Context, dir string, mutate func(*stack.Config), gc
 	if coord != nil {
 		co = *coord
 	}
-	gw, err := s.Gateway(stack.GatewayOptions{Config: g, Coord: co, WebUI: true, Log: cfg.Log})
+	gctx, gcancel := context.WithCancel(ctx)
+	srv.stopReads = gcancel
+	gw, err := s.Gateway(stack.GatewayOptions{Config: g, Coord: co, WebUI: true, Context: gctx, Log: cfg.Log})
 	if err != nil {
 		srv.close()
 		return nil, err
@@ -83,6 +87,9 @@ func startServer(ctx context.Context, dir string, mutate func(*stack.Config), gc
 }
 
 func (s *server) close() {
+	if s.stopReads != nil {
+		s.stopReads()
+	}
 	if s.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		s.http.Shutdown(ctx)

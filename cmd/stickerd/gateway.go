@@ -110,7 +110,7 @@ func runGateway(ctx context.Context, args []string, log *slog.Logger) error {
 	}
 	defer errs.Close(context.Background())
 	g, err := stack.NewGateway(cli, store, sub, blob.Dir{Root: filepath.Join(*dataDir, "blobs")},
-		stack.EtcdQueueDepth(cli), stack.GatewayOptions{Config: gcfg, Coord: coordOf(set), Errors: errs, Log: log})
+		stack.EtcdQueueDepth(cli), stack.GatewayOptions{Config: gcfg, Coord: coordOf(set), Errors: errs, Context: ctx, Log: log})
 	if err != nil {
 		return err
 	}

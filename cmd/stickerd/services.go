@@ -246,7 +246,7 @@ func runDev(ctx context.Context, args []string, log *slog.Logger) error {
 		return err
 	}
 	defer ed.Close()
-	g, err := s.Gateway(stack.GatewayOptions{Config: gcfg, Coord: co, WebUI: true, Edge: ed, Errors: s.Errors, Log: log})
+	g, err := s.Gateway(stack.GatewayOptions{Config: gcfg, Coord: co, WebUI: true, Edge: ed, Errors: s.Errors, Context: ctx, Log: log})
 	if err != nil {
 		return err
 	}

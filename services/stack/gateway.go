@@ -34,6 +34,9 @@ type GatewayOptions struct {
 	Coord Coord
 	// WebUI mounts the page at "/" and the live demo at /live (stickerd dev).
 	WebUI bool
+	// Context, when set, bounds a cache of job records that the gateway's
+	// reads are served from, kept current by a store watch.
+	Context context.Context
 	// Errors publishes the gateway's typed errors as events.
 	Errors gateway.Reporter
 	// Edge, when set, serves /v1/rtc/sessions behind the gateway's API-key
@@ -60,7 +63,15 @@ func NewGateway(cli *clientv3.Client, store *statestore.Store, sub *submit.Submi
 	if log == nil {
 		log = slog.Default()
 	}
-	gw, err := gateway.New(opt.Config, gateway.Deps{Jobs: store, Submitter: sub, Assets: as, Blobs: blobs, QueueDepth: depth,
+	var reads gateway.JobStore = store
+	if opt.Context != nil {
+		cached, err := statestore.NewCached(opt.Context, store, 100_000)
+		if err != nil {
+			return nil, err
+		}
+		reads = cached
+	}
+	gw, err := gateway.New(opt.Config, gateway.Deps{Jobs: reads, Submitter: sub, Assets: as, Blobs: blobs, QueueDepth: depth,
 		Cache: opt.Coord.Cache, Limiter: opt.Coord.Limiter, Idempotency: opt.Coord.Idempotency, Progress: opt.Coord.Progress,
 		Errors: opt.Errors}, log)
 	if err != nil {
