@@ -10,7 +10,7 @@ import (
 
 	"github.com/stickerd/stickerd/render/media"
 	"github.com/stickerd/stickerd/services/blob"
-	"github.com/stickerd/stickerd/services/kv"
+	"github.com/stickerd/stickerd/services/kv/kvtest"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -18,34 +18,8 @@ import (
 // each test keeps its records under a prefix of its own.
 var shared *clientv3.Client
 
-func TestMain(m *testing.M) { os.Exit(runTests(m)) }
-
-func runTests(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "assets-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	clients, peers, err := kv.FreeLocalURLs(1)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	member, err := kv.StartMember(ctx, kv.MemberConfig{Name: "shared", DataDir: dir, ClientURLs: clients, PeerURLs: peers})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer member.Kill()
-	if shared, err = member.Client(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer shared.Close()
-	return m.Run()
+func TestMain(m *testing.M) {
+	os.Exit(kvtest.RunWithMember(m, "assets", func(c *clientv3.Client) { shared = c }))
 }
 
 // newStore is a store on the shared member under a prefix for this test,

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"syscall"
@@ -177,4 +178,38 @@ func (c *Cluster) Restart(i int) *kv.Member {
 	c.members[i] = m
 	c.mu.Unlock()
 	return m
+}
+
+// RunWithMember is a TestMain body: it starts one embedded member for the
+// whole package, hands its client to set, runs the tests and stops the
+// member. Packages whose tests share a member keep their records under a
+// prefix per test.
+func RunWithMember(m *testing.M, name string, set func(*clientv3.Client)) int {
+	dir, err := os.MkdirTemp("", name+"-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	clients, peers, err := kv.FreeLocalURLs(1)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	member, err := kv.StartMember(ctx, kv.MemberConfig{Name: "shared", DataDir: dir, ClientURLs: clients, PeerURLs: peers})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer member.Kill()
+	cli, err := member.Client(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer cli.Close()
+	set(cli)
+	return m.Run()
 }
