@@ -51,6 +51,13 @@ func probePicture(path string) (Info, error) {
 		}
 	case "jpeg":
 		info.Codec = "mjpeg"
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return Info{}, err
+		}
+		info.Orientation = jpegOrientation(f)
+		if swapsSides(info.Orientation) {
+			info.Width, info.Height = info.Height, info.Width
+		}
 	default:
 		return Info{}, errNotPicture
 	}
@@ -129,11 +136,19 @@ func gifInfo(br *bufio.Reader) (frames int, dur float64, err error) {
 				return 0, 0, err
 			}
 			if label == 0xF9 { // graphic control: delay in 1/100 s
-				gce := make([]byte, 6)
+				// A sub-block of (normally) 4 bytes: flags, delay, index;
+				// then the terminator, which skipSubBlocks consumes.
+				n, err := br.ReadByte()
+				if err != nil {
+					return 0, 0, err
+				}
+				gce := make([]byte, n)
 				if _, err := io.ReadFull(br, gce); err != nil {
 					return 0, 0, err
 				}
-				dur += float64(binary.LittleEndian.Uint16(gce[2:4])) / 100
+				if n >= 3 {
+					dur += float64(binary.LittleEndian.Uint16(gce[1:3])) / 100
+				}
 				if err := skipSubBlocks(br); err != nil {
 					return 0, 0, err
 				}

@@ -10,6 +10,7 @@ import (
 	_ "image/jpeg" // header decoding for DecodeConfig
 	_ "image/png"  // header decoding for DecodeConfig
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"strconv"
@@ -42,6 +43,21 @@ type Info struct {
 	HasAudio  bool    `json:"has_audio"`
 	HasAlpha  bool    `json:"has_alpha"`
 	Bytes     int64   `json:"bytes"`
+	// Width and Height above are the displayed frame's: a phone clip
+	// stored 1920x1080 with a 90° display matrix is 1080x1920 here, as
+	// ffmpeg decodes it (it applies the rotation). Rotation keeps the
+	// matrix's angle (degrees, counter-clockwise), for reports.
+	Rotation int `json:"rotation,omitempty"`
+	// Orientation is a JPEG's EXIF orientation (1..8; 0 when absent).
+	// Width and Height are already the upright picture's.
+	Orientation int `json:"orientation,omitempty"`
+	// VariableRate is set when the video's frames are not evenly spaced
+	// (r_frame_rate differs from the average): a render resamples it to
+	// a constant rate.
+	VariableRate bool `json:"variable_rate,omitempty"`
+	// AudioChannels and AudioLayout describe the first audio stream.
+	AudioChannels int    `json:"audio_channels,omitempty"`
+	AudioLayout   string `json:"audio_layout,omitempty"`
 }
 
 // Prober runs ffprobe.
@@ -70,16 +86,25 @@ func (p Prober) Probe(ctx context.Context, path string, unreadable errcode.Code)
 	if st.Size() > p.Limits.MaxBytes {
 		return Info{}, errcode.New(errcode.AssetTooLarge, "the file is %d bytes, at most %d", st.Size(), p.Limits.MaxBytes)
 	}
-	head, err := readHead(path, 64)
+	head, err := readHead(path, 512)
 	if err != nil {
 		return Info{}, errcode.Wrap(unreadable, err, "the file cannot be read")
 	}
-	if isWebP(head) {
+	container, refused := Sniff(head)
+	switch {
+	case container == ContainerWebP:
 		return p.probeWebP(path, st.Size(), unreadable)
-	}
-	// Pictures are read in Go: no ffprobe start-up, and a huge canvas is
-	// refused before anything decodes a pixel.
-	if info, err := probePicture(path); err == nil {
+	case container == ContainerUnknown && refused != "":
+		return Info{}, errcode.New(errcode.AssetUnsupported, "the file is %s, which names other files; upload the video itself", refused)
+	case container == ContainerUnknown:
+		return Info{}, errcode.New(errcode.AssetUnsupported, "not a supported file type (%s)", SupportedTypes)
+	case !container.IsVideo():
+		// Pictures are read in Go: no ffprobe start-up, and a huge canvas
+		// is refused before anything decodes a pixel.
+		info, err := probePicture(path)
+		if err != nil {
+			return Info{}, errcode.Wrap(unreadable, err, "not a readable %s image", strings.ToUpper(string(container)))
+		}
 		info.Bytes = st.Size()
 		return info, p.check(info)
 	}
@@ -152,9 +177,18 @@ type ffprobeOut struct {
 		NbFrames     string `json:"nb_frames"`
 		NbReadPkts   string `json:"nb_read_packets"`
 		Duration     string `json:"duration"`
+		Channels     int    `json:"channels"`
+		Layout       string `json:"channel_layout"`
 		Disposition  struct {
 			AttachedPic int `json:"attached_pic"`
 		} `json:"disposition"`
+		Tags struct {
+			Rotate string `json:"rotate"`
+		} `json:"tags"`
+		SideData []struct {
+			Type     string  `json:"side_data_type"`
+			Rotation float64 `json:"rotation"`
+		} `json:"side_data_list"`
 	} `json:"streams"`
 	Format struct {
 		FormatName string `json:"format_name"`
@@ -166,9 +200,10 @@ func (p Prober) ffprobe(ctx context.Context, path string, unreadable errcode.Cod
 	ctx, cancel := context.WithTimeout(ctx, p.Limits.ProbeTimeout)
 	defer cancel()
 	maxPixels := strconv.Itoa(p.Limits.MaxWidth * p.Limits.MaxHeight)
-	cmd := exec.CommandContext(ctx, p.FFprobe, "-v", "error", "-max_pixels", maxPixels,
-		"-probesize", "20000000", "-analyzeduration", "20000000",
-		"-print_format", "json", "-show_format", "-show_streams", "--", path)
+	args := append([]string{"-v", "error", "-max_pixels", maxPixels,
+		"-probesize", "20000000", "-analyzeduration", "20000000"}, InputGuard(VideoFormats)...)
+	cmd := exec.CommandContext(ctx, p.FFprobe, append(args,
+		"-print_format", "json", "-show_format", "-show_streams", "--", FileURL(path))...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -176,7 +211,10 @@ func (p Prober) ffprobe(ctx context.Context, path string, unreadable errcode.Cod
 		return Info{}, errcode.Wrap(unreadable, ctx.Err(), "probing the file took too long")
 	}
 	if err != nil {
-		return Info{}, errcode.Wrap(unreadable, fmt.Errorf("%w: %s", err, lastLine(stderr.String())), "not a readable video or image")
+		if name, ok := refusedFormat(stderr.String()); ok {
+			return Info{}, errcode.New(errcode.AssetUnsupported, "the file is in the %s format, which is not accepted (%s)", name, SupportedTypes)
+		}
+		return Info{}, errcode.Wrap(unreadable, fmt.Errorf("%w: %s", err, lastLine(stderr.String())), "not a readable video")
 	}
 	var fo ffprobeOut
 	if err := json.Unmarshal(out, &fo); err != nil {
@@ -191,6 +229,9 @@ func (p Prober) ffprobe(ctx context.Context, path string, unreadable errcode.Cod
 				video = i
 			}
 		case "audio":
+			if !info.HasAudio {
+				info.AudioChannels, info.AudioLayout = s.Channels, s.Layout
+			}
 			info.HasAudio = true
 		}
 	}
@@ -202,10 +243,20 @@ func (p Prober) ffprobe(ctx context.Context, path string, unreadable errcode.Cod
 		return Info{}, errcode.New(unreadable, "the picture size is unknown")
 	}
 	info.Codec, info.Width, info.Height = s.CodecName, s.Width, s.Height
+	info.Rotation = displayRotation(s.Tags.Rotate, s.SideData)
+	if info.Rotation%180 != 0 {
+		// ffmpeg turns the frames upright when it decodes them.
+		info.Width, info.Height = info.Height, info.Width
+	}
 	info.HasAlpha = strings.Contains(s.PixFmt, "a") && !strings.HasPrefix(s.PixFmt, "gray") || strings.HasPrefix(s.PixFmt, "pal")
 	info.FPS = rate(s.AvgFrameRate)
-	if info.FPS <= 0 || info.FPS > 1000 {
-		info.FPS = rate(s.RFrameRate)
+	if r := rate(s.RFrameRate); info.FPS <= 0 || info.FPS > 1000 {
+		info.FPS = r
+	} else if r > 0 && math.Abs(r-info.FPS)/info.FPS > 0.01 {
+		// r_frame_rate is the smallest tick that times every frame: a
+		// clip mixing 24 and 30 fps says 120. The average is the rate
+		// a viewer sees; the render resamples to it.
+		info.VariableRate = true
 	}
 	info.Frames = atoi(s.NbReadPkts)
 	if info.Frames == 0 {
@@ -232,6 +283,27 @@ func (p Prober) ffprobe(ctx context.Context, path string, unreadable errcode.Cod
 		info.HasAudio = info.HasAudio && info.Kind == KindVideo
 	}
 	return info, nil
+}
+
+// displayRotation returns the display matrix's rotation in degrees,
+// normalised to 0, 90, 180 or 270 (other angles are not applied by
+// ffmpeg's autorotation and count as 0).
+func displayRotation(tag string, side []struct {
+	Type     string  `json:"side_data_type"`
+	Rotation float64 `json:"rotation"`
+}) int {
+	deg := atof(tag)
+	for _, sd := range side {
+		if sd.Type == "Display Matrix" {
+			deg = sd.Rotation
+		}
+	}
+	r := int(math.Round(deg))
+	r = ((r % 360) + 360) % 360
+	if r%90 != 0 {
+		return 0
+	}
+	return r
 }
 
 func isStillCodec(c string) bool {
