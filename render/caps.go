@@ -6,6 +6,7 @@ import (
 	"context"
 	"os/exec"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -37,21 +38,32 @@ func (c Capabilities) Has(encoder string) bool { return c.Encoders[encoder] }
 // nvidia-smi for a GPU; with a GPU it proves NVENC by a one-frame encode,
 // since data-centre GPUs (H100, H200) have CUDA but no NVENC.
 func DetectCapabilities(ctx context.Context, cfg Config) Capabilities {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	c := Capabilities{Encoders: map[string]bool{}, Filters: map[string]bool{}, GPU: GPUNone}
-	if out, err := exec.CommandContext(ctx, cfg.FFmpeg, "-hide_banner", "-version").Output(); err == nil {
-		line, _, _ := strings.Cut(string(out), "\n")
-		c.FFmpegVersion = strings.TrimPrefix(line, "ffmpeg version ")
-		c.FFmpegVersion, _, _ = strings.Cut(c.FFmpegVersion, " ")
-	}
-	c.Encoders = listNames(ctx, cfg.FFmpeg, "-encoders")
-	c.Filters = listNames(ctx, cfg.FFmpeg, "-filters")
+	c := probeFFmpeg(ctx, cfg.FFmpeg)
 	if cfg.DisableGPU {
 		c.GPUDetail = "GPU disabled by configuration"
 		return c
 	}
 	c.GPU, c.GPUName, c.GPUDetail = detectGPU(ctx, cfg, c)
+	return c
+}
+
+// probeFFmpeg asks ffmpeg for its version, encoders and filters, the three
+// at once: each is a process start of tens of milliseconds.
+func probeFFmpeg(ctx context.Context, ffmpeg string) Capabilities {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	c := Capabilities{GPU: GPUNone}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if out, err := exec.CommandContext(ctx, ffmpeg, "-hide_banner", "-version").Output(); err == nil {
+			line, _, _ := strings.Cut(string(out), "\n")
+			v := strings.TrimPrefix(line, "ffmpeg version ")
+			c.FFmpegVersion, _, _ = strings.Cut(v, " ")
+		}
+	})
+	wg.Go(func() { c.Encoders = listNames(ctx, ffmpeg, "-encoders") })
+	wg.Go(func() { c.Filters = listNames(ctx, ffmpeg, "-filters") })
+	wg.Wait()
 	return c
 }
 
@@ -79,6 +91,8 @@ func listNames(ctx context.Context, ffmpeg, flag string) map[string]bool {
 }
 
 func detectGPU(ctx context.Context, cfg Config, c Capabilities) (GPUState, string, string) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
 	smi, err := exec.LookPath(cfg.NvidiaSMI)
 	if err != nil {
 		return GPUNone, "", "nvidia-smi not found"

@@ -2,8 +2,11 @@ package render
 
 import (
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/stickerd/stickerd/render/media"
@@ -18,7 +21,13 @@ type Config struct {
 	// animations, partial outputs); each job gets its own folder, removed
 	// when the job ends.
 	WorkDir string
-	// CacheDir holds the materialised built-in stickers.
+	// CacheDir holds the materialised built-in stickers, the fonts drawtext
+	// reads and the remembered ffmpeg capability probe.
+	//
+	// ffmpeg reads files from both by name, so New requires each to be
+	// private to this user: it creates a missing one with mode 0700,
+	// closes one of ours that group or others can write to, and refuses a
+	// shared one (like /tmp itself) or another user's.
 	CacheDir string
 	Limits   media.Limits
 	// Timeout bounds one ffmpeg run; past it the job fails with FFMPEG_TIMEOUT.
@@ -31,15 +40,18 @@ type Config struct {
 	RateControlAttempts int
 }
 
-// DefaultConfig returns a configuration for this machine.
+// DefaultConfig returns a configuration for this machine. Its CacheDir is
+// this user's, os.UserCacheDir()/stickerd (~/.cache/stickerd), with
+// WorkDir inside it; where there is no usable home, both go under a
+// per-user folder in the temporary directory, $TMPDIR/stickerd-<uid>.
 func DefaultConfig() Config {
-	tmp := filepath.Join(os.TempDir(), "stickerd")
+	base := defaultBaseDir()
 	return Config{
 		FFmpeg:              "ffmpeg",
 		FFprobe:             "ffprobe",
 		NvidiaSMI:           "nvidia-smi",
-		WorkDir:             filepath.Join(tmp, "work"),
-		CacheDir:            filepath.Join(tmp, "cache"),
+		WorkDir:             filepath.Join(base, "work"),
+		CacheDir:            base,
 		Limits:              media.DefaultLimits(),
 		Timeout:             30 * time.Minute,
 		RateControlAttempts: 4,
@@ -65,4 +77,29 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// defaultBaseDir is this user's cache directory for stickerd, or, when the
+// user has none that could be created (no $HOME, or a read-only one), a
+// per-user folder in the temporary directory. It creates nothing: New
+// does, and checks the result.
+func defaultBaseDir() string {
+	if d, err := os.UserCacheDir(); err == nil && filepath.IsAbs(d) && creatable(filepath.Join(d, "stickerd")) {
+		return filepath.Join(d, "stickerd")
+	}
+	return filepath.Join(os.TempDir(), fmt.Sprintf("stickerd-%d", os.Geteuid()))
+}
+
+// creatable reports whether dir exists as a directory or this user may
+// create it in its nearest existing parent.
+func creatable(dir string) bool {
+	for p := dir; ; p = filepath.Dir(p) {
+		fi, err := os.Stat(p)
+		if err == nil {
+			return fi.IsDir() && syscall.Access(p, 0o2|0o1) == nil // W_OK|X_OK
+		}
+		if !errors.Is(err, fs.ErrNotExist) || filepath.Dir(p) == p {
+			return false
+		}
+	}
 }

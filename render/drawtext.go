@@ -1,10 +1,12 @@
 package render
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/stickerd/stickerd/monitoring/errcode"
@@ -59,16 +61,9 @@ func plainText(st spec.Sticker) bool {
 }
 
 func (e *Engine) prepareDrawText(p *plan, st spec.Sticker, i int) (*drawText, error) {
-	font, _ := text.FontFile(st.Font)
-	fontPath := filepath.Join(e.cfg.CacheDir, "font-"+st.Font+".ttf")
-	if _, err := os.Stat(fontPath); err != nil {
-		tmp := fontPath + fmt.Sprintf(".%d.tmp", os.Getpid())
-		if err := os.WriteFile(tmp, font, 0o644); err != nil {
-			return nil, errcode.Wrap(errcode.StorageFailed, err, "writing a font")
-		}
-		if err := os.Rename(tmp, fontPath); err != nil {
-			return nil, errcode.Wrap(errcode.StorageFailed, err, "writing a font")
-		}
+	fontPath, err := e.fontFile(st.Font)
+	if err != nil {
+		return nil, errcode.Wrap(errcode.StorageFailed, err, "writing a font")
 	}
 	textPath := filepath.Join(p.workDir, fmt.Sprintf("text-%d.txt", i))
 	if err := os.WriteFile(textPath, []byte(strings.TrimSpace(st.Text)), 0o644); err != nil {
@@ -88,6 +83,24 @@ func (e *Engine) prepareDrawText(p *plan, st spec.Sticker, i int) (*drawText, er
 		d.box, d.boxPad = ffColor(spec.ParseColor(st.Background)), max(1, int(0.25*h+0.5))
 	}
 	return d, nil
+}
+
+// fontSums holds the SHA-256 of each built-in font, by name.
+var fontSums sync.Map // string -> [sha256.Size]byte
+
+// fontFile returns the path of the built-in font's file for drawtext in
+// CacheDir: named by its SHA-256 and checked byte for byte on every use,
+// so a file left there by anyone else is replaced rather than drawn with.
+func (e *Engine) fontFile(name string) (string, error) {
+	font, ok := text.FontFile(name)
+	if !ok {
+		return "", fmt.Errorf("no built-in font %q", name)
+	}
+	sum, ok := fontSums.Load(name)
+	if !ok {
+		sum, _ = fontSums.LoadOrStore(name, sha256.Sum256(font))
+	}
+	return cachedFile(e.cfg.CacheDir, "font-"+name, ".ttf", font, sum.([sha256.Size]byte))
 }
 
 func ffColor(c interface{ RGBA() (r, g, b, a uint32) }) string {

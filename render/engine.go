@@ -59,8 +59,10 @@ type Engine struct {
 	prober media.Prober
 }
 
-// New validates cfg, probes the ffmpeg build and the GPU once, and returns
-// an engine.
+// New validates cfg, makes sure WorkDir and CacheDir are private to this
+// user (see Config.CacheDir), probes the ffmpeg build and the GPU (or
+// reads the probe remembered in CacheDir from an earlier run with the
+// same binaries), and returns an engine.
 func New(ctx context.Context, cfg Config) (*Engine, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -71,12 +73,12 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		}
 	}
 	for _, d := range []string{cfg.WorkDir, cfg.CacheDir} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
+		if err := privateDir(d); err != nil {
 			return nil, fmt.Errorf("render: %w", err)
 		}
 	}
 	e := &Engine{cfg: cfg, prober: media.Prober{FFprobe: cfg.FFprobe, Limits: cfg.Limits, Cache: media.NewCache(256)}}
-	e.caps = DetectCapabilities(ctx, cfg)
+	e.caps = cachedCapabilities(ctx, cfg)
 	if !e.caps.Has("libx264") {
 		return nil, errcode.New(errcode.EncoderUnavailable, "this ffmpeg has no libx264 encoder")
 	}

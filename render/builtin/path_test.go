@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -76,6 +77,68 @@ func TestPath_RepairsStaleFile(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(p); !bytes.Equal(got, want(t, "sun")) {
 		t.Error("stale file was not replaced")
+	}
+}
+
+// TestPath_ReplacesUntrustedFile: a file with the right bytes is reused
+// only when it is this user's own regular file that nobody else can
+// write; otherwise whoever controls it could change it after the check.
+func TestPath_ReplacesUntrustedFile(t *testing.T) {
+	tests := []struct {
+		name     string
+		rootOnly bool
+		plant    func(t *testing.T, p string, data []byte)
+	}{
+		{"symbolic link to the right bytes", false, func(t *testing.T, p string, data []byte) {
+			other := filepath.Join(t.TempDir(), "theirs.png")
+			if err := os.WriteFile(other, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(other, p); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"world-writable file", false, func(t *testing.T, p string, data []byte) {
+			if err := os.WriteFile(p, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(p, 0o666); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"another user's file", true, func(t *testing.T, p string, data []byte) {
+			if err := os.WriteFile(p, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chown(p, 65534, 65534); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.rootOnly && os.Geteuid() != 0 {
+				t.Skip("needs root to make another user's file")
+			}
+			dir := t.TempDir()
+			data := want(t, "heart")
+			tt.plant(t, filepath.Join(dir, "heart.png"), data)
+			p, err := Path(dir, "heart")
+			if err != nil {
+				t.Fatal(err)
+			}
+			fi, err := os.Lstat(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := fi.Sys().(*syscall.Stat_t)
+			if !fi.Mode().IsRegular() || int(st.Uid) != os.Geteuid() || fi.Mode().Perm() != 0o644 {
+				t.Fatalf("%s kept: %v, uid %d", p, fi.Mode(), st.Uid)
+			}
+			if got, _ := os.ReadFile(p); !bytes.Equal(got, data) {
+				t.Fatal("wrong content")
+			}
+		})
 	}
 }
 
