@@ -337,8 +337,9 @@ func TestDefaultConfig_PerUserDirs(t *testing.T) {
 func TestNew_SharedDirs(t *testing.T) {
 	root := os.Geteuid() == 0
 	tests := []struct {
-		name     string
-		rootOnly bool
+		name         string
+		rootOnly     bool
+		privateGroup bool // needs this user's primary group to be a private one
 		// setup makes the directory the engine is given (as CacheDir or
 		// WorkDir) under base.
 		setup   func(t *testing.T, base string) string
@@ -348,9 +349,23 @@ func TestNew_SharedDirs(t *testing.T) {
 		{name: "ours, world-writable: repaired", setup: func(t *testing.T, base string) string {
 			return mkdirMode(t, filepath.Join(base, "d"), 0o777)
 		}, mode: 0o700},
-		{name: "ours, group-writable: repaired", setup: func(t *testing.T, base string) string {
-			return mkdirMode(t, filepath.Join(base, "d"), 0o770)
+		{name: "ours, writable by a shared group: repaired", rootOnly: true, setup: func(t *testing.T, base string) string {
+			d := mkdirMode(t, filepath.Join(base, "d"), 0o770)
+			chgrp(t, d)
+			return d
 		}, mode: 0o700},
+		{name: "ours, writable by our private group: kept", privateGroup: true, setup: func(t *testing.T, base string) string {
+			return mkdirMode(t, filepath.Join(base, "d"), 0o770)
+		}, mode: 0o770},
+		{name: "inside a folder writable by our private group", privateGroup: true, setup: func(t *testing.T, base string) string {
+			mkdirMode(t, filepath.Join(base, "src"), 0o775)
+			return mkdirMode(t, filepath.Join(base, "src", "d"), 0o755)
+		}, mode: 0o755},
+		{name: "inside a folder writable by a shared group", rootOnly: true, setup: func(t *testing.T, base string) string {
+			mkdirMode(t, filepath.Join(base, "src"), 0o775)
+			chgrp(t, filepath.Join(base, "src"))
+			return mkdirMode(t, filepath.Join(base, "src", "d"), 0o755)
+		}, refused: "writable by other users", mode: 0o755},
 		{name: "ours, 0755: kept", setup: func(t *testing.T, base string) string {
 			return mkdirMode(t, filepath.Join(base, "d"), 0o755)
 		}, mode: 0o755},
@@ -394,6 +409,9 @@ func TestNew_SharedDirs(t *testing.T) {
 				if tt.rootOnly && !root {
 					t.Skip("needs root to make another user's files")
 				}
+				if tt.privateGroup && !privateGroup(os.Getegid()) {
+					t.Skip("this user's group is not a private group")
+				}
 				f := newFakeTools(t)
 				d := tt.setup(t, t.TempDir())
 				if which == "CacheDir" {
@@ -425,6 +443,14 @@ func mkdirMode(t *testing.T, d string, mode os.FileMode) string {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// chgrp gives p to nogroup, a group this user is not alone in.
+func chgrp(t *testing.T, p string) {
+	t.Helper()
+	if err := os.Chown(p, -1, 65534); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func symlink(t *testing.T, target, link string) {
