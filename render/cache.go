@@ -12,12 +12,8 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
-	"sync"
 	"syscall"
 	"time"
 )
@@ -32,11 +28,16 @@ import (
 // privateDir creates dir (mode 0700, parents as needed) or checks the one
 // that is there: it must be a directory owned by this user, and no folder
 // or symbolic link on the way to it may belong to another user (root
-// aside) or be writable by one, unless it is sticky like /tmp, so nobody
-// else can rename it away or point the path elsewhere (a group-writable
-// folder is fine when the group is this user's private group). A
-// directory of ours that others can write to is repaired to 0700; a
-// shared sticky directory or someone else's is refused.
+// aside), who could rename it away or point the path elsewhere. A
+// directory of ours that group or others can write to is repaired to
+// 0700; a shared sticky directory (like /tmp itself) or someone else's is
+// refused.
+//
+// The folders above may be writable by others: that is a shared host's
+// misconfiguration, which the defaults never rely on (the home directory,
+// or /tmp, whose sticky bit keeps others from renaming our entries), and
+// a single-user container's norm, as Kubernetes makes emptyDir volumes
+// 0777 without the sticky bit.
 func privateDir(dir string) error {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -70,7 +71,7 @@ func privateDir(dir string) error {
 	if uid := fileUID(fi); uid != os.Geteuid() {
 		return fmt.Errorf("%s belongs to uid %d, not to this user (uid %d): it could swap the files in it; remove it or configure another directory", dir, uid, os.Geteuid())
 	}
-	if othersCanWrite(fi) {
+	if fi.Mode().Perm()&0o022 != 0 {
 		if fi.Mode()&fs.ModeSticky != 0 {
 			return fmt.Errorf("%s is a shared directory (mode %v); the engine needs a private one, such as a folder inside it", dir, fi.Mode())
 		}
@@ -83,10 +84,10 @@ func privateDir(dir string) error {
 	return nil
 }
 
-// checkPath checks the components of the absolute path p: a symbolic link
-// must be this user's or root's, and so must every folder above the last
-// component, which no one else may write to unless it is sticky. The last
-// component, when a directory, is the caller's to check.
+// checkPath checks the components of the absolute path p: no symbolic
+// link, nor any folder above the last component, may belong to a user
+// other than this one or root. The last component, when a directory, is
+// the caller's to check.
 func checkPath(p string) error {
 	for leaf := true; ; leaf = false {
 		fi, err := os.Lstat(p)
@@ -103,8 +104,6 @@ func checkPath(p string) error {
 		case leaf:
 		case !trusted:
 			return fmt.Errorf("folder %s belongs to uid %d, who could replace what is below it", p, uid)
-		case othersCanWrite(fi) && fi.Mode()&fs.ModeSticky == 0:
-			return fmt.Errorf("folder %s is writable by other users (mode %v), who could replace what is below it", p, fi.Mode())
 		}
 		next := filepath.Dir(p)
 		if next == p {
@@ -112,62 +111,6 @@ func checkPath(p string) error {
 		}
 		p = next
 	}
-}
-
-// othersCanWrite reports whether a user other than this one may write to
-// the file: it is world-writable, or group-writable by a group other than
-// this user's private group.
-func othersCanWrite(fi fs.FileInfo) bool {
-	perm := fi.Mode().Perm()
-	if perm&0o002 != 0 {
-		return true
-	}
-	if perm&0o020 == 0 {
-		return false
-	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	return !ok || !privateGroup(int(st.Gid))
-}
-
-var privateGroups sync.Map // gid -> bool
-
-// privateGroup reports whether gid is this user's private group, as
-// systems with user private groups (Debian, Ubuntu, Fedora) give each
-// user, and under whose umask 002 the user's folders are group-writable:
-// this user's primary group, named like the user, with no other members.
-func privateGroup(gid int) bool {
-	if v, ok := privateGroups.Load(gid); ok {
-		return v.(bool)
-	}
-	private := false
-	if gid == os.Getegid() {
-		u, uerr := user.LookupId(strconv.Itoa(os.Geteuid()))
-		g, gerr := user.LookupGroupId(strconv.Itoa(gid))
-		private = uerr == nil && gerr == nil && u.Username == g.Name && u.Gid == g.Gid && !groupHasOthers(gid, u.Username)
-	}
-	privateGroups.Store(gid, private)
-	return private
-}
-
-// groupHasOthers reports whether /etc/group lists members of gid other
-// than name (or cannot be read).
-func groupHasOthers(gid int, name string) bool {
-	b, err := os.ReadFile("/etc/group")
-	if err != nil {
-		return !errors.Is(err, fs.ErrNotExist)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Split(line, ":")
-		if len(f) < 4 || f[2] != strconv.Itoa(gid) {
-			continue
-		}
-		for _, m := range strings.Split(f[3], ",") {
-			if m = strings.TrimSpace(m); m != "" && m != name {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 func fileUID(fi fs.FileInfo) int {
