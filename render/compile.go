@@ -10,7 +10,6 @@ import (
 
 	ffmpeg "github.com/u2takey/ffmpeg-go"
 
-	"github.com/stickerd/stickerd/monitoring/errcode"
 	"github.com/stickerd/stickerd/render/media"
 	"github.com/stickerd/stickerd/render/motion"
 	"github.com/stickerd/stickerd/render/spec"
@@ -50,7 +49,7 @@ func compile(p *plan, rs rateSettings, out string) ([]string, error) {
 	video := finalVideo(p, main, rs)
 	streams := []*ffmpeg.Stream{video}
 	if p.audio {
-		streams = append(streams, src.Audio())
+		streams = append(streams, audioStream(p, src))
 	}
 	kw := outputArgs(p, rs)
 	// Global options go first: ffmpeg-go would append them after the
@@ -73,23 +72,65 @@ func sourceStream(p *plan) (*ffmpeg.Stream, *ffmpeg.Stream) {
 		}
 		in = ffmpeg.Input(lavfi, ffmpeg.KwArgs{"f": "lavfi"})
 	} else {
-		in = ffmpeg.Input(p.sourcePath)
+		in = ffmpeg.Input(media.FileURL(p.sourcePath), guard(media.VideoFormats))
 	}
 	v := in.Get("v:0")
 	if p.alpha {
 		v = v.Filter("format", nil, ffmpeg.KwArgs{"pix_fmts": "yuva420p"})
 	}
 	if p.width != p.source.Width || p.height != p.source.Height {
-		v = v.Filter("scale", nil, ffmpeg.KwArgs{"w": p.width, "h": p.height, "force_original_aspect_ratio": "decrease"})
 		if math.Abs(float64(p.width)/float64(p.height)-float64(p.source.Width)/float64(p.source.Height)) > 0.01 {
+			// Another shape: fit inside and pad, with even sides both ways.
+			v = v.Filter("scale", nil, ffmpeg.KwArgs{"w": p.width, "h": p.height, "force_original_aspect_ratio": "decrease",
+				"force_divisible_by": 2})
 			v = v.Filter("pad", nil, ffmpeg.KwArgs{"w": p.width, "h": p.height, "x": "(ow-iw)/2", "y": "(oh-ih)/2"})
+		} else {
+			// The same shape up to rounding (321x181 to 320x180): scale to
+			// the exact size, since "decrease" would round a side down to
+			// an odd number the encoder refuses.
+			v = v.Filter("scale", nil, ffmpeg.KwArgs{"w": p.width, "h": p.height})
 		}
 		v = v.Filter("setsar", nil, ffmpeg.KwArgs{"sar": "1"})
 	}
-	if p.canvas == nil && math.Abs(p.fps-p.source.FPS) > 0.01 {
+	// A variable-rate source is resampled even at its own average rate:
+	// left alone, ffmpeg would emit its r_frame_rate (120 fps for a clip
+	// mixing 24 and 30) by duplicating frames.
+	if p.canvas == nil && (math.Abs(p.fps-p.source.FPS) > 0.01 || p.source.VariableRate) {
 		v = v.Filter("fps", nil, ffmpeg.KwArgs{"fps": num(p.fps)})
 	}
 	return v, in
+}
+
+// guard confines an input to the demuxers in formats, read through the
+// file protocol only: a file that is really a playlist or a script
+// naming other files is refused before anything it names is opened.
+func guard(formats string, kw ...ffmpeg.KwArgs) ffmpeg.KwArgs {
+	g := media.InputGuard(formats)
+	out := ffmpeg.KwArgs{}
+	for _, k := range kw {
+		for n, v := range k {
+			out[n] = v
+		}
+	}
+	for i := 0; i+1 < len(g); i += 2 {
+		out[strings.TrimPrefix(g[i], "-")] = g[i+1]
+	}
+	return out
+}
+
+// stickerInput opens a sticker picture with its demuxer named, so ffmpeg
+// neither guesses from the bytes nor reads a name as a file pattern.
+func stickerInput(p *plan, l layer) *ffmpeg.Stream {
+	kw := inputArgs(p, l)
+	switch l.info.Codec {
+	case "gif":
+		kw = guard("gif", kw, ffmpeg.KwArgs{"f": "gif"})
+	case "apng":
+		kw = guard("apng", kw, ffmpeg.KwArgs{"f": "apng"})
+	default: // PNG and JPEG stills
+		kw = guard("image2", kw, ffmpeg.KwArgs{"f": "image2", "pattern_type": "none"})
+	}
+	return ffmpeg.Input(media.FileURL(l.path), kw).Get("v:0")
 }
 
 func inputKey(p *plan, l layer) string {
@@ -123,21 +164,20 @@ func layerStream(p *plan, l layer, inputs map[string]*ffmpeg.Node, counts, used 
 	if counts[key] > 1 {
 		n, ok := inputs[key]
 		if !ok {
-			n = ffmpeg.Input(l.path, inputArgs(p, l)).Get("v:0").Split()
+			n = stickerInput(p, l).Split()
 			inputs[key] = n
 		}
 		s = n.Get(strconv.Itoa(used[key]))
 		used[key]++
 	} else {
-		s = ffmpeg.Input(l.path, inputArgs(p, l)).Get("v:0")
+		s = stickerInput(p, l)
 	}
 	pr := l.props
 	s = s.Filter("format", nil, ffmpeg.KwArgs{"pix_fmts": "rgba"})
 
 	// Scale once to the largest width the sticker takes; animate below it.
 	maxW := pr.Width.Max()
-	bw := max(1, int(math.Round(maxW*float64(p.width))))
-	bh := max(1, int(math.Round(float64(bw)*float64(l.info.Height)/float64(l.info.Width))))
+	bw, bh := stickerBox(p, l)
 	if bw != l.info.Width || bh != l.info.Height {
 		s = s.Filter("scale", nil, ffmpeg.KwArgs{"w": bw, "h": bh, "flags": "bicubic"})
 	}
@@ -145,10 +185,7 @@ func layerStream(p *plan, l layer, inputs map[string]*ffmpeg.Node, counts, used 
 		if l.loop {
 			// The loop filter keeps each frame's own delay; -stream_loop
 			// restarts a GIF after its last frame's start, not its end.
-			if int64(bw)*int64(bh)*4*int64(l.info.Frames) > maxLoopBytes {
-				return nil, errcode.New(errcode.AssetTooLarge, "stickers[%d]: %d frames of %dx%d are too many to loop; use fewer frames or a smaller width",
-					l.index, l.info.Frames, bw, bh)
-			}
+			// Its memory was bounded by checkWork.
 			s = s.Filter("loop", nil, ffmpeg.KwArgs{"loop": "-1", "size": max(1, l.info.Frames)})
 			s = s.Filter("trim", nil, ffmpeg.KwArgs{"end": num(l.end - l.start)})
 		}
@@ -156,7 +193,7 @@ func layerStream(p *plan, l layer, inputs map[string]*ffmpeg.Node, counts, used 
 			s = s.Filter("fps", nil, ffmpeg.KwArgs{"fps": num(p.fps)})
 		}
 	}
-	if !pr.Rotation.IsConstant() || math.Mod(pr.Rotation[0].V, 360) != 0 {
+	if rotates(l) {
 		s = s.Filter("rotate", nil, ffmpeg.KwArgs{
 			"a":  "(" + pr.Rotation.Expr("t") + ")*PI/180",
 			"ow": "hypot(iw,ih)", "oh": "ow", "c": "none"})
@@ -257,6 +294,20 @@ func drawTextOn(p *plan, main *ffmpeg.Stream, l layer) *ffmpeg.Stream {
 	}
 	return main.Filter("drawtext", nil, kw)
 }
+
+// audioStream is the source's first audio track, downmixed where the
+// output codec cannot carry its layout: Opus refuses 5.1(side) and
+// layouts it does not know, so every output carries mono or stereo once
+// the source has more channels (or an unnamed layout).
+func audioStream(p *plan, src *ffmpeg.Stream) *ffmpeg.Stream {
+	a := src.Get("a:0")
+	if p.source.AudioChannels > 2 || p.source.AudioChannels > 0 && !plainLayout(p.source.AudioLayout) {
+		a = a.Filter("aformat", nil, ffmpeg.KwArgs{"channel_layouts": "stereo"})
+	}
+	return a
+}
+
+func plainLayout(l string) bool { return l == "mono" || l == "stereo" }
 
 // finalVideo adds what the output format needs after compositing.
 func finalVideo(p *plan, v *ffmpeg.Stream, rs rateSettings) *ffmpeg.Stream {

@@ -23,7 +23,7 @@ func planFor(t testing.TB, s *spec.Spec, workDir string) *plan {
 	p := &plan{canvas: &s.Source, format: s.Output.Format, quality: s.Output.Quality, workDir: workDir,
 		source: media.Info{Kind: media.KindVideo, Width: s.Source.Width, Height: s.Source.Height,
 			Duration: s.Source.Duration, FPS: spec.Value(s.Source.FPS, 30)}}
-	p.width, p.height = outputSize(s.Output, p.source, p.format)
+	p.width, p.height, _ = spec.OutputSize(s.Output, p.source.Width, p.source.Height)
 	p.fps, p.duration = p.source.FPS, p.source.Duration
 	p.encoder = EncoderChoice{Name: "libx264"}
 	for i, st := range s.Stickers {
@@ -37,7 +37,7 @@ func planFor(t testing.TB, s *spec.Spec, workDir string) *plan {
 			}
 		}
 		if st.Builtin == "confetti" {
-			l.info.Kind, l.info.Frames, l.path = media.KindAnimated, 12, "/assets/anim.gif"
+			l.info.Kind, l.info.Frames, l.info.Codec, l.path = media.KindAnimated, 12, "gif", "/assets/anim.gif"
 		}
 		l.end = math.Min(spec.Value(st.End, p.duration), p.duration)
 		l.props = motion.Build(st, 100/float64(p.width), l.end-l.start)

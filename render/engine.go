@@ -38,18 +38,23 @@ type Job struct {
 	Progress func(fraction float64)
 }
 
-// Result describes the finished output.
+// Result describes the finished output, as measured from the written
+// file.
 type Result struct {
-	Path     string        `json:"-"`
-	Format   string        `json:"format"`
-	Width    int           `json:"width"`
-	Height   int           `json:"height"`
-	FPS      float64       `json:"fps"`
-	Duration float64       `json:"duration"`
-	Bytes    int64         `json:"bytes"`
-	Encoder  EncoderChoice `json:"encoder"`
-	Encodes  int           `json:"encodes"` // ffmpeg runs, more than one when meeting max_bytes
-	Args     []string      `json:"-"`       // the last ffmpeg command line, for logs and tests
+	Path     string  `json:"-"`
+	Format   string  `json:"format"`
+	Width    int     `json:"width"`
+	Height   int     `json:"height"`
+	FPS      float64 `json:"fps"`
+	Duration float64 `json:"duration"`
+	Bytes    int64   `json:"bytes"`
+	Frames   int     `json:"frames"`
+	HasAudio bool    `json:"has_audio"`
+	// PeakRSSBytes is the most memory the final ffmpeg run held.
+	PeakRSSBytes int64         `json:"peak_rss_bytes,omitempty"`
+	Encoder      EncoderChoice `json:"encoder"`
+	Encodes      int           `json:"encodes"` // ffmpeg runs, more than one when meeting max_bytes
+	Args         []string      `json:"-"`       // the last ffmpeg command line, for logs and tests
 }
 
 // Engine renders jobs. It is safe for concurrent use.

@@ -57,10 +57,16 @@ func (e *Engine) prepare(ctx context.Context, job Job, work string) (*plan, erro
 	if err := e.prepareSource(ctx, job, p); err != nil {
 		return nil, err
 	}
-	p.width, p.height = outputSize(s.Output, p.source, p.format)
+	var fe *errcode.FieldError
+	if p.width, p.height, fe = spec.OutputSize(s.Output, p.source.Width, p.source.Height); fe != nil {
+		return nil, &errcode.Error{Code: errcode.SpecInvalid, Message: fe.Field + ": " + fe.Message, Fields: []errcode.FieldError{*fe}}
+	}
 	p.fps = spec.Value(s.Output.FPS, p.source.FPS)
-	if p.fps <= 0 || p.fps > spec.MaxFPS {
-		p.fps = math.Min(spec.MaxFPS, 30)
+	switch {
+	case p.fps <= 0:
+		p.fps = 30 // the source does not say: the contract's canvas default
+	case p.fps > spec.MaxFPS:
+		p.fps = spec.MaxFPS // a 120 fps phone clip is shown at 60
 	}
 	p.duration = p.source.Duration
 	if p.duration > e.cfg.Limits.MaxDuration {
@@ -74,6 +80,9 @@ func (e *Engine) prepare(ctx context.Context, job Job, work string) (*plan, erro
 			return nil, err
 		}
 		p.layers = append(p.layers, l)
+	}
+	if err := checkWork(p, e.cfg.Limits); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
@@ -97,34 +106,10 @@ func (e *Engine) prepareSource(ctx context.Context, job Job, p *plan) error {
 		return withField(err, "source")
 	}
 	if info.Kind != media.KindVideo {
-		return errcode.New(errcode.SourceUnreadable, "source: a %s is not a video; use a blank canvas source for stickers alone", info.Kind)
+		return errcode.New(errcode.SourceUnreadable, "source: %s is not a video; use a blank canvas source for stickers alone", describeKind(info.Kind))
 	}
 	p.sourcePath, p.source = path, info
 	return nil
-}
-
-// outputSize applies the contract's defaults: the source's size, or the
-// one given side with the source's aspect ratio; even sides where the
-// codec needs 4:2:0.
-func outputSize(o spec.Output, src media.Info, format string) (int, int) {
-	w, h := o.Width, o.Height
-	aspect := float64(src.Width) / float64(src.Height)
-	switch {
-	case w == 0 && h == 0:
-		w, h = src.Width, src.Height
-		if long, short := max(w, h), min(w, h); long > spec.MaxLongSide || short > spec.MaxShortSide {
-			f := math.Min(float64(spec.MaxLongSide)/float64(long), float64(spec.MaxShortSide)/float64(short))
-			w, h = int(float64(w)*f), int(float64(h)*f)
-		}
-	case w == 0:
-		w = int(math.Round(float64(h) * aspect))
-	case h == 0:
-		h = int(math.Round(float64(w) / aspect))
-	}
-	if format == spec.FormatMP4 || format == spec.FormatWebM || format == spec.FormatWebP {
-		w, h = w&^1, h&^1
-	}
-	return max(w, 2), max(h, 2)
 }
 
 func (e *Engine) prepareLayer(ctx context.Context, job Job, p *plan, i int) (layer, error) {
@@ -226,6 +211,16 @@ func (e *Engine) imageLayer(ctx context.Context, job Job, p *plan, st spec.Stick
 	if info.Kind == media.KindVideo {
 		return "", media.Info{}, errcode.New(errcode.AssetUnsupported, "%s: a video cannot be a sticker; use PNG, JPEG, WebP, GIF or APNG", field)
 	}
+	if info.Orientation > 1 {
+		// Turned upright in Go: ffmpeg versions disagree on whether they
+		// apply EXIF orientation, and the size above is the upright one.
+		out := filepath.Join(p.workDir, fmt.Sprintf("sticker-%d.png", i))
+		if err := media.UprightJPEG(path, out, info.Orientation); err != nil {
+			return "", media.Info{}, errcode.Wrap(errcode.AssetUnsupported, err, "%s: not a readable JPEG", field)
+		}
+		info.Container, info.Codec, info.Orientation = "png", "png", 0
+		return out, info, nil
+	}
 	if info.Container == "webp" && info.Kind == media.KindAnimated {
 		// ffmpeg 5 cannot decode animated WebP: convert it to APNG in Go.
 		return e.convertWebP(path, p.workDir, field, i, info)
@@ -284,4 +279,15 @@ func localPath(s string) string {
 		return ""
 	}
 	return s
+}
+
+// describeKind names a kind of media with its article, for messages.
+func describeKind(k media.Kind) string {
+	switch k {
+	case media.KindImage:
+		return "an image"
+	case media.KindAnimated:
+		return "an animated image"
+	}
+	return "a " + string(k)
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/render/media"
 )
 
 // encode runs ffmpeg until the output meets max_bytes (or cannot), then
@@ -33,7 +34,8 @@ func (e *Engine) encode(ctx context.Context, p *plan, job Job) (*Result, error) 
 		if err != nil {
 			return nil, err
 		}
-		if err := e.runFFmpeg(ctx, args, p.duration, prog.attempt(attempt)); err != nil {
+		run, err := e.runFFmpeg(ctx, args, p.duration, prog.attempt(attempt))
+		if err != nil {
 			return nil, err
 		}
 		st, err := os.Stat(tmp)
@@ -41,7 +43,7 @@ func (e *Engine) encode(ctx context.Context, p *plan, job Job) (*Result, error) 
 			return nil, errcode.Wrap(errcode.FFmpegFailed, err, "ffmpeg wrote no output")
 		}
 		if p.maxBytes == 0 || st.Size() <= p.maxBytes {
-			res, err := e.verify(tmp, p)
+			res, err := e.verify(tmp, p, run)
 			if err != nil {
 				return nil, err
 			}
@@ -61,27 +63,67 @@ func (e *Engine) encode(ctx context.Context, p *plan, job Job) (*Result, error) 
 	}
 }
 
-// verify checks the finished file without another ffprobe start-up (that
-// would cost more than the engine's whole overhead budget): it must exist,
-// be non-empty and start with its container's signature. Its size is what
-// rate control compares with max_bytes.
-func (e *Engine) verify(path string, p *plan) (*Result, error) {
+// verify measures the finished file from its container (without another
+// ffprobe start-up, which would cost more than the engine's whole
+// overhead budget): it must start with its format's signature, hold all
+// the data its index names, and last as long as the source said it
+// would. A source that ends early (a truncated upload whose header
+// still claims the full length) or fails to decode is SOURCE_UNREADABLE.
+// The Result reports what was measured, never what was planned.
+func (e *Engine) verify(path string, p *plan, run ffmpegOutcome) (*Result, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, errcode.Wrap(errcode.FFmpegFailed, err, "ffmpeg wrote no output")
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, errcode.Wrap(errcode.FFmpegFailed, err, "the output is not readable")
-	}
 	head := make([]byte, 12)
 	n, _ := io.ReadFull(f, head)
+	f.Close()
 	if !hasSignature(p.format, head[:n]) {
 		return nil, errcode.New(errcode.FFmpegFailed, "the output is not a %s file", p.format)
 	}
-	return &Result{Format: p.format, Width: p.width, Height: p.height, FPS: p.fps,
-		Duration: p.duration, Bytes: st.Size()}, nil
+	m, err := media.Measure(path, p.format)
+	if err != nil {
+		return nil, errcode.Wrap(errcode.FFmpegFailed, err, "the output cannot be read back: %v", err)
+	}
+	if !m.DataComplete {
+		return nil, errcode.New(errcode.FFmpegFailed, "the output is incomplete: its index names data the file does not hold")
+	}
+	// An animated GIF or WebP whose frames were all alike is written as
+	// one still picture: nothing is missing from it.
+	still := (p.format == "gif" || p.format == "webp") && m.Frames == 1
+	if want := p.duration; want > 0 && !still && m.Duration < want-shortfallTolerance(p.fps) {
+		why := ""
+		if d := decodeErrors(run.stderr); d != "" {
+			why = " (ffmpeg: " + d + ")"
+		}
+		code := errcode.SourceUnreadable
+		if p.canvas != nil {
+			code = errcode.FFmpegFailed // nothing of the user's was read
+		}
+		return nil, errcode.New(code, "source: the video ends after %.2f s of the %.2f s it declares; the file is truncated or damaged%s",
+			m.Duration, want, why)
+	}
+	return &Result{Format: p.format, Width: m.Width, Height: m.Height, FPS: m.FPS,
+		Duration: m.Duration, Bytes: m.Bytes, Frames: m.Frames, HasAudio: m.HasAudio, PeakRSSBytes: run.peakRSS}, nil
+}
+
+// shortfallTolerance is how much shorter than planned an output may be
+// and still count as whole: two frames, and at least a tenth of a second
+// for the muxer's rounding.
+func shortfallTolerance(fps float64) float64 {
+	if fps <= 0 {
+		return 0.1
+	}
+	return max(0.1, 2/fps)
+}
+
+// decodeErrors are the lines of a finished ffmpeg's stderr (at loglevel
+// error) that say a packet could not be read or decoded.
+func decodeErrors(stderr string) string {
+	if strings.TrimSpace(stderr) == "" {
+		return ""
+	}
+	return explainFailure(stderr)
 }
 
 func hasSignature(format string, h []byte) bool {
@@ -101,7 +143,7 @@ func hasSignature(format string, h []byte) bool {
 // runFFmpeg runs one ffmpeg process in its own process group, reports
 // progress from -progress, and on cancellation kills the whole group at
 // once. A timeout is FFMPEG_TIMEOUT; the caller's cancellation is CANCELED.
-func (e *Engine) runFFmpeg(ctx context.Context, args []string, duration float64, progress func(float64)) error {
+func (e *Engine) runFFmpeg(ctx context.Context, args []string, duration float64, progress func(float64)) (run ffmpegOutcome, err error) {
 	runCtx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
 	defer cancel()
 	cmd := exec.CommandContext(runCtx, e.cfg.FFmpeg, args...)
@@ -112,22 +154,40 @@ func (e *Engine) runFFmpeg(ctx context.Context, args []string, duration float64,
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return errcode.Wrap(errcode.Internal, err, "ffmpeg pipe")
+		return run, errcode.Wrap(errcode.Internal, err, "ffmpeg pipe")
 	}
 	if err := cmd.Start(); err != nil {
-		return errcode.Wrap(errcode.EncoderUnavailable, err, "cannot start ffmpeg")
+		return run, errcode.Wrap(errcode.EncoderUnavailable, err, "cannot start ffmpeg")
 	}
 	parseProgress(stdout, duration, progress)
 	err = cmd.Wait()
+	run = ffmpegOutcome{peakRSS: peakRSS(cmd), stderr: stderr.String()}
 	switch {
 	case ctx.Err() != nil:
-		return errcode.Wrap(errcode.Canceled, ctx.Err(), "the render was canceled")
+		return run, errcode.Wrap(errcode.Canceled, ctx.Err(), "the render was canceled")
 	case runCtx.Err() != nil:
-		return errcode.Wrap(errcode.FFmpegTimeout, runCtx.Err(), "ffmpeg ran past %s", e.cfg.Timeout)
+		return run, errcode.Wrap(errcode.FFmpegTimeout, runCtx.Err(), "ffmpeg ran past %s", e.cfg.Timeout)
 	case err != nil:
-		return errcode.Wrap(errcode.FFmpegFailed, errors.New(stderr.String()), "ffmpeg failed: %s", lastLine(stderr.String()))
+		return run, errcode.Wrap(errcode.FFmpegFailed, errors.New(run.stderr), "ffmpeg failed: %s", explainFailure(run.stderr))
 	}
-	return nil
+	return run, nil
+}
+
+// ffmpegOutcome is what one finished ffmpeg process left behind.
+type ffmpegOutcome struct {
+	peakRSS int64  // bytes
+	stderr  string // its last 8 KiB: decode errors even when it succeeded
+}
+
+// peakRSS is the most memory the finished process held, in bytes.
+func peakRSS(cmd *exec.Cmd) int64 {
+	if cmd.ProcessState == nil {
+		return 0
+	}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		return ru.Maxrss << 10 // kilobytes on Linux
+	}
+	return 0
 }
 
 // parseProgress reads ffmpeg's key=value progress blocks until EOF.

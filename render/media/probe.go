@@ -97,7 +97,7 @@ func (p Prober) Probe(ctx context.Context, path string, unreadable errcode.Code)
 	case container == ContainerUnknown && refused != "":
 		return Info{}, errcode.New(errcode.AssetUnsupported, "the file is %s, which names other files; upload the video itself", refused)
 	case container == ContainerUnknown:
-		return Info{}, errcode.New(errcode.AssetUnsupported, "not a supported file type (%s)", SupportedTypes)
+		return Info{}, errcode.New(unreadable, "not a supported file type (%s)", SupportedTypes)
 	case !container.IsVideo():
 		// Pictures are read in Go: no ffprobe start-up, and a huge canvas
 		// is refused before anything decodes a pixel.

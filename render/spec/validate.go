@@ -226,7 +226,15 @@ func (v *validator) output(o *Output, src Source) {
 	v.oneOf("output.format", o.Format, formats)
 	v.oneOf("output.quality", o.Quality, qualities)
 	if o.Width != 0 || o.Height != 0 {
+		n := len(v.errs)
 		v.dims("output", o.Width, o.Height, o.Format == "" || o.Format == FormatMP4, true)
+		if src.IsCanvas() && src.Width > 0 && src.Height > 0 && len(v.errs) == n {
+			// A canvas's size is known now: a side derived from it is
+			// checked at submit, not when a worker starts.
+			if _, _, fe := OutputSize(*o, src.Width, src.Height); fe != nil {
+				v.errs = append(v.errs, *fe)
+			}
+		}
 	}
 	if o.FPS != nil {
 		v.fps("output.fps", *o.FPS)
