@@ -3,8 +3,8 @@ package render
 import (
 	"errors"
 	"fmt"
-	"math"
 	"image/color"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
