@@ -3,6 +3,7 @@ package media_test
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -55,3 +56,40 @@ type fakeT struct {
 
 func (f *fakeT) Helper()               {}
 func (f *fakeT) Errorf(string, ...any) { f.failed = true }
+
+// The first half of a faststart MP4 still declares its whole length; it
+// is refused when probed, before a render can succeed at half length.
+func TestProbe_RefusesTruncatedUpload(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct{ name, ext, codec, flags string }{
+		{"faststart mp4", ".mp4", "libx264", "+faststart"},
+		{"webm", ".webm", "libvpx-vp9", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			whole := filepath.Join(dir, "whole"+tt.ext)
+			args := []string{"-v", "error", "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=30:duration=4", "-c:v", tt.codec}
+			if tt.flags != "" {
+				args = append(args, "-movflags", tt.flags)
+			}
+			if out, err := exec.Command("ffmpeg", append(args, whole)...).CombinedOutput(); err != nil {
+				t.Fatalf("%v %s", err, out)
+			}
+			data, err := os.ReadFile(whole)
+			if err != nil {
+				t.Fatal(err)
+			}
+			half := filepath.Join(dir, "half"+tt.ext)
+			if err := os.WriteFile(half, data[:len(data)/2], 0o644); err != nil {
+				t.Fatal(err)
+			}
+			p := media.Prober{FFprobe: "ffprobe", Limits: media.DefaultLimits()}
+			if _, err := p.Probe(context.Background(), whole, errcode.SourceUnreadable); err != nil {
+				t.Fatalf("the whole file: %v", err)
+			}
+			info, err := p.Probe(context.Background(), half, errcode.SourceUnreadable)
+			if errcode.Of(err) != errcode.SourceUnreadable {
+				t.Fatalf("half the file: got %+v, %v; want SOURCE_UNREADABLE", info, err)
+			}
+		})
+	}
+}

@@ -116,6 +116,9 @@ func (p Prober) Probe(ctx context.Context, path string, unreadable errcode.Code)
 	if err != nil {
 		return Info{}, err
 	}
+	if err := checkComplete(path, container); err != nil {
+		return Info{}, errcode.Wrap(unreadable, err, "the file is truncated or damaged: its index names data the file does not hold (an interrupted upload?)")
+	}
 	info.Bytes = st.Size()
 	p.Cache.put(key, info)
 	return info, p.check(info)
@@ -366,4 +369,24 @@ func lastLine(s string) string {
 		s = s[:300]
 	}
 	return s
+}
+
+// checkComplete reads an indexed container's index in Go (microseconds)
+// and reports data it names that the file does not hold: the first half
+// of a faststart MP4 still says it lasts the whole length.
+func checkComplete(path string, c Container) error {
+	format := map[Container]string{ContainerMP4: "mp4", ContainerMatroska: "webm"}[c]
+	if format == "" {
+		return nil // MPEG-TS has no index
+	}
+	m, err := Measure(path, format)
+	if err != nil {
+		// Fragmented MP4 and other layouts Measure does not read:
+		// ffprobe read them, and the render checks what it decoded.
+		return nil
+	}
+	if !m.DataComplete {
+		return errors.New("media: incomplete file")
+	}
+	return nil
 }
