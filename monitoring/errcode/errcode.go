@@ -89,15 +89,19 @@ func (e *Error) Error() string {
 		b.WriteString(": ")
 		b.WriteString(e.Message)
 	}
-	for i, f := range e.Fields {
-		if i == 0 {
+	first := true
+	for _, f := range e.Fields {
+		text := f.Field + ": " + f.Message
+		if strings.Contains(e.Message, text) {
+			continue // the message already says it ("source: the file is empty")
+		}
+		if first {
 			b.WriteString(": ")
 		} else {
 			b.WriteString("; ")
 		}
-		b.WriteString(f.Field)
-		b.WriteString(": ")
-		b.WriteString(f.Message)
+		first = false
+		b.WriteString(text)
 	}
 	if e.Cause != nil && e.Message == "" {
 		b.WriteString(": ")

@@ -51,3 +51,22 @@ func TestAll_Valid(t *testing.T) {
 		t.Fatal("unknown code valid")
 	}
 }
+
+func TestError_StringSaysEachFieldOnce(t *testing.T) {
+	tests := []struct {
+		err  *Error
+		want string
+	}{
+		{&Error{Code: SourceUnreadable, Message: "source: the file is empty",
+			Fields: []FieldError{{Field: "source", Message: "the file is empty"}}},
+			"SOURCE_UNREADABLE: source: the file is empty"},
+		{&Error{Code: SpecInvalid, Message: "the render request is invalid",
+			Fields: []FieldError{{Field: "a", Message: "x"}, {Field: "b", Message: "y"}}},
+			"SPEC_INVALID: the render request is invalid: a: x; b: y"},
+	}
+	for _, tt := range tests {
+		if got := tt.err.Error(); got != tt.want {
+			t.Errorf("got %q, want %q", got, tt.want)
+		}
+	}
+}
