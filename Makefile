@@ -28,10 +28,13 @@ bench: deps
 	$(GO) run ./cmd/pipelinebench
 	$(GO) run ./cmd/edgebench
 
-# Short fuzzing runs over the parser, the compiler and the decoders.
+# Short fuzzing runs over the parser, the compiler, the decoders, output
+# measurement and upload identification (hostile containers).
 fuzz:
 	$(GO) test ./render/ -run '^$$' -fuzz FuzzCompile -fuzztime 60s
 	$(GO) test ./render/spec -run '^$$' -fuzz FuzzParse -fuzztime 60s
+	$(GO) test ./render/media -run '^$$' -fuzz FuzzMeasure -fuzztime 60s
+	$(GO) test ./services/assets -run '^$$' -fuzz FuzzIdentify -fuzztime 60s
 
 proto:
 	@bash scripts/proto.sh
