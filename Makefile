@@ -33,6 +33,9 @@ bench: deps
 fuzz:
 	$(GO) test ./render/ -run '^$$' -fuzz FuzzCompile -fuzztime 60s
 	$(GO) test ./render/spec -run '^$$' -fuzz FuzzParse -fuzztime 60s
+	$(GO) test ./render/text -run '^$$' -fuzz FuzzRender -fuzztime 60s
+	$(GO) test ./render/text -run '^$$' -fuzz FuzzEmojiFont -fuzztime 60s
+	$(GO) test ./render/animwebp -run '^$$' -fuzz FuzzDecode -fuzztime 60s
 	$(GO) test ./render/media -run '^$$' -fuzz FuzzMeasure -fuzztime 60s
 	$(GO) test ./services/assets -run '^$$' -fuzz FuzzIdentify -fuzztime 60s
 
