@@ -22,6 +22,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -33,9 +34,16 @@ func main() {
 	runs := flag.Int("runs", 5, "runs of each side of the reference job")
 	shortRuns := flag.Int("short-runs", 11, "runs of each side of the short job")
 	keep := flag.String("keep", "", "keep the work folder (outputs, inputs) here")
+	jobs := flag.String("jobs", "reference,short", "which jobs to run, comma-separated")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if !strings.Contains(*jobs, "reference") {
+		*runs = 0
+	}
+	if !strings.Contains(*jobs, "short") {
+		*shortRuns = 0
+	}
 	if err := run(ctx, *runs, *shortRuns, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "renderbench:", err)
 		os.Exit(1)
@@ -140,61 +148,66 @@ func run(ctx context.Context, runs, shortRuns int, keep string) error {
 	fmt.Printf("encoder: %s (%s); ffmpeg %s; %d and %d runs of each side, alternating\n\n",
 		eng.Encoder("mp4").Name, eng.Encoder("mp4").Reason, eng.Capabilities().FFmpegVersion, runs, shortRuns)
 
-	refRes, err := measure("reference", runs, []side{
-		{"stickerd engine", func(int) (int64, error) {
-			res, err := eng.Render(ctx, render.Job{Spec: s, Resolver: render.FileResolver{Dir: dir}, Output: filepath.Join(dir, "engine.mp4")})
-			if err != nil {
-				return 0, err
-			}
-			return res.Bytes, nil
-		}},
-		{"hand-written ffmpeg", func(int) (int64, error) {
-			out := filepath.Join(dir, "hand.mp4")
-			cmd := exec.CommandContext(ctx, "ffmpeg", append(ref.handArgs, out)...)
-			if b, err := cmd.CombinedOutput(); err != nil {
-				return 0, fmt.Errorf("%v\n%s", err, b)
-			}
-			return fileSize(out)
-		}},
-	})
-	if err != nil {
-		return err
+	var refRes, shortRes []result
+	if runs > 0 {
+		refRes, err = measure("reference", runs, []side{
+			{"stickerd engine", func(int) (int64, error) {
+				res, err := eng.Render(ctx, render.Job{Spec: s, Resolver: render.FileResolver{Dir: dir}, Output: filepath.Join(dir, "engine.mp4")})
+				if err != nil {
+					return 0, err
+				}
+				return res.Bytes, nil
+			}},
+			{"hand-written ffmpeg", func(int) (int64, error) {
+				out := filepath.Join(dir, "hand.mp4")
+				cmd := exec.CommandContext(ctx, "ffmpeg", append(ref.handArgs, out)...)
+				if b, err := cmd.CombinedOutput(); err != nil {
+					return 0, fmt.Errorf("%v\n%s", err, b)
+				}
+				return fileSize(out)
+			}},
+		})
+		if err != nil {
+			return err
+		}
 	}
 
-	// One run first, not counted: it fills the user's cache (the
-	// capability probe, the font) as any first run on a machine does. The
-	// cold row measures that first run on its own, with an empty cache
-	// each time.
 	shortEngine, shortHand, shortCold := filepath.Join(dir, "short-engine.mp4"), filepath.Join(dir, "short-hand.mp4"), filepath.Join(dir, "short-cold.mp4")
-	if err := short.engine(ctx, shortEngine, ""); err != nil {
-		return err
-	}
-	shortRes, err := measure("short", shortRuns, []side{
-		{short.how, func(int) (int64, error) {
-			if err := short.engine(ctx, shortEngine, ""); err != nil {
-				return 0, err
-			}
-			return fileSize(shortEngine)
-		}},
-		{"hand-written ffmpeg", func(int) (int64, error) {
-			if err := short.hand(ctx, shortHand); err != nil {
-				return 0, err
-			}
-			return fileSize(shortHand)
-		}},
-		{short.how + ", first run", func(i int) (int64, error) {
-			home, err := short.coldCache(i)
-			if err != nil {
-				return 0, err
-			}
-			if err := short.engine(ctx, shortCold, home); err != nil {
-				return 0, err
-			}
-			return fileSize(shortCold)
-		}},
-	})
-	if err != nil {
-		return err
+	if shortRuns > 0 {
+		// One run first, not counted: it fills the user's cache (the
+		// capability probe, the font) as any first run on a machine does.
+		// The first-run row measures that on its own, with an empty cache
+		// each time.
+		if err := short.engine(ctx, shortEngine, ""); err != nil {
+			return err
+		}
+		shortRes, err = measure("short", shortRuns, []side{
+			{short.how, func(int) (int64, error) {
+				if err := short.engine(ctx, shortEngine, ""); err != nil {
+					return 0, err
+				}
+				return fileSize(shortEngine)
+			}},
+			{"hand-written ffmpeg", func(int) (int64, error) {
+				if err := short.hand(ctx, shortHand); err != nil {
+					return 0, err
+				}
+				return fileSize(shortHand)
+			}},
+			{short.how + ", first run", func(i int) (int64, error) {
+				home, err := short.coldCache(i)
+				if err != nil {
+					return 0, err
+				}
+				if err := short.engine(ctx, shortCold, home); err != nil {
+					return 0, err
+				}
+				return fileSize(shortCold)
+			}},
+		})
+		if err != nil {
+			return err
+		}
 	}
 
 	fmt.Printf("| job       | side                                 | median wall (s) | min (s) | max (s) | realtime factor | median CPU (s) | output bytes | wall / ffmpeg | CPU / ffmpeg |\n")
@@ -204,30 +217,36 @@ func run(ctx context.Context, runs, shortRuns int, keep string) error {
 			slices.Min(r.times), slices.Max(r.times), 10/median(r.times), median(r.cpu), r.bytes,
 			median(r.times)/median(hand.times), median(r.cpu)/median(hand.cpu))
 	}
-	row("reference", refRes[0], refRes[1])
-	row("reference", refRes[1], refRes[1])
-	row("short", shortRes[0], shortRes[1])
-	row("short", shortRes[1], shortRes[1])
-	row("short", shortRes[2], shortRes[1])
+	for _, r := range refRes {
+		row("reference", r, refRes[1])
+	}
+	for _, r := range shortRes {
+		row("short", r, shortRes[1])
+	}
+	fmt.Println()
 
-	me, mh := median(refRes[0].times), median(refRes[1].times)
-	fmt.Printf("\nreference job: engine / ffmpeg wall time %.3f (%+.1f%%); output size ratio %.3f\n", me/mh, (me/mh-1)*100, float64(refRes[0].bytes)/float64(refRes[1].bytes))
-	se, sh := median(shortRes[0].times), median(shortRes[1].times)
-	verdict := "within"
-	if se/sh > 1.05 {
-		verdict = "OVER"
+	if refRes != nil {
+		me, mh := median(refRes[0].times), median(refRes[1].times)
+		fmt.Printf("reference job: engine / ffmpeg wall time %.3f (%+.1f%%); output size ratio %.3f\n", me/mh, (me/mh-1)*100, float64(refRes[0].bytes)/float64(refRes[1].bytes))
 	}
-	same, err := sameBytes(shortEngine, shortHand)
-	if err != nil {
-		return err
+	if shortRes != nil {
+		se, sh := median(shortRes[0].times), median(shortRes[1].times)
+		verdict := "within"
+		if se/sh > 1.05 {
+			verdict = "OVER"
+		}
+		same, err := sameBytes(shortEngine, shortHand)
+		if err != nil {
+			return err
+		}
+		identical := "byte-identical output"
+		if !same {
+			identical = fmt.Sprintf("outputs differ (size ratio %.3f)", float64(shortRes[0].bytes)/float64(shortRes[1].bytes))
+		}
+		ce, ch := median(shortRes[0].cpu), median(shortRes[1].cpu)
+		fmt.Printf("short job: %s / ffmpeg wall time %.3f (%+.1f%%, %+.0f ms), %s the 1.05 target; CPU time %.3f (%+.0f ms); %s\n",
+			short.how, se/sh, (se/sh-1)*100, (se-sh)*1000, verdict, ce/ch, (ce-ch)*1000, identical)
 	}
-	identical := "byte-identical output"
-	if !same {
-		identical = fmt.Sprintf("outputs differ (size ratio %.3f)", float64(shortRes[0].bytes)/float64(shortRes[1].bytes))
-	}
-	ce, ch := median(shortRes[0].cpu), median(shortRes[1].cpu)
-	fmt.Printf("short job: %s / ffmpeg wall time %.3f (%+.1f%%, %+.0f ms), %s the 1.05 target; CPU time %.3f (%+.0f ms); %s\n",
-		short.how, se/sh, (se/sh-1)*100, (se-sh)*1000, verdict, ce/ch, (ce-ch)*1000, identical)
 	return nil
 }
 
