@@ -56,14 +56,20 @@ func TestConsumer_CommitsOnlyAfterHandlerSucceeds(t *testing.T) {
 	if want := []string{"m1", "m1", "m2"}; !equal(got, want) {
 		t.Fatalf("deliveries %v, want %v (m1 retried, never skipped)", got, want)
 	}
-	// m1 (offset 0) is committed: the next offset to read is 1. m2 is
-	// still being handled, so its offset is not committed.
-	partition := 0
-	for part := range testPartitions {
-		if off := committed(t, b.Addr(), group, TopicJobs, part); off >= 0 {
-			partition = part
+	// m1 (offset 0) gets committed, by the committer goroutine, so
+	// shortly after m2 reached the handler: the next offset to read is 1.
+	// m2 is still being handled (it blocks on release), so the offset
+	// cannot pass 1 until release is closed.
+	partition := -1
+	waitFor(t, 5*time.Second, func() bool {
+		for part := range testPartitions {
+			if off := committed(t, b.Addr(), group, TopicJobs, part); off >= 0 {
+				partition = part
+				return true
+			}
 		}
-	}
+		return false
+	})
 	if off := committed(t, b.Addr(), group, TopicJobs, partition); off != 1 {
 		t.Fatalf("committed offset %d while m2 is in the handler, want 1", off)
 	}
