@@ -78,7 +78,7 @@ func (w *Worker) render(ctx context.Context, a *workerpb.Assign, t *task) *worke
 			w.Errors.Report(ctx, errevents.FromError("worker", err, id, "", a.GetTenant()))
 		}
 		return &workerpb.WorkerMessage{Msg: &workerpb.WorkerMessage_Fail{Fail: &workerpb.Fail{
-			JobId: id, Fence: fence, Code: string(code), Message: err.Error(), Retryable: Retryable(code)}}}
+			JobId: id, Fence: fence, Code: string(code), Message: err.Error(), Retryable: retryable(err)}}}
 	}
 	s, err := spec.Parse(a.GetSpec(), spec.ParseOptions{})
 	if err != nil {
@@ -167,6 +167,14 @@ func Retryable(code errcode.Code) bool {
 		return false
 	}
 	return true
+}
+
+// retryable is Retryable for an error: a failure whose cause is marked
+// errcode.ErrPermanent (a source URL that answers 404, a host that does
+// not exist, a refused address) fails the same way on every worker, so
+// it is not retried even under a code that usually is.
+func retryable(err error) bool {
+	return Retryable(errcode.Of(err)) && !errcode.Permanent(err)
 }
 
 func kind(m *workerpb.WorkerMessage) string {

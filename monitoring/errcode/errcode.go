@@ -136,3 +136,13 @@ func Of(err error) Code {
 	}
 	return Internal
 }
+
+// ErrPermanent marks a cause that fails the same way on every attempt: a
+// host that does not exist, a 4xx answer, a refused address. Wrap or join
+// it into an error (fmt.Errorf("%w", …), errors.Join, an Unwrap method)
+// and Permanent reports true, so that a code that is worth retrying in
+// general (ASSET_FETCH_FAILED) fails the job at once in this case.
+var ErrPermanent = errors.New("permanent failure")
+
+// Permanent reports whether err is marked with ErrPermanent.
+func Permanent(err error) bool { return errors.Is(err, ErrPermanent) }

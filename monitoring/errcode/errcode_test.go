@@ -70,3 +70,26 @@ func TestError_StringSaysEachFieldOnce(t *testing.T) {
 		}
 	}
 }
+
+func TestPermanent(t *testing.T) {
+	cause := fmt.Errorf("host not found: %w", ErrPermanent)
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"nil", nil, false},
+		{"plain", errors.New("x"), false},
+		{"marked", cause, true},
+		{"wrapped in a typed error", Wrap(AssetFetchFailed, cause, "source: host not found"), true},
+		{"joined", errors.Join(errors.New("x"), ErrPermanent), true},
+		{"typed without a marked cause", New(AssetFetchFailed, "source: 503"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Permanent(tt.err); got != tt.want {
+				t.Fatalf("Permanent(%v) = %v, want %v", tt.err, got, tt.want)
+			}
+		})
+	}
+}

@@ -14,17 +14,10 @@ import (
 	"time"
 )
 
-var (
-	// ErrForbiddenAddress is returned for a URL that resolves to a
-	// non-public address.
-	ErrForbiddenAddress = errors.New("fetch: the URL resolves to a private or local address")
-	// ErrTooLarge is returned when the body exceeds MaxBytes.
-	ErrTooLarge = errors.New("fetch: the resource is over the size limit")
-	// ErrBadURL is returned for a URL that is not http(s).
-	ErrBadURL = errors.New("fetch: only http and https URLs are fetched")
-	// ErrStatus is returned for a non-2xx answer.
-	ErrStatus = errors.New("fetch: the server answered with an error")
-)
+// maxRedirects is how many redirects one fetch follows.
+const maxRedirects = 5
+
+var errTooManyRedirects = errors.New("fetch: too many redirects")
 
 // Fetcher downloads URLs.
 type Fetcher struct {
@@ -33,27 +26,35 @@ type Fetcher struct {
 	// AllowPrivate lets an operator fetch from private addresses (tests,
 	// internal asset servers). Off by default.
 	AllowPrivate bool
-	client       *http.Client
+	// Resolver looks up host names; nil is net.DefaultResolver.
+	Resolver *net.Resolver
+	client   *http.Client
 }
 
 // New returns a fetcher with the given limits.
 func New(maxBytes int64, timeout time.Duration, allowPrivate bool) *Fetcher {
 	f := &Fetcher{MaxBytes: maxBytes, Timeout: timeout, AllowPrivate: allowPrivate}
-	d := &net.Dialer{Timeout: 10 * time.Second, Control: f.control}
+	dial := func(ctx context.Context, network, address string) (net.Conn, error) {
+		d := &net.Dialer{Timeout: 10 * time.Second, Control: f.control, Resolver: f.Resolver}
+		return d.DialContext(ctx, network, address)
+	}
 	f.client = &http.Client{
 		Timeout: timeout,
 		Transport: &http.Transport{
-			DialContext:           d.DialContext,
+			DialContext:           dial,
 			Proxy:                 nil, // a proxy would hide the real destination
 			TLSHandshakeTimeout:   10 * time.Second,
 			ResponseHeaderTimeout: 30 * time.Second,
 			MaxIdleConns:          16,
 		},
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) >= 5 {
-				return errors.New("fetch: too many redirects")
+			if len(via) >= maxRedirects {
+				return fmt.Errorf("%w: %w", ErrRedirect, errTooManyRedirects)
 			}
-			return CheckURL(req.URL.String())
+			if err := f.checkURL(req.URL.String()); err != nil {
+				return fmt.Errorf("%w: %w", ErrRedirect, err)
+			}
+			return nil
 		},
 	}
 	return f
@@ -66,6 +67,21 @@ func CheckURL(raw string) error {
 		return fmt.Errorf("%w: %q", ErrBadURL, raw)
 	}
 	return nil
+}
+
+// checkURL is CheckURL and CheckHost as this fetcher applies them: a
+// numeric host in a non-canonical form is refused even with
+// AllowPrivate.
+func (f *Fetcher) checkURL(raw string) error {
+	if err := CheckURL(raw); err != nil {
+		return err
+	}
+	u, _ := url.Parse(raw)
+	err := CheckHost(u.Hostname())
+	if err == nil || (f.AllowPrivate && !errors.Is(err, ErrNumericHost)) {
+		return nil
+	}
+	return err
 }
 
 // control runs after DNS resolution, on the address actually dialled.
@@ -83,72 +99,79 @@ func (f *Fetcher) control(network, address string, _ syscall.RawConn) error {
 	return nil
 }
 
-var nonPublic = func() []netip.Prefix {
-	var ps []netip.Prefix
-	for _, s := range []string{
-		"0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
-		"192.0.0.0/24", "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24",
-		"203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4", "255.255.255.255/32",
-		"::/128", "::1/128", "fc00::/7", "fe80::/10", "ff00::/8", "64:ff9b::/96", "2001:db8::/32", "100::/64",
-		"fd00:ec2::254/128",
-	} {
-		ps = append(ps, netip.MustParsePrefix(s))
-	}
-	return ps
-}()
-
-// Public reports whether addr is a public unicast address (IPv4-mapped
-// IPv6 addresses are judged as IPv4).
-func Public(addr netip.Addr) bool {
-	addr = addr.Unmap()
-	if !addr.IsValid() || addr.IsUnspecified() || addr.IsLoopback() || addr.IsPrivate() ||
-		addr.IsLinkLocalUnicast() || addr.IsMulticast() {
-		return false
-	}
-	for _, p := range nonPublic {
-		if p.Contains(addr) {
-			return false
-		}
-	}
-	return true
-}
-
 // ToFile downloads raw into the file at dst and returns its size. A
-// partial file is removed on error.
+// partial file is removed on error. Errors are *Error (or ctx's error):
+// their messages are fit for the client, errcode.Permanent tells whether
+// another attempt may succeed.
 func (f *Fetcher) ToFile(ctx context.Context, raw, dst string) (int64, error) {
 	if err := CheckURL(raw); err != nil {
-		return 0, err
+		return 0, newError(ErrBadURL, true, err, "only http and https URLs without credentials are fetched")
+	}
+	u, _ := url.Parse(raw)
+	host := u.Hostname()
+	if err := f.checkURL(raw); err != nil {
+		return 0, classify(host, err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, raw, nil)
 	if err != nil {
-		return 0, fmt.Errorf("%w: %v", ErrBadURL, err)
+		return 0, newError(ErrBadURL, true, err, "the URL is not valid")
 	}
 	req.Header.Set("User-Agent", "stickerd-fetch/1")
 	resp, err := f.client.Do(req)
 	if err != nil {
-		return 0, err
+		return 0, classify(host, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return 0, fmt.Errorf("%w: %s", ErrStatus, resp.Status)
+		return 0, statusError(host, resp.Status, resp.StatusCode)
 	}
 	if f.MaxBytes > 0 && resp.ContentLength > f.MaxBytes {
-		return 0, fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, resp.ContentLength, f.MaxBytes)
+		return 0, newError(ErrTooLarge, true, nil, "%s serves %d bytes, over the limit of %d", host, resp.ContentLength, f.MaxBytes)
 	}
 	out, err := os.Create(dst)
 	if err != nil {
-		return 0, err
+		return 0, newError(ErrStore, false, err, "the download could not be stored on the worker")
 	}
-	n, err := io.Copy(out, io.LimitReader(resp.Body, f.MaxBytes+1))
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil && f.MaxBytes > 0 && n > f.MaxBytes {
-		err = fmt.Errorf("%w: more than %d bytes", ErrTooLarge, f.MaxBytes)
+	n, err := copyBody(out, resp.Body, f.MaxBytes)
+	if cerr := out.Close(); err == nil && cerr != nil {
+		err = newError(ErrStore, false, cerr, "the download could not be stored on the worker")
 	}
 	if err != nil {
 		os.Remove(dst)
+		var fe *Error
+		if !errors.As(err, &fe) {
+			err = classify(host, err)
+		}
 		return 0, err
 	}
 	return n, nil
+}
+
+// copyBody copies at most max bytes (0: no limit) of body to out, telling
+// a write error (local) from a read error (the server's side).
+func copyBody(out io.Writer, body io.Reader, max int64) (int64, error) {
+	if max > 0 {
+		body = io.LimitReader(body, max+1)
+	}
+	var n int64
+	buf := make([]byte, 32<<10)
+	for {
+		r, rerr := body.Read(buf)
+		if r > 0 {
+			w, werr := out.Write(buf[:r])
+			n += int64(w)
+			if werr != nil {
+				return n, newError(ErrStore, false, werr, "the download could not be stored on the worker")
+			}
+		}
+		if max > 0 && n > max {
+			return n, newError(ErrTooLarge, true, nil, "the resource is over the limit of %d bytes", max)
+		}
+		if errors.Is(rerr, io.EOF) {
+			return n, nil
+		}
+		if rerr != nil {
+			return n, rerr
+		}
+	}
 }
