@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -84,9 +83,12 @@ func cmp(have, next errcode.Code) errcode.Code {
 }
 
 // checkURLs refuses URLs whose host is, or resolves to, a non-public
-// address. A name that does not resolve now is let through: the worker's
-// fetcher checks the address again at dial time and fails the job with
-// ASSET_FETCH_FAILED.
+// address: the source and sticker URLs the worker fetches, and the
+// webhook_url the scheduler posts to. A host written as a number in a form
+// other than dotted decimal (2130706433, 0177.0.0.1, 127.1, 0x7f.1) is
+// refused even with AllowPrivateURLs. A name that does not resolve now is
+// let through: the worker's fetcher and the webhook sender check the
+// address again at dial time.
 func (g *Gateway) checkURLs(ctx context.Context, sp *spec.Spec) []errcode.FieldError {
 	type ref struct{ field, raw string }
 	var refs []ref
@@ -98,19 +100,19 @@ func (g *Gateway) checkURLs(ctx context.Context, sp *spec.Spec) []errcode.FieldE
 			refs = append(refs, ref{fmt.Sprintf("stickers[%d].url", i), st.URL})
 		}
 	}
+	if sp.WebhookURL != "" {
+		refs = append(refs, ref{"webhook_url", sp.WebhookURL})
+	}
 	if len(refs) == 0 {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
 	defer cancel()
 	var fields []errcode.FieldError
-	verdicts := map[string]string{} // host → "" (public) or why not
+	verdicts := map[string]string{} // host → "" (fine) or why not
 	for _, r := range refs {
 		if err := fetch.CheckURL(r.raw); err != nil {
 			fields = append(fields, errcode.FieldError{Field: r.field, Message: "must be an http or https URL without credentials"})
-			continue
-		}
-		if g.cfg.AllowPrivateURLs {
 			continue
 		}
 		u, _ := url.Parse(r.raw)
@@ -127,17 +129,31 @@ func (g *Gateway) checkURLs(ctx context.Context, sp *spec.Spec) []errcode.FieldE
 	return fields
 }
 
-// hostVerdict says why host may not be fetched, or "" when it may.
+// hostVerdict says why host may not be used, or "" when it may. The
+// answer names the host as the client wrote it, never the address a name
+// resolved to: that would map the operator's internal DNS for anyone.
 func (g *Gateway) hostVerdict(ctx context.Context, host string) string {
-	addrs := []netip.Addr{}
-	if a, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
-		addrs = append(addrs, a)
-	} else if found, err := g.deps.Resolver.LookupNetIP(ctx, "ip", host); err == nil {
-		addrs = found
+	err := fetch.CheckHost(host)
+	switch {
+	case errors.Is(err, fetch.ErrNumericHost) && !errors.Is(err, fetch.ErrForbiddenAddress):
+		return fmt.Sprintf("the host %s is a number that is not a dotted-decimal address; write the address as a.b.c.d", host)
+	case err != nil && g.cfg.AllowPrivateURLs && !errors.Is(err, fetch.ErrNumericHost):
+		return ""
+	case err != nil:
+		return fmt.Sprintf("the host %s is a loopback, private, link-local or metadata address; such URLs are refused", host)
+	case g.cfg.AllowPrivateURLs:
+		return ""
+	}
+	if _, literal := netip.ParseAddr(host); literal == nil {
+		return "" // a public address
+	}
+	addrs, err := g.deps.Resolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return ""
 	}
 	for _, a := range addrs {
 		if !fetch.Public(a) {
-			return fmt.Sprintf("the host resolves to %s, a loopback, private, link-local or metadata address; such URLs are refused", a)
+			return fmt.Sprintf("the host %s resolves to a loopback, private, link-local or metadata address; such URLs are refused", host)
 		}
 	}
 	return ""

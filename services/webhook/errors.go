@@ -3,6 +3,7 @@ package webhook
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/stickerd/stickerd/services/fetch"
@@ -41,10 +42,20 @@ type AttemptError struct {
 }
 
 func (e *AttemptError) Error() string {
-	if e.Err != nil {
-		return fmt.Sprintf("attempt %d: %v", e.Attempt, e.Err)
+	return fmt.Sprintf("attempt %d: %s", e.Attempt, e.reason())
+}
+
+// reason says what went wrong without the URL, whose path and query may
+// hold the receiver's secrets.
+func (e *AttemptError) reason() string {
+	if e.Err == nil {
+		return fmt.Sprintf("receiver answered HTTP %d", e.StatusCode)
 	}
-	return fmt.Sprintf("attempt %d: receiver answered HTTP %d", e.Attempt, e.StatusCode)
+	var ue *url.Error
+	if errors.As(e.Err, &ue) {
+		return ue.Err.Error()
+	}
+	return e.Err.Error()
 }
 
 func (e *AttemptError) Unwrap() error { return e.Err }
@@ -54,7 +65,7 @@ func (e *AttemptError) Unwrap() error { return e.Err }
 // address, a redirect and any other 4xx are final.
 func (e *AttemptError) retryable() bool {
 	if e.Err != nil {
-		return !errors.Is(e.Err, fetch.ErrForbiddenAddress)
+		return !errors.Is(e.Err, fetch.ErrForbiddenAddress) && !errors.Is(e.Err, fetch.ErrNumericHost)
 	}
 	return e.StatusCode == 429 || e.StatusCode >= 500
 }

@@ -84,29 +84,39 @@ func (s *Sender) Deliver(ctx context.Context, rawURL, id string, body []byte) er
 	if id == "" {
 		return errcode.New(errcode.WebhookFailed, "webhook: empty message id")
 	}
-	host := rawURL
-	if u, err := url.Parse(rawURL); err == nil {
-		host = u.Host // the path and query may hold the receiver's secrets
+	u, _ := url.Parse(rawURL) // checked by CheckURL
+	host := u.Host            // the path and query may hold the receiver's secrets
+	hostErr := fetch.CheckHost(u.Hostname())
+	if s.cfg.AllowPrivate && !errors.Is(hostErr, fetch.ErrNumericHost) {
+		hostErr = nil
 	}
 	for attempt := 1; ; attempt++ {
-		a := s.attempt(ctx, rawURL, id, body)
-		if a == nil {
-			return nil
+		a := &AttemptError{Err: hostErr} // a refused host is never dialled
+		if hostErr == nil {
+			if a = s.attempt(ctx, rawURL, id, body); a == nil {
+				return nil
+			}
 		}
 		a.Attempt = attempt
 		if errors.Is(ctx.Err(), context.Canceled) {
 			return fmt.Errorf("webhook %s: %w", id, ctx.Err())
 		}
 		if !a.retryable() || attempt >= s.cfg.MaxAttempts || ctx.Err() != nil {
-			return errcode.Wrap(errcode.WebhookFailed, a, "webhook %s to %s failed after %d attempt(s)", id, host, attempt)
+			return failed(id, host, a)
 		}
 		if err := s.cfg.Sleep(ctx, s.wait(attempt, a.RetryAfter)); err != nil {
 			if errors.Is(err, context.Canceled) {
 				return fmt.Errorf("webhook %s: %w", id, err)
 			}
-			return errcode.Wrap(errcode.WebhookFailed, a, "webhook %s to %s failed after %d attempt(s)", id, host, attempt)
+			return failed(id, host, a)
 		}
 	}
+}
+
+// failed is the WEBHOOK_FAILED error of a delivery given up after a: its
+// message says why, so that the log line of a failed delivery does.
+func failed(id, host string, a *AttemptError) error {
+	return errcode.Wrap(errcode.WebhookFailed, a, "webhook %s to %s failed after %d attempt(s): %s", id, host, a.Attempt, a.reason())
 }
 
 // attempt makes one signed POST; nil means delivered.

@@ -199,3 +199,38 @@ func TestConfig_Validate(t *testing.T) {
 		})
 	}
 }
+
+// A failed delivery says why in its message, which is what the logs show:
+// the receiver's status, or the transport's error; never the URL's path or
+// query, which may hold the receiver's secret.
+func TestSender_FailureNamesTheReason(t *testing.T) {
+	recv := newReceiver(t, answer{status: 404})
+	tests := []struct {
+		name, url string
+		private   bool
+		want      string
+	}{
+		{"private address", recv.URL + "/hook?token=s3cret", false, "private or local address"},
+		{"numeric host", "http://2130706433/hook?token=s3cret", true, "dotted decimal"},
+		{"receiver answer", recv.URL + "/hook?token=s3cret", true, "HTTP 404"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := newFakeTime()
+			s := newTestSender(t, clock, func(c *Config) { c.AllowPrivate = tt.private })
+			err := s.Deliver(context.Background(), tt.url, "msg_1", []byte(`{}`))
+			if errcode.Of(err) != errcode.WebhookFailed || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Deliver = %v, want WEBHOOK_FAILED saying %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "s3cret") {
+				t.Fatalf("the message shows the URL's query: %v", err)
+			}
+			if len(clock.Sleeps()) != 0 {
+				t.Fatalf("retried a final failure (waits %v)", clock.Sleeps())
+			}
+		})
+	}
+	if reqs, _ := recv.Requests(); len(reqs) != 1 {
+		t.Fatalf("the receiver got %d requests, want 1", len(reqs))
+	}
+}
