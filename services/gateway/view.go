@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"strings"
 	"time"
 
 	"github.com/stickerd/stickerd/services/assets"
@@ -35,7 +36,7 @@ type publicOutput struct {
 
 func viewJob(j *jobs.Job) publicJob {
 	v := publicJob{ID: j.ID, Status: j.Status, Progress: j.Progress, Attempts: j.Attempts, Priority: j.Priority,
-		CreatedAt: j.CreatedAt, StartedAt: j.StartedAt, FinishedAt: j.FinishedAt, Worker: j.Worker, Error: j.Error,
+		CreatedAt: j.CreatedAt, StartedAt: j.StartedAt, FinishedAt: j.FinishedAt, Worker: j.Worker, Error: publicError(j.Error),
 		Metadata: j.Metadata}
 	if j.Output != nil {
 		v.Output = &publicOutput{URL: "/v1/renders/" + string(j.ID) + "/output", Bytes: j.Output.Bytes,
@@ -45,6 +46,29 @@ func viewJob(j *jobs.Job) publicJob {
 		v.Metadata = map[string]string{}
 	}
 	return v
+}
+
+// internalJobMessage replaces the text of a job's INTERNAL error.
+const internalJobMessage = "an internal error occurred; it has been logged"
+
+// publicError is a job's error as clients see it. An INTERNAL error is a
+// bug: its text (a local path, an internal address) is for the logs, so
+// clients get its code alone, also as the last error of
+// ATTEMPTS_EXHAUSTED ("gave up after N attempts; last: CODE: text", as the
+// scheduler writes it). Typed errors are written for clients and kept.
+func publicError(e *jobs.Error) *jobs.Error {
+	if e == nil {
+		return nil
+	}
+	out := *e
+	const last = "; last: INTERNAL"
+	switch {
+	case e.Code == "INTERNAL":
+		out.Message = internalJobMessage
+	case e.Code == "ATTEMPTS_EXHAUSTED" && strings.Contains(e.Message, last):
+		out.Message = e.Message[:strings.Index(e.Message, last)+len(last)] + ": " + internalJobMessage
+	}
+	return &out
 }
 
 // publicAsset is the asset of shared/API.md plus what a client can use:
