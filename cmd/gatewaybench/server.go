@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stickerd/stickerd/services/gateway"
+	"github.com/stickerd/stickerd/services/health"
 	"github.com/stickerd/stickerd/services/kv"
 	"github.com/stickerd/stickerd/services/stack"
 )
@@ -81,7 +82,7 @@ func startServer(ctx context.Context, dir string, mutate func(*stack.Config), gc
 		h = wrap(h)
 	}
 	srv.url = "http://" + lis.Addr().String()
-	srv.http = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv.http = health.NewServer(h, health.DefaultServerConfig())
 	go srv.http.Serve(lis)
 	return srv, nil
 }

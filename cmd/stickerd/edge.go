@@ -82,7 +82,7 @@ func runEdge(ctx context.Context, args []string, log *slog.Logger) error {
 		go stack.EdgeHeartbeat(ctx, ed, *id, url, cfg.MaxSessions, schedulers, time.Second, log)
 	}
 	log.Info("edge serving", "http", *httpAddr)
-	return serveHTTP(ctx, *httpAddr, mux)
+	return health.Serve(ctx, *httpAddr, mux)
 }
 
 // edgeReporter turns the edge's typed errors into error events.

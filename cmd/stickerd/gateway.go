@@ -2,19 +2,16 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"log/slog"
-	"net"
-	"net/http"
 	"path/filepath"
-	"time"
 
 	"github.com/stickerd/stickerd/internal/flagenv"
 	"github.com/stickerd/stickerd/monitoring/errevents"
 	"github.com/stickerd/stickerd/services/blob"
 	"github.com/stickerd/stickerd/services/coord"
 	"github.com/stickerd/stickerd/services/gateway"
+	"github.com/stickerd/stickerd/services/health"
 	"github.com/stickerd/stickerd/services/kv"
 	"github.com/stickerd/stickerd/services/queue"
 	"github.com/stickerd/stickerd/services/stack"
@@ -116,26 +113,7 @@ func runGateway(ctx context.Context, args []string, log *slog.Logger) error {
 	}
 	stack.MountEdgePlacement(g, cli) // realtime sessions go to the least-loaded edge
 	log.Info("gateway serving", "http", *httpAddr, "coord", set.Backend)
-	return serveHTTP(ctx, *httpAddr, g.Handler())
-}
-
-// serveHTTP serves h until ctx ends, then shuts down gracefully.
-func serveHTTP(ctx context.Context, addr string, h http.Handler) error {
-	lis, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(sctx)
-	}()
-	if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return health.Serve(ctx, *httpAddr, g.Handler())
 }
 
 // openCoord opens the coordination set; a zero rate means no rate limit.

@@ -253,7 +253,7 @@ func runDev(ctx context.Context, args []string, log *slog.Logger) error {
 	log.Info("stickerd dev is up", "http", *httpAddr, "kafka", s.Brokers, "etcd", s.Client.Endpoints(),
 		"scheduler", s.SchedulerAddrs(), "coord", s.Coord.Backend)
 	fmt.Fprintf(os.Stderr, "stickerd dev: http://%s  (web UI at /, API under /v1; kafka %v, etcd %v)\n", *httpAddr, s.Brokers, s.Client.Endpoints())
-	return serveHTTP(ctx, *httpAddr, g.Handler())
+	return health.Serve(ctx, *httpAddr, g.Handler())
 }
 
 func coordOf(c *coord.Set) stack.Coord {

@@ -6,8 +6,6 @@ package health
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"net"
 	"net/http"
 	"time"
 
@@ -48,23 +46,4 @@ func Handler(checks ...Check) *http.ServeMux {
 	})
 	mux.Handle("GET /metrics", promhttp.Handler())
 	return mux
-}
-
-// Serve serves h on addr until ctx ends.
-func Serve(ctx context.Context, addr string, h http.Handler) error {
-	lis, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(sctx)
-	}()
-	if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
 }
