@@ -13,6 +13,7 @@ import (
 	"time"
 
 	stickerd "github.com/stickerd/stickerd/sdk/go"
+	"github.com/stickerd/stickerd/services/gateway"
 	"github.com/stickerd/stickerd/services/webhook"
 )
 
@@ -54,7 +55,9 @@ func (r *receiver) deliveries() []delivery {
 // as a failed delivery.
 func TestE2E_Webhooks(t *testing.T) {
 	e := mainEnv(t)
-	c := client(e.open, "")
+	// The receivers are on loopback: the gateway allows private URLs, as
+	// --allow-private-urls sets it together with the webhook sender's.
+	c := client(e.gateway(t, func(g *gateway.Config) { g.AllowPrivateURLs = true }, nil), "")
 	t.Run("delivered and signed", func(t *testing.T) {
 		rcv := newReceiver(t, http.StatusNoContent)
 		job, _ := submit(t, c, canvasSpec(uniq(t), `,"webhook_url":"`+rcv.URL+`/hooks"`))
