@@ -26,7 +26,8 @@ func runEdge(ctx context.Context, args []string, log *slog.Logger) error {
 	httpAddr := fs.String("http-addr", "127.0.0.1:8090", "signaling (POST /v1/rtc/sessions), health and metrics")
 	dataDir := fs.String("data-dir", "./data", "data folder; uploaded stickers are read from DATA_DIR/blobs")
 	apiKeys := fs.String("api-keys-file", "", "file of tenant:key lines (without it a loopback-only edge accepts requests without a key)")
-	var hostIPs, publicIPs flagenv.List
+	var hostIPs, publicIPs, allowedHosts flagenv.List
+	fs.Var(&allowedHosts, "allowed-hosts", "host names, comma-separated, that a loopback edge without API keys answers besides localhost, 127.0.0.1 and [::1]")
 	fs.Var(&hostIPs, "ice-host-ips", "local addresses offered as ICE host candidates (default: every interface)")
 	fs.Var(&publicIPs, "public-ip", "public addresses advertised instead (an edge behind 1:1 NAT)")
 	portMin := fs.Uint("udp-port-min", 0, "lowest UDP port for media (0: ephemeral)")
@@ -74,6 +75,10 @@ func runEdge(ctx context.Context, args []string, log *slog.Logger) error {
 	defer ed.Close()
 	mux := health.Handler()
 	ed.Routes(mux)
+	var h http.Handler = mux
+	if open { // no key: refuse DNS rebinding and cross-site requests
+		h = gateway.LocalOnly(mux, allowedHosts)
+	}
 	if len(schedulers) > 0 {
 		url := *advertise
 		if url == "" {
@@ -82,7 +87,7 @@ func runEdge(ctx context.Context, args []string, log *slog.Logger) error {
 		go stack.EdgeHeartbeat(ctx, ed, *id, url, cfg.MaxSessions, schedulers, time.Second, log)
 	}
 	log.Info("edge serving", "http", *httpAddr)
-	return health.Serve(ctx, *httpAddr, mux)
+	return health.Serve(ctx, *httpAddr, h)
 }
 
 // edgeReporter turns the edge's typed errors into error events.

@@ -22,6 +22,7 @@ import (
 // gatewayOpts are the gateway flags shared by `gateway` and `dev`.
 type gatewayOpts struct {
 	apiKeysFile   *string
+	allowedHosts  *flagenv.List
 	allowPrivate  *bool
 	webhookSecret *string
 	maxUpload     *int64
@@ -32,8 +33,11 @@ type gatewayOpts struct {
 
 func gatewayFlags(fs *flag.FlagSet) gatewayOpts {
 	d := gateway.DefaultConfig()
+	var hosts flagenv.List
+	fs.Var(&hosts, "allowed-hosts", "host names, comma-separated, that a loopback gateway without API keys answers besides localhost, 127.0.0.1 and [::1]")
 	return gatewayOpts{
 		apiKeysFile:   fs.String("api-keys-file", "", "file of tenant:key lines; without it a loopback-only gateway accepts requests without a key"),
+		allowedHosts:  &hosts,
 		allowPrivate:  fs.Bool("allow-private-urls", false, "let URL assets and webhooks reach private and loopback addresses"),
 		webhookSecret: fs.String("webhook-secret", "", "whsec_… secret that signs webhooks (default: a random one per start)"),
 		maxUpload:     fs.Int64("max-upload-bytes", d.MaxUploadBytes, "largest asset upload"),
@@ -53,6 +57,7 @@ func (o gatewayOpts) config(httpAddr string) (gateway.Config, error) {
 		cfg.APIKeys = keys
 	}
 	cfg.Loopback = stack.IsLoopback(httpAddr)
+	cfg.AllowedHosts = *o.allowedHosts
 	cfg.AllowPrivateURLs = *o.allowPrivate
 	cfg.MaxUploadBytes, cfg.QueueDepthLimit = *o.maxUpload, *o.queueLimit
 	return cfg, cfg.Validate()

@@ -31,6 +31,11 @@ type Config struct {
 	// Loopback is set when the listener accepts loopback connections only:
 	// with no APIKeys, requests without a key are then DefaultTenant's.
 	Loopback bool
+	// AllowedHosts are Host names, besides localhost, 127.0.0.0/8 and
+	// [::1], that a loopback gateway without APIKeys answers (a name in
+	// /etc/hosts, a tunnel's). Any other Host is refused, against DNS
+	// rebinding; see localguard.go.
+	AllowedHosts []string
 	// QueueDepthLimit: submissions are refused with 503 while the queue
 	// holds this many jobs.
 	QueueDepthLimit int

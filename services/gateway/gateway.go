@@ -61,7 +61,7 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Gateway, error) {
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
-	e.Use(g.logRequests, g.recoverPanics)
+	e.Use(g.logRequests, g.recoverPanics, g.localGuard)
 	e.NoRoute(func(c *gin.Context) {
 		g.fail(c, newFault(CodeNotFound, "no route %s %s", c.Request.Method, c.Request.URL.Path))
 	})
