@@ -32,6 +32,18 @@ type Config struct {
 	// NAT1To1IPs are public addresses advertised instead of the host ones,
 	// for an edge behind a 1:1 NAT.
 	NAT1To1IPs []string `yaml:"nat_1to1_ips"`
+	// AllowCandidates and DenyCandidates (addresses or CIDR ranges) adjust
+	// which addresses a client's ICE candidates, in its offer or trickled,
+	// may name; the edge sends STUN checks to them. By default link-local,
+	// cloud metadata (169.254.169.254, fd00:ec2::254), unspecified,
+	// multicast, broadcast and reserved addresses are refused, and loopback
+	// ones unless ICEHostIPs has a loopback address; private and public
+	// addresses are accepted. AllowCandidates accepts ranges the defaults
+	// refuse (a lab on link-local); DenyCandidates refuses more (the
+	// operator's own networks, for an edge that serves only the
+	// internet) and wins over AllowCandidates.
+	AllowCandidates []string `yaml:"allow_candidates"`
+	DenyCandidates  []string `yaml:"deny_candidates"`
 
 	// MaxMessageBytes bounds one control data-channel message.
 	MaxMessageBytes int `yaml:"max_message_bytes"`
@@ -104,6 +116,11 @@ func (c *Config) Validate() error {
 	}
 	for _, ip := range c.NAT1To1IPs {
 		check(net.ParseIP(ip) != nil, "nat_1to1_ips: %q is not an IP address", ip)
+	}
+	for name, ranges := range map[string][]string{"allow_candidates": c.AllowCandidates, "deny_candidates": c.DenyCandidates} {
+		if _, err := parseRanges(name, ranges); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	check((c.ICEPortMin == 0) == (c.ICEPortMax == 0) && c.ICEPortMin <= c.ICEPortMax,
 		"ice_port_min and ice_port_max must both be 0 or form a range")

@@ -79,6 +79,7 @@ type Edge struct {
 	openAsset     AssetOpener
 	observe       func(FrameTiming)
 	log           *slog.Logger
+	candidates    candidatePolicy
 
 	mu        sync.Mutex
 	sessions  map[SessionID]*session
@@ -96,8 +97,13 @@ func New(cfg Config, opts ...Option) (*Edge, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	policy, err := newCandidatePolicy(cfg)
+	if err != nil {
+		return nil, err
+	}
 	e := &Edge{
 		cfg:           cfg,
+		candidates:    policy,
 		resolveTenant: func(*http.Request) (string, error) { return "default", nil },
 		log:           slog.Default(),
 		sessions:      map[SessionID]*session{},

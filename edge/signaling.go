@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/pion/ice/v4"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 	"github.com/stickerd/stickerd/monitoring/errcode"
@@ -113,7 +112,11 @@ func (e *Edge) create(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, err)
 		return
 	}
-	s, answer, err := e.open(r.Context(), tenant, string(offer))
+	filtered, dropped := e.candidates.filterOffer(string(offer))
+	if len(dropped) > 0 {
+		e.log.Info("offer candidates dropped", "tenant", tenant, "dropped", dropped)
+	}
+	s, answer, err := e.open(r.Context(), tenant, filtered)
 	if err != nil {
 		e.release(tenant)
 		e.log.Info("offer refused", "tenant", tenant, "err", err)
@@ -177,7 +180,7 @@ func (e *Edge) trickle(w http.ResponseWriter, r *http.Request, id SessionID) {
 	}
 	frag, err := readBody(w, r, "application/trickle-ice-sdpfrag", maxFragSize)
 	if err == nil {
-		err = s.addCandidates(string(frag))
+		err = s.addCandidates(string(frag), e.candidates)
 	}
 	if err != nil {
 		writeProblem(w, err)
@@ -213,9 +216,9 @@ func (e *Edge) open(ctx context.Context, tenant, offer string) (*session, string
 }
 
 // addCandidates applies a trickle-ice-sdpfrag (RFC 8840) body: every
-// candidate is checked before any is added, so a bad fragment changes
-// nothing.
-func (s *session) addCandidates(frag string) error {
+// candidate is checked, against the policy too, before any is added, so a
+// bad fragment changes nothing.
+func (s *session) addCandidates(frag string, policy candidatePolicy) error {
 	var cands []webrtc.ICECandidateInit
 	var mid *string
 	end := false
@@ -237,8 +240,12 @@ func (s *session) addCandidates(frag string) error {
 			mid = &m
 		case strings.HasPrefix(line, "a=candidate:"):
 			c := strings.TrimPrefix(line, "a=")
-			if _, err := ice.UnmarshalCandidate(c); err != nil {
+			_, why, err := policy.checkCandidate(c)
+			if err != nil {
 				return bad("bad ICE candidate: %v", err)
+			}
+			if why != "" {
+				return bad("%s", why)
 			}
 			cands = append(cands, webrtc.ICECandidateInit{Candidate: c, SDPMid: mid})
 		case line == "a=end-of-candidates":

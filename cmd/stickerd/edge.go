@@ -39,10 +39,12 @@ func runEdge(ctx context.Context, args []string, log *slog.Logger) error {
 	fs.Var(&brokers, "kafka-brokers", "Kafka brokers for error events (empty: counted locally only)")
 	fs.Var(&schedulers, "schedulers", "scheduler gRPC addresses to heartbeat to, comma-separated (empty: no heartbeats)")
 	fs.IntVar(&cfg.MaxSessionsPerTenant, "max-sessions-per-tenant", cfg.MaxSessionsPerTenant, "sessions one tenant may hold")
+	candidates := candidateFlags(fs)
 	if err := flagenv.Parse(fs, args); err != nil {
 		return err
 	}
 	cfg.ICEHostIPs, cfg.NAT1To1IPs = hostIPs, publicIPs
+	candidates.apply(&cfg)
 	cfg.ICEPortMin, cfg.ICEPortMax = uint16(*portMin), uint16(*portMax)
 	var keys map[string]string
 	if *apiKeys != "" {
@@ -88,6 +90,21 @@ func runEdge(ctx context.Context, args []string, log *slog.Logger) error {
 	}
 	log.Info("edge serving", "http", *httpAddr)
 	return health.Serve(ctx, *httpAddr, h)
+}
+
+// candidateOpts are the flags on the addresses a client's ICE candidates
+// may name, shared by `edge` and `dev`.
+type candidateOpts struct{ allow, deny *flagenv.List }
+
+func candidateFlags(fs *flag.FlagSet) candidateOpts {
+	o := candidateOpts{allow: &flagenv.List{}, deny: &flagenv.List{}}
+	fs.Var(o.allow, "rtc-allow-candidates", "addresses or CIDR ranges, comma-separated, that clients' ICE candidates may name although refused by default (link-local, loopback on an edge off loopback...)")
+	fs.Var(o.deny, "rtc-deny-candidates", "addresses or CIDR ranges, comma-separated, that clients' ICE candidates may not name, besides link-local, metadata, multicast and broadcast ones (wins over --rtc-allow-candidates)")
+	return o
+}
+
+func (o candidateOpts) apply(cfg *edge.Config) {
+	cfg.AllowCandidates, cfg.DenyCandidates = *o.allow, *o.deny
 }
 
 // edgeReporter turns the edge's typed errors into error events.

@@ -209,6 +209,7 @@ func runDev(ctx context.Context, args []string, log *slog.Logger) error {
 	workers := fs.Int("workers", 1, "in-process workers")
 	concurrency := fs.Int("concurrency", worker.DefaultConfig().Concurrency, "renders at once per worker")
 	gw := gatewayFlags(fs)
+	candidates := candidateFlags(fs)
 	if err := flagenv.Parse(fs, args); err != nil {
 		return err
 	}
@@ -240,7 +241,9 @@ func runDev(ctx context.Context, args []string, log *slog.Logger) error {
 	if *gw.rate <= 0 {
 		co.Limiter = nil
 	}
-	ed, err := edge.New(edge.DefaultConfig(), edge.WithTenantResolver(stack.EdgeTenant),
+	ecfg := edge.DefaultConfig()
+	candidates.apply(&ecfg)
+	ed, err := edge.New(ecfg, edge.WithTenantResolver(stack.EdgeTenant),
 		edge.WithAssetOpener(stack.EdgeAssets(s.Blobs)), edge.WithLogger(log), edge.WithErrorReporter(edgeReporter(s.Errors)))
 	if err != nil {
 		return err
