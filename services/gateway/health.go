@@ -13,13 +13,16 @@ func (g *Gateway) healthz(c *gin.Context) {
 }
 
 // readyz runs every readiness check; 503 with Retry-After when one fails.
+// It is on the public port: a failed check answers "unavailable", and its
+// error (which names internal addresses) goes to the log.
 func (g *Gateway) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), min(2*time.Second, g.cfg.StoreTimeout))
 	defer cancel()
 	res, ok := map[string]string{}, true
 	for _, chk := range g.deps.Ready {
 		if err := chk.Fn(ctx); err != nil {
-			res[chk.Name], ok = err.Error(), false
+			res[chk.Name], ok = "unavailable", false
+			g.log.Warn("readiness check failed", "check", chk.Name, "err", err)
 		} else {
 			res[chk.Name] = "ok"
 		}
