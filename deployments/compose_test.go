@@ -14,7 +14,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
 
-	"github.com/stickerd/stickerd/services/queue"
+	"github.com/stickerd/stickerd/internal/queue"
 )
 
 // loadCompose loads docker-compose.yml as `docker compose` would, with the

@@ -31,7 +31,7 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/yaml"
 
-	"github.com/stickerd/stickerd/services/queue"
+	"github.com/stickerd/stickerd/internal/queue"
 )
 
 const k8sDir = "k8s"

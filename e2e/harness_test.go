@@ -14,11 +14,11 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/stickerd/stickerd/internal/etcd"
+	"github.com/stickerd/stickerd/internal/sharedstate"
+	"github.com/stickerd/stickerd/internal/wiring"
 	stickerd "github.com/stickerd/stickerd/sdk/go"
-	"github.com/stickerd/stickerd/services/coord"
 	"github.com/stickerd/stickerd/services/gateway"
-	"github.com/stickerd/stickerd/services/kv"
-	"github.com/stickerd/stickerd/services/stack"
 	"github.com/stickerd/stickerd/services/webhook"
 )
 
@@ -34,8 +34,8 @@ var webhookSecret = webhook.NewSecret()
 // env is a running stack and gateways over it on real loopback listeners.
 type env struct {
 	dir   string
-	stack *stack.Stack
-	cfg   stack.Config
+	stack *wiring.Stack
+	cfg   wiring.Config
 	// open is the `stickerd dev` default: loopback, no keys, the web UI.
 	open    *httptest.Server
 	servers []*httptest.Server
@@ -84,7 +84,7 @@ func mainEnv(t *testing.T) *env {
 }
 
 // ownEnv starts a stack for one test, shaped by mutate; it stops with the test.
-func ownEnv(t *testing.T, mutate func(*stack.Config)) *env {
+func ownEnv(t *testing.T, mutate func(*wiring.Config)) *env {
 	t.Helper()
 	needLong(t)
 	e, err := startEnv(mutate)
@@ -103,10 +103,10 @@ func needLong(t *testing.T) {
 }
 
 // stackConfig is a stack under dir on free loopback ports, with timers
-// short enough for tests (as services/stack's own tests set them).
-func stackConfig(dir string) (stack.Config, error) {
-	cfg := stack.DefaultConfig(dir)
-	clients, peers, err := kv.FreeLocalURLs(1)
+// short enough for tests (as internal/wiring's own tests set them).
+func stackConfig(dir string) (wiring.Config, error) {
+	cfg := wiring.DefaultConfig(dir)
+	clients, peers, err := etcd.FreeLocalURLs(1)
 	if err != nil {
 		return cfg, err
 	}
@@ -126,7 +126,7 @@ func stackConfig(dir string) (stack.Config, error) {
 	return cfg, nil
 }
 
-func startEnv(mutate func(*stack.Config)) (_ *env, err error) {
+func startEnv(mutate func(*wiring.Config)) (_ *env, err error) {
 	dir, err := os.MkdirTemp("", "stickerd-e2e-")
 	if err != nil {
 		return nil, err
@@ -149,7 +149,7 @@ func startEnv(mutate func(*stack.Config)) (_ *env, err error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	if e.stack, err = stack.Start(ctx, e.cfg); err != nil {
+	if e.stack, err = wiring.Start(ctx, e.cfg); err != nil {
 		return nil, err
 	}
 	if err := e.waitReady(20 * time.Second); err != nil {
@@ -195,8 +195,8 @@ func (e *env) waitIdle(t *testing.T) {
 
 // serve starts another gateway over the stack, with the web UI, on a
 // loopback listener.
-func (e *env) serve(cfg gateway.Config, c stack.Coord) (*httptest.Server, error) {
-	g, err := e.stack.Gateway(stack.GatewayOptions{Config: cfg, Coord: c, WebUI: true, Log: e.cfg.Log})
+func (e *env) serve(cfg gateway.Config, c wiring.Coord) (*httptest.Server, error) {
+	g, err := e.stack.Gateway(wiring.GatewayOptions{Config: cfg, Coord: c, WebUI: true, Log: e.cfg.Log})
 	if err != nil {
 		return nil, err
 	}
@@ -207,7 +207,7 @@ func (e *env) serve(cfg gateway.Config, c stack.Coord) (*httptest.Server, error)
 
 // gateway starts a gateway for one test: loopback, the stack's
 // coordination unless c is given, the config changed by mutate.
-func (e *env) gateway(t *testing.T, mutate func(*gateway.Config), c *stack.Coord) *httptest.Server {
+func (e *env) gateway(t *testing.T, mutate func(*gateway.Config), c *wiring.Coord) *httptest.Server {
 	t.Helper()
 	cfg := gateway.DefaultConfig()
 	cfg.Loopback = true
@@ -237,8 +237,8 @@ func (e *env) keyedFromFile(t *testing.T, path string) *httptest.Server {
 	return e.gateway(t, func(c *gateway.Config) { c.APIKeys = keys }, nil)
 }
 
-func coordOf(c *coord.Set) stack.Coord {
-	return stack.Coord{Cache: c.Cache, Limiter: c.Limiter, Idempotency: c.Idempotency, Progress: c.Progress}
+func coordOf(c *sharedstate.Set) wiring.Coord {
+	return wiring.Coord{Cache: c.Cache, Limiter: c.Limiter, Idempotency: c.Idempotency, Progress: c.Progress}
 }
 
 func (e *env) logPath() string { return filepath.Join(e.dir, "stack.log") }

@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stickerd/stickerd/internal/wiring"
 	stickerd "github.com/stickerd/stickerd/sdk/go"
 	"github.com/stickerd/stickerd/services/gateway"
-	"github.com/stickerd/stickerd/services/stack"
 )
 
 // TestE2E_Outages takes the stack's dependencies away one after another —
@@ -25,7 +25,7 @@ func TestE2E_Outages(t *testing.T) {
 	needLong(t)
 	needTool(t, "ffmpeg")
 	redis := startRedis(t)
-	e := ownEnv(t, func(c *stack.Config) { c.Coord.RedisURL = redis.url() })
+	e := ownEnv(t, func(c *wiring.Config) { c.Coord.RedisURL = redis.url() })
 	if e.stack.Coord.Backend != "redis" {
 		t.Fatalf("coordination backend %q, want redis", e.stack.Coord.Backend)
 	}

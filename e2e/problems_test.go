@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stickerd/stickerd/internal/sharedstate"
+	"github.com/stickerd/stickerd/internal/wiring"
 	stickerd "github.com/stickerd/stickerd/sdk/go"
-	"github.com/stickerd/stickerd/services/coord"
 	"github.com/stickerd/stickerd/services/gateway"
-	"github.com/stickerd/stickerd/services/stack"
 )
 
 // TestE2E_Problems sends every refusal of the gateway through a real
@@ -72,9 +72,9 @@ func TestE2E_Problems(t *testing.T) {
 		decode(t, do(t, http.MethodGet, keyed.URL+"/v1/renders", nil, "Authorization", "Bearer "+keyAcme), http.StatusOK, nil)
 	})
 	t.Run("rate limit", func(t *testing.T) {
-		cc := coord.DefaultConfig()
-		cc.RateLimit = coord.RateLimit{Rate: 0.2, Burst: 2}
-		set, err := coord.Open(context.Background(), cc)
+		cc := sharedstate.DefaultConfig()
+		cc.RateLimit = sharedstate.RateLimit{Rate: 0.2, Burst: 2}
+		set, err := sharedstate.Open(context.Background(), cc)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -93,7 +93,7 @@ func TestE2E_Problems(t *testing.T) {
 // TestE2E_QueueDepthLimit runs a stack without workers, so jobs stay
 // queued, behind a gateway that takes one queued job at most.
 func TestE2E_QueueDepthLimit(t *testing.T) {
-	e := ownEnv(t, func(c *stack.Config) { c.Workers = 0 })
+	e := ownEnv(t, func(c *wiring.Config) { c.Workers = 0 })
 	srv := e.gateway(t, func(c *gateway.Config) { c.QueueDepthLimit = 1 }, nil)
 	decode(t, postJSON(t, srv.URL, canvasSpec(uniq(t), "")), http.StatusAccepted, nil)
 	waitFor(t, 10*time.Second, "the job in the scheduler's queue", func() bool {

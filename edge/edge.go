@@ -9,10 +9,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/stickerd/stickerd/edge/vpx"
+	"github.com/stickerd/stickerd/internal/vpx"
 
-	"github.com/stickerd/stickerd/monitoring/errcode"
-	"github.com/stickerd/stickerd/monitoring/metrics"
+	"github.com/stickerd/stickerd/internal/errcode"
+	"github.com/stickerd/stickerd/internal/metrics"
 )
 
 // TenantResolver names the tenant a signaling request acts for; the
@@ -58,7 +58,7 @@ func WithFrameObserver(f func(FrameTiming)) Option { return func(e *Edge) { e.ob
 func WithLogger(l *slog.Logger) Option { return func(e *Edge) { e.log = l } }
 
 // ErrorReporter receives the edge's typed errors (negotiation and media
-// failures) for the error-event pipeline (monitoring/errevents).
+// failures) for the error-event pipeline (internal/errevents).
 type ErrorReporter func(err error, sessionID SessionID, tenant string)
 
 // WithErrorReporter sets where typed errors are reported.

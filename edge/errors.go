@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/internal/errcode"
 )
 
 // Errors a session ends with, reported to OnClose-style hooks and logs.

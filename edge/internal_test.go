@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/internal/errcode"
 )
 
 func TestMailbox_LatestWinsAndCountsDrops(t *testing.T) {

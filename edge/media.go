@@ -9,8 +9,8 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
-	"github.com/stickerd/stickerd/edge/vp8rtp"
-	"github.com/stickerd/stickerd/edge/vpx"
+	"github.com/stickerd/stickerd/internal/vp8rtp"
+	"github.com/stickerd/stickerd/internal/vpx"
 )
 
 // Timings of the receive path.

@@ -6,9 +6,9 @@ import (
 
 	"github.com/pion/webrtc/v4/pkg/media"
 
-	"github.com/stickerd/stickerd/edge/vpx"
-	"github.com/stickerd/stickerd/monitoring/errcode"
-	"github.com/stickerd/stickerd/monitoring/metrics"
+	"github.com/stickerd/stickerd/internal/errcode"
+	"github.com/stickerd/stickerd/internal/metrics"
+	"github.com/stickerd/stickerd/internal/vpx"
 )
 
 // processLoop composites and encodes decoded frames as they come, one at a

@@ -7,7 +7,7 @@ import (
 	"golang.org/x/image/draw"
 	"golang.org/x/image/math/f64"
 
-	"github.com/stickerd/stickerd/edge/vpx"
+	"github.com/stickerd/stickerd/internal/vpx"
 )
 
 // maxRasterPixels bounds one prepared sticker (the part that could cover

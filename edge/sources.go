@@ -16,7 +16,7 @@ import (
 
 	xdraw "golang.org/x/image/draw"
 
-	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/internal/errcode"
 	"github.com/stickerd/stickerd/render/animwebp"
 	"github.com/stickerd/stickerd/render/builtin"
 	"github.com/stickerd/stickerd/render/spec"

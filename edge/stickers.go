@@ -8,8 +8,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/stickerd/stickerd/edge/vpx"
-	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/internal/errcode"
+	"github.com/stickerd/stickerd/internal/vpx"
 	"github.com/stickerd/stickerd/render/motion"
 	"github.com/stickerd/stickerd/render/spec"
 )

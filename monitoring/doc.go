@@ -3,7 +3,7 @@
 // (errevents) and their consumer (monitor) live in the packages below it,
 // and the Prometheus rules, Alertmanager config and Grafana dashboards and
 // alert rules in the folders beside them. This package has only tests: they
-// check every query in those files against the metrics monitoring/metrics
+// check every query in those files against the metrics internal/metrics
 // defines and the codes of the taxonomy, and run promtool and amtool on
 // them, so a renamed metric or a broken rule fails `go test`.
 package monitoring

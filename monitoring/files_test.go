@@ -13,8 +13,8 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"go.yaml.in/yaml/v2"
 
-	"github.com/stickerd/stickerd/monitoring/errcode"
-	"github.com/stickerd/stickerd/monitoring/metrics"
+	"github.com/stickerd/stickerd/internal/errcode"
+	"github.com/stickerd/stickerd/internal/metrics"
 )
 
 // The files under test, relative to this package.
@@ -100,7 +100,7 @@ func loadJSON(t *testing.T, path string, v any) {
 }
 
 // knownSeries is what a query may select: every series of
-// monitoring/metrics (histograms by their _bucket, _sum and _count), the
+// internal/metrics (histograms by their _bucket, _sum and _count), the
 // recording rules and Prometheus's own series.
 func knownSeries(t *testing.T) map[string]bool {
 	t.Helper()
@@ -178,7 +178,7 @@ func checkExpr(t *testing.T, where, expr string, known map[string]bool) []select
 	}
 	for _, s := range sels {
 		if !known[s.name] {
-			t.Errorf("%s: %q selects %q, which is not a metric of monitoring/metrics, a recording rule or a Prometheus series",
+			t.Errorf("%s: %q selects %q, which is not a metric of internal/metrics, a recording rule or a Prometheus series",
 				where, expr, s.name)
 		}
 		checkCodes(t, where, s)

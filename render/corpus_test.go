@@ -17,7 +17,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/internal/errcode"
 	"github.com/stickerd/stickerd/render/animwebp"
 )
 

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"unicode"
 
-	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/internal/errcode"
 	"github.com/stickerd/stickerd/render/motion"
 	"github.com/stickerd/stickerd/render/spec"
 	"github.com/stickerd/stickerd/render/text"

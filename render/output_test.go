@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/internal/errcode"
 	"github.com/stickerd/stickerd/render/spec"
 )
 

@@ -8,7 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/internal/errcode"
 	"github.com/stickerd/stickerd/render/animwebp"
 	"github.com/stickerd/stickerd/render/builtin"
 	"github.com/stickerd/stickerd/render/media"

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/internal/errcode"
 	"github.com/stickerd/stickerd/render/spec"
 )
 

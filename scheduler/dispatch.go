@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 
-	"github.com/stickerd/stickerd/monitoring/metrics"
+	"github.com/stickerd/stickerd/internal/jobs"
+	"github.com/stickerd/stickerd/internal/metrics"
 	"github.com/stickerd/stickerd/proto/workerpb"
-	"github.com/stickerd/stickerd/services/jobs"
 )
 
 // dispatchLoop places ready jobs on workers whenever the queue or the

@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/stickerd/stickerd/monitoring/metrics"
-	"github.com/stickerd/stickerd/services/jobs"
-	"github.com/stickerd/stickerd/services/queue"
+	"github.com/stickerd/stickerd/internal/jobs"
+	"github.com/stickerd/stickerd/internal/metrics"
+	"github.com/stickerd/stickerd/internal/queue"
 )
 
 // event is one state change, as published on stickerd.render.events.

@@ -4,8 +4,8 @@ import (
 	"context"
 	"time"
 
-	"github.com/stickerd/stickerd/monitoring/metrics"
-	"github.com/stickerd/stickerd/services/jobs"
+	"github.com/stickerd/stickerd/internal/jobs"
+	"github.com/stickerd/stickerd/internal/metrics"
 )
 
 // gaugeLoop refreshes the leader's gauges once a second: queue depth by

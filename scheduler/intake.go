@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 
-	"github.com/stickerd/stickerd/services/jobs"
-	"github.com/stickerd/stickerd/services/queue"
-	"github.com/stickerd/stickerd/services/statestore"
+	"github.com/stickerd/stickerd/internal/jobs"
+	"github.com/stickerd/stickerd/internal/jobstore"
+	"github.com/stickerd/stickerd/internal/queue"
 )
 
 // Intake is the Kafka handler for stickerd.render.jobs. The gateway
@@ -22,7 +22,7 @@ func (s *Scheduler) Intake(ctx context.Context, m queue.Message) error {
 	}
 	j, err := s.store.Get(ctx, id)
 	switch {
-	case errors.Is(err, statestore.ErrNotFound):
+	case errors.Is(err, jobstore.ErrNotFound):
 		s.log.Warn("intake: no such job; message skipped", "job", id)
 		return nil
 	case err != nil:

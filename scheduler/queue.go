@@ -4,7 +4,7 @@ import (
 	"container/heap"
 	"time"
 
-	"github.com/stickerd/stickerd/services/jobs"
+	"github.com/stickerd/stickerd/internal/jobs"
 )
 
 // item is one queued job.

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stickerd/stickerd/services/jobs"
+	"github.com/stickerd/stickerd/internal/jobs"
 )
 
 func TestQueue_PriorityThenAgeAndBackoff(t *testing.T) {

@@ -10,12 +10,12 @@ import (
 	"time"
 
 	"github.com/stickerd/stickerd/internal/clock"
-	"github.com/stickerd/stickerd/monitoring/errevents"
-	"github.com/stickerd/stickerd/monitoring/metrics"
+	"github.com/stickerd/stickerd/internal/errevents"
+	"github.com/stickerd/stickerd/internal/jobs"
+	"github.com/stickerd/stickerd/internal/jobstore"
+	"github.com/stickerd/stickerd/internal/metrics"
+	"github.com/stickerd/stickerd/internal/queue"
 	"github.com/stickerd/stickerd/proto/workerpb"
-	"github.com/stickerd/stickerd/services/jobs"
-	"github.com/stickerd/stickerd/services/queue"
-	"github.com/stickerd/stickerd/services/statestore"
 )
 
 // Store is what the scheduler needs of the state store.
@@ -25,7 +25,7 @@ type Store interface {
 	UpdateFrom(ctx context.Context, known *jobs.Job, fn func(*jobs.Job) error) (*jobs.Job, error)
 	Scan(ctx context.Context, fn func(*jobs.Job) error) error
 	ScanQueued(ctx context.Context, fn func(*jobs.Job) error) error
-	WatchJobs(ctx context.Context, fromRevision int64) (<-chan statestore.Event, error)
+	WatchJobs(ctx context.Context, fromRevision int64) (<-chan jobstore.Event, error)
 	Revision(ctx context.Context) (int64, error)
 }
 
@@ -35,12 +35,12 @@ type Publisher interface {
 	PublishBatch(ctx context.Context, msgs []queue.Message) error
 }
 
-// Reporter publishes typed error events (monitoring/errevents.Publisher).
+// Reporter publishes typed error events (internal/errevents.Publisher).
 type Reporter interface {
 	Report(ctx context.Context, e errevents.Event)
 }
 
-// ProgressPublisher fans fine-grained progress out (services/coord.Progress).
+// ProgressPublisher fans fine-grained progress out (internal/sharedstate.Progress).
 type ProgressPublisher interface {
 	Publish(ctx context.Context, jobID string, progress float64) error
 }
@@ -254,7 +254,7 @@ func (s *Scheduler) retryStore(ctx context.Context, f func() error) error {
 	delay := 50 * time.Millisecond
 	for {
 		err := f()
-		if err == nil || !errors.Is(err, statestore.ErrUnavailable) {
+		if err == nil || !errors.Is(err, jobstore.ErrUnavailable) {
 			return err
 		}
 		select {

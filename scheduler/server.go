@@ -10,13 +10,9 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	"github.com/stickerd/stickerd/monitoring/metrics"
+	"github.com/stickerd/stickerd/internal/metrics"
 	"github.com/stickerd/stickerd/proto/workerpb"
 )
-
-// LeaderHeader is the trailer a standby sets to tell a worker where the
-// leader is.
-const LeaderHeader = "stickerd-leader"
 
 // Server is the gRPC face of a replica: workers open one Connect stream.
 type Server struct {
@@ -159,7 +155,7 @@ func (srv *Server) notLeader(stream grpc.ServerStream) error {
 		addr := srv.Leader(ctx)
 		cancel()
 		if addr != "" {
-			stream.SetTrailer(metadata.Pairs(LeaderHeader, addr))
+			stream.SetTrailer(metadata.Pairs(workerpb.LeaderHeader, addr))
 		}
 	}
 	return status.Error(codes.Unavailable, ErrNotLeader.Error())

@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/stickerd/stickerd/services/jobs"
+	"github.com/stickerd/stickerd/internal/jobs"
 )
 
 // watchLoop follows the store from the recovery revision: new and requeued

@@ -5,8 +5,8 @@ import (
 	"sort"
 
 	"github.com/stickerd/stickerd/internal/clock"
+	"github.com/stickerd/stickerd/internal/jobs"
 	"github.com/stickerd/stickerd/proto/workerpb"
-	"github.com/stickerd/stickerd/services/jobs"
 )
 
 // worker is the scheduler's view of one connected worker.

@@ -3,8 +3,8 @@ package scheduler
 import (
 	"testing"
 
+	"github.com/stickerd/stickerd/internal/jobs"
 	"github.com/stickerd/stickerd/proto/workerpb"
-	"github.com/stickerd/stickerd/services/jobs"
 )
 
 func testWorker(id string, conc int32, gpu workerpb.GPUState, running int) *worker {

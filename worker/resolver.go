@@ -6,19 +6,11 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/internal/blob"
+	"github.com/stickerd/stickerd/internal/errcode"
+	"github.com/stickerd/stickerd/internal/fetch"
 	"github.com/stickerd/stickerd/render"
-	"github.com/stickerd/stickerd/services/blob"
-	"github.com/stickerd/stickerd/services/fetch"
 )
-
-// AssetKey is the blob key of a tenant's uploaded asset.
-func AssetKey(tenant, assetID string) string { return "assets/" + tenant + "/" + assetID }
-
-// OutputKey is the blob key of a job's output.
-func OutputKey(tenant, jobID, format string) string {
-	return "outputs/" + tenant + "/" + jobID + "." + format
-}
 
 // resolver finds a job's assets: uploaded ones in the blob store (the
 // tenant's own only), URLs downloaded next to the job's output.
@@ -41,7 +33,7 @@ func (r *resolver) cleanup() {
 func (r *resolver) Resolve(ctx context.Context, ref render.AssetRef) (string, error) {
 	switch {
 	case ref.AssetID != "":
-		p, err := r.blobs.LocalPath(ctx, AssetKey(r.tenant, ref.AssetID))
+		p, err := r.blobs.LocalPath(ctx, blob.AssetKey(r.tenant, ref.AssetID))
 		if errors.Is(err, blob.ErrNotFound) {
 			return "", errcode.New(errcode.AssetNotFound, "%s: no asset %s", ref.Field, ref.AssetID)
 		}

@@ -4,8 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/stickerd/stickerd/internal/jobs"
 	"github.com/stickerd/stickerd/proto/workerpb"
-	"github.com/stickerd/stickerd/services/jobs"
 )
 
 // session runs one stream to one scheduler; it returns whether the worker

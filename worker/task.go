@@ -8,13 +8,14 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/stickerd/stickerd/monitoring/errcode"
-	"github.com/stickerd/stickerd/monitoring/errevents"
-	"github.com/stickerd/stickerd/monitoring/metrics"
+	"github.com/stickerd/stickerd/internal/blob"
+	"github.com/stickerd/stickerd/internal/errcode"
+	"github.com/stickerd/stickerd/internal/errevents"
+	"github.com/stickerd/stickerd/internal/jobs"
+	"github.com/stickerd/stickerd/internal/metrics"
 	"github.com/stickerd/stickerd/proto/workerpb"
 	"github.com/stickerd/stickerd/render"
 	"github.com/stickerd/stickerd/render/spec"
-	"github.com/stickerd/stickerd/services/jobs"
 )
 
 // start begins an assigned render unless it already runs (a re-sent
@@ -118,7 +119,7 @@ func (w *Worker) render(ctx context.Context, a *workerpb.Assign, t *task) *worke
 		metrics.RenderRealtime.WithLabelValues(class, res.Format).Observe(res.Duration / took)
 	}
 	metrics.RenderOutputBytes.WithLabelValues(res.Format).Observe(float64(res.Bytes))
-	key := OutputKey(a.GetTenant(), id, res.Format)
+	key := blob.OutputKey(a.GetTenant(), id, res.Format)
 	n, err := w.blobs.PutFile(ctx, key, out)
 	if err != nil {
 		return fail(errcode.Wrap(errcode.StorageFailed, err, "storing the output"))

@@ -12,13 +12,12 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/stickerd/stickerd/monitoring/errevents"
+	"github.com/stickerd/stickerd/internal/blob"
+	"github.com/stickerd/stickerd/internal/errevents"
+	"github.com/stickerd/stickerd/internal/fetch"
+	"github.com/stickerd/stickerd/internal/jobs"
 	"github.com/stickerd/stickerd/proto/workerpb"
 	"github.com/stickerd/stickerd/render"
-	"github.com/stickerd/stickerd/scheduler"
-	"github.com/stickerd/stickerd/services/blob"
-	"github.com/stickerd/stickerd/services/fetch"
-	"github.com/stickerd/stickerd/services/jobs"
 )
 
 // Renderer is what the worker needs of the render engine.
@@ -27,7 +26,7 @@ type Renderer interface {
 	Capabilities() render.Capabilities
 }
 
-// Reporter publishes typed error events (monitoring/errevents.Publisher).
+// Reporter publishes typed error events (internal/errevents.Publisher).
 type Reporter interface {
 	Report(ctx context.Context, e errevents.Event)
 }
@@ -231,7 +230,7 @@ var errNoRegistered = errors.New("worker: the scheduler did not answer Register"
 
 // leaderHint reads a standby's trailer naming the leader.
 func leaderHint(stream grpc.ClientStream) string {
-	if v := stream.Trailer().Get(scheduler.LeaderHeader); len(v) > 0 {
+	if v := stream.Trailer().Get(workerpb.LeaderHeader); len(v) > 0 {
 		return v[0]
 	}
 	return ""

@@ -14,7 +14,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/stickerd/stickerd/edge"
-	"github.com/stickerd/stickerd/edge/vpx"
+	"github.com/stickerd/stickerd/internal/vpx"
 	"github.com/stickerd/stickerd/sdk/go/rtc"
 	"github.com/stickerd/stickerd/sdk/go/rtc/rtctest"
 )

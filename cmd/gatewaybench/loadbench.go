@@ -12,9 +12,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/stickerd/stickerd/services/coord"
+	"github.com/stickerd/stickerd/internal/sharedstate"
+	"github.com/stickerd/stickerd/internal/wiring"
 	"github.com/stickerd/stickerd/services/gateway"
-	"github.com/stickerd/stickerd/services/stack"
 )
 
 // loadOptions shape the load benchmark.
@@ -58,12 +58,12 @@ func loadBench(ctx context.Context, o loadOptions) error {
 		where = o.scratch
 	}
 	lr := &loadRun{o: o, timer: &serverTimer{}, ids: &idList{}, client: tunedClient(o.conns, 10*time.Second), profDir: o.profileDir}
-	lr.srv, err = startServer(ctx, dir, func(c *stack.Config) {
-		c.Renderer = stack.NoopRenderer{}
+	lr.srv, err = startServer(ctx, dir, func(c *wiring.Config) {
+		c.Renderer = wiring.NoopRenderer{}
 		c.Workers, c.Worker.Concurrency = 2, 256
 		c.Worker.WorkDir, c.BlobDir = filepath.Join(work, "work"), filepath.Join(work, "blobs")
-		c.Coord = coord.DefaultConfig()
-		c.Coord.RateLimit = coord.RateLimit{Rate: 1e6, Burst: 1_000_000}
+		c.Coord = sharedstate.DefaultConfig()
+		c.Coord.RateLimit = sharedstate.RateLimit{Rate: 1e6, Burst: 1_000_000}
 	}, func(g *gateway.Config) { g.QueueDepthLimit = 1 << 30 }, nil, lr.timer.wrap)
 	if err != nil {
 		return err
@@ -208,7 +208,7 @@ func verdict(met bool) string {
 }
 
 // drain waits (bounded) until the pipeline has no job queued or running.
-func drain(s *stack.Stack, limit time.Duration) {
+func drain(s *wiring.Stack, limit time.Duration) {
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
 		busy := false

@@ -9,8 +9,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/stickerd/stickerd/internal/wiring"
 	stickerd "github.com/stickerd/stickerd/sdk/go"
-	"github.com/stickerd/stickerd/services/stack"
 )
 
 // renderBench runs the reference job through a `stickerd dev` stack over
@@ -27,7 +27,7 @@ func renderBench(ctx context.Context, runs int) error {
 	if err != nil {
 		return err
 	}
-	srv, err := startServer(ctx, filepath.Join(dir, "data"), func(c *stack.Config) {
+	srv, err := startServer(ctx, filepath.Join(dir, "data"), func(c *wiring.Config) {
 		c.Workers, c.Worker.Concurrency = 1, 1
 	}, nil, nil, nil)
 	if err != nil {

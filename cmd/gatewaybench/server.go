@@ -11,15 +11,15 @@ import (
 	"os"
 	"time"
 
+	"github.com/stickerd/stickerd/internal/etcd"
+	"github.com/stickerd/stickerd/internal/health"
+	"github.com/stickerd/stickerd/internal/wiring"
 	"github.com/stickerd/stickerd/services/gateway"
-	"github.com/stickerd/stickerd/services/health"
-	"github.com/stickerd/stickerd/services/kv"
-	"github.com/stickerd/stickerd/services/stack"
 )
 
 // server is a `stickerd dev` stack with its gateway on a loopback port.
 type server struct {
-	stack *stack.Stack
+	stack *wiring.Stack
 	url   string
 	http  *http.Server
 	// stopReads ends the gateway's job-record cache.
@@ -30,10 +30,10 @@ type server struct {
 // mutate, and its gateway (as `stickerd dev` wires them) with gcfg, the
 // coordination features from coord (nil: the stack's) and its handler
 // wrapped by wrap (when not nil).
-func startServer(ctx context.Context, dir string, mutate func(*stack.Config), gcfg func(*gateway.Config),
-	coord *stack.Coord, wrap func(http.Handler) http.Handler) (*server, error) {
-	cfg := stack.DefaultConfig(dir)
-	clients, peers, err := kv.FreeLocalURLs(1)
+func startServer(ctx context.Context, dir string, mutate func(*wiring.Config), gcfg func(*gateway.Config),
+	coord *wiring.Coord, wrap func(http.Handler) http.Handler) (*server, error) {
+	cfg := wiring.DefaultConfig(dir)
+	clients, peers, err := etcd.FreeLocalURLs(1)
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +43,7 @@ func startServer(ctx context.Context, dir string, mutate func(*stack.Config), gc
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	s, err := stack.Start(ctx, cfg)
+	s, err := wiring.Start(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -61,13 +61,13 @@ func startServer(ctx context.Context, dir string, mutate func(*stack.Config), gc
 	if gcfg != nil {
 		gcfg(&g)
 	}
-	co := stack.Coord{Cache: s.Coord.Cache, Limiter: s.Coord.Limiter, Idempotency: s.Coord.Idempotency, Progress: s.Coord.Progress}
+	co := wiring.Coord{Cache: s.Coord.Cache, Limiter: s.Coord.Limiter, Idempotency: s.Coord.Idempotency, Progress: s.Coord.Progress}
 	if coord != nil {
 		co = *coord
 	}
 	gctx, gcancel := context.WithCancel(ctx)
 	srv.stopReads = gcancel
-	gw, err := s.Gateway(stack.GatewayOptions{Config: g, Coord: co, WebUI: true, Context: gctx, Log: cfg.Log})
+	gw, err := s.Gateway(wiring.GatewayOptions{Config: g, Coord: co, WebUI: true, Context: gctx, Log: cfg.Log})
 	if err != nil {
 		srv.close()
 		return nil, err

@@ -18,10 +18,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/stickerd/stickerd/internal/etcd"
+	"github.com/stickerd/stickerd/internal/jobs"
+	"github.com/stickerd/stickerd/internal/wiring"
 	"github.com/stickerd/stickerd/render/spec"
-	"github.com/stickerd/stickerd/services/jobs"
-	"github.com/stickerd/stickerd/services/kv"
-	"github.com/stickerd/stickerd/services/stack"
 )
 
 func main() {
@@ -55,7 +55,7 @@ func run(ctx context.Context, rates []int, window time.Duration, conc int, scrat
 		return err
 	}
 	defer os.RemoveAll(dir)
-	cfg := stack.DefaultConfig(dir)
+	cfg := wiring.DefaultConfig(dir)
 	where := "disk"
 	if st, err := os.Stat(scratch); scratch != "" && err == nil && st.IsDir() {
 		// The no-op renderer's placeholder files measure the file system,
@@ -68,16 +68,16 @@ func run(ctx context.Context, rates []int, window time.Duration, conc int, scrat
 		defer os.RemoveAll(sdir)
 		cfg.Worker.WorkDir, cfg.BlobDir, where = sdir+"/work", sdir+"/blobs", scratch
 	}
-	clients, peers, err := kv.FreeLocalURLs(1)
+	clients, peers, err := etcd.FreeLocalURLs(1)
 	if err != nil {
 		return err
 	}
 	cfg.Etcd.ClientURLs, cfg.Etcd.PeerURLs = clients, peers
 	cfg.KafkaListen, cfg.SchedulerListen = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Workers, cfg.Worker.Concurrency = 2, conc
-	cfg.Renderer = stack.NoopRenderer{}
+	cfg.Renderer = wiring.NoopRenderer{}
 	cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	s, err := stack.Start(ctx, cfg)
+	s, err := wiring.Start(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -124,7 +124,7 @@ type result struct {
 // measure submits at rate for window (open loop: one submission every
 // 1/rate, each in its own goroutine, so a slow submit does not slow the
 // schedule), waits for every accepted job to finish, and computes the row.
-func measure(ctx context.Context, s *stack.Stack, timed *timing, sp *spec.Spec, rate int, window time.Duration) (result, error) {
+func measure(ctx context.Context, s *wiring.Stack, timed *timing, sp *spec.Spec, rate int, window time.Duration) (result, error) {
 	timed.reset()
 	rev0, err := s.Store.Revision(ctx)
 	if err != nil {

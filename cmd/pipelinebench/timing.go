@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/stickerd/stickerd/services/jobs"
+	"github.com/stickerd/stickerd/internal/jobs"
 	"github.com/stickerd/stickerd/services/submit"
 )
 

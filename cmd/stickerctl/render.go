@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/internal/errcode"
 	"github.com/stickerd/stickerd/render"
 	"github.com/stickerd/stickerd/render/spec"
 )

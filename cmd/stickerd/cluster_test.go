@@ -19,9 +19,9 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"github.com/stickerd/stickerd/services/jobs"
-	"github.com/stickerd/stickerd/services/kv"
-	"github.com/stickerd/stickerd/services/statestore"
+	"github.com/stickerd/stickerd/internal/etcd"
+	"github.com/stickerd/stickerd/internal/jobs"
+	"github.com/stickerd/stickerd/internal/jobstore"
 )
 
 // proc is one stickerd process of the cluster, restartable with the same
@@ -116,7 +116,7 @@ func startCluster(t *testing.T, workers int) *cluster {
 	if out, err := exec.Command("go", "build", "-o", c.bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	clients, peers, err := kv.FreeLocalURLs(3)
+	clients, peers, err := etcd.FreeLocalURLs(3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,12 +199,12 @@ func TestCluster_JobsSurviveKills(t *testing.T) {
 	const total = 300
 	c := startCluster(t, 3)
 	ctx := context.Background()
-	cli, err := kv.Dial(ctx, strings.Split(c.etcdClients, ","))
+	cli, err := etcd.Dial(ctx, strings.Split(c.etcdClients, ","))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cli.Close()
-	store := statestore.New(cli, statestore.DefaultPrefix)
+	store := jobstore.New(cli, jobstore.DefaultPrefix)
 	body := []byte(`{"source":{"color":"#0000FF","width":96,"height":64,"duration":0.5,"fps":10},
 		"stickers":[{"type":"image","builtin":"heart","width":0.5}],"output":{"quality":"draft"}}`)
 	httpc := &http.Client{Timeout: 10 * time.Second}

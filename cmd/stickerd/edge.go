@@ -10,14 +10,14 @@ import (
 	"time"
 
 	"github.com/stickerd/stickerd/edge"
+	"github.com/stickerd/stickerd/internal/blob"
+	"github.com/stickerd/stickerd/internal/errcode"
+	"github.com/stickerd/stickerd/internal/errevents"
 	"github.com/stickerd/stickerd/internal/flagenv"
-	"github.com/stickerd/stickerd/monitoring/errcode"
-	"github.com/stickerd/stickerd/monitoring/errevents"
-	"github.com/stickerd/stickerd/services/blob"
+	"github.com/stickerd/stickerd/internal/health"
+	"github.com/stickerd/stickerd/internal/queue"
+	"github.com/stickerd/stickerd/internal/wiring"
 	"github.com/stickerd/stickerd/services/gateway"
-	"github.com/stickerd/stickerd/services/health"
-	"github.com/stickerd/stickerd/services/queue"
-	"github.com/stickerd/stickerd/services/stack"
 )
 
 func runEdge(ctx context.Context, args []string, log *slog.Logger) error {
@@ -53,7 +53,7 @@ func runEdge(ctx context.Context, args []string, log *slog.Logger) error {
 			return err
 		}
 	}
-	open := stack.IsLoopback(*httpAddr) && len(keys) == 0
+	open := wiring.IsLoopback(*httpAddr) && len(keys) == 0
 	resolver := func(r *http.Request) (string, error) {
 		key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if t, found := keys[strings.TrimSpace(key)]; ok && found {
@@ -70,7 +70,7 @@ func runEdge(ctx context.Context, args []string, log *slog.Logger) error {
 	}
 	defer closeErrs()
 	ed, err := edge.New(cfg, edge.WithTenantResolver(resolver), edge.WithLogger(log), edge.WithErrorReporter(edgeReporter(errs)),
-		edge.WithAssetOpener(stack.EdgeAssets(blob.Dir{Root: filepath.Join(*dataDir, "blobs")})))
+		edge.WithAssetOpener(wiring.EdgeAssets(blob.Dir{Root: filepath.Join(*dataDir, "blobs")})))
 	if err != nil {
 		return err
 	}
@@ -86,7 +86,7 @@ func runEdge(ctx context.Context, args []string, log *slog.Logger) error {
 		if url == "" {
 			url = "http://" + *httpAddr
 		}
-		go stack.EdgeHeartbeat(ctx, ed, *id, url, cfg.MaxSessions, schedulers, time.Second, log)
+		go wiring.EdgeHeartbeat(ctx, ed, *id, url, cfg.MaxSessions, schedulers, time.Second, log)
 	}
 	log.Info("edge serving", "http", *httpAddr)
 	return health.Serve(ctx, *httpAddr, h)

@@ -6,16 +6,16 @@ import (
 	"log/slog"
 	"path/filepath"
 
+	"github.com/stickerd/stickerd/internal/blob"
+	"github.com/stickerd/stickerd/internal/errevents"
+	"github.com/stickerd/stickerd/internal/etcd"
 	"github.com/stickerd/stickerd/internal/flagenv"
-	"github.com/stickerd/stickerd/monitoring/errevents"
-	"github.com/stickerd/stickerd/services/blob"
-	"github.com/stickerd/stickerd/services/coord"
+	"github.com/stickerd/stickerd/internal/health"
+	"github.com/stickerd/stickerd/internal/jobstore"
+	"github.com/stickerd/stickerd/internal/queue"
+	"github.com/stickerd/stickerd/internal/sharedstate"
+	"github.com/stickerd/stickerd/internal/wiring"
 	"github.com/stickerd/stickerd/services/gateway"
-	"github.com/stickerd/stickerd/services/health"
-	"github.com/stickerd/stickerd/services/kv"
-	"github.com/stickerd/stickerd/services/queue"
-	"github.com/stickerd/stickerd/services/stack"
-	"github.com/stickerd/stickerd/services/statestore"
 	"github.com/stickerd/stickerd/services/submit"
 )
 
@@ -42,8 +42,8 @@ func gatewayFlags(fs *flag.FlagSet) gatewayOpts {
 		webhookSecret: fs.String("webhook-secret", "", "whsec_… secret that signs webhooks (default: a random one per start)"),
 		maxUpload:     fs.Int64("max-upload-bytes", d.MaxUploadBytes, "largest asset upload"),
 		queueLimit:    fs.Int("queue-depth-limit", d.QueueDepthLimit, "queued jobs past which submissions get 503"),
-		rate:          fs.Float64("rate-limit", coord.DefaultConfig().RateLimit.Rate, "submissions and uploads per second per tenant (0: no limit)"),
-		burst:         fs.Int("rate-burst", coord.DefaultConfig().RateLimit.Burst, "burst of the per-tenant rate limit"),
+		rate:          fs.Float64("rate-limit", sharedstate.DefaultConfig().RateLimit.Rate, "submissions and uploads per second per tenant (0: no limit)"),
+		burst:         fs.Int("rate-burst", sharedstate.DefaultConfig().RateLimit.Burst, "burst of the per-tenant rate limit"),
 	}
 }
 
@@ -56,7 +56,7 @@ func (o gatewayOpts) config(httpAddr string) (gateway.Config, error) {
 		}
 		cfg.APIKeys = keys
 	}
-	cfg.Loopback = stack.IsLoopback(httpAddr)
+	cfg.Loopback = wiring.IsLoopback(httpAddr)
 	cfg.AllowedHosts = *o.allowedHosts
 	cfg.AllowPrivateURLs = *o.allowPrivate
 	cfg.MaxUploadBytes, cfg.QueueDepthLimit = *o.maxUpload, *o.queueLimit
@@ -67,16 +67,16 @@ func runGateway(ctx context.Context, args []string, log *slog.Logger) error {
 	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
 	httpAddr := fs.String("http-addr", "127.0.0.1:8080", "HTTP address")
 	dataDir := fs.String("data-dir", "./data", "data folder; blobs (uploads, outputs) live in DATA_DIR/blobs, shared with the workers")
-	etcd := flagenv.List{"127.0.0.1:2379"}
+	etcdEndpoints := flagenv.List{"127.0.0.1:2379"}
 	brokers := flagenv.List{"127.0.0.1:9092"}
-	fs.Var(&etcd, "etcd-endpoints", "etcd endpoints, comma-separated")
+	fs.Var(&etcdEndpoints, "etcd-endpoints", "etcd endpoints, comma-separated")
 	fs.Var(&brokers, "kafka-brokers", "Kafka brokers, comma-separated")
 	redisURL := fs.String("redis-url", "", "Redis for the cache, rate limits, idempotency and progress (in-process when empty)")
 	gw := gatewayFlags(fs)
 	if err := flagenv.Parse(fs, args); err != nil {
 		return err
 	}
-	cli, err := kv.Dial(ctx, etcd)
+	cli, err := etcd.Dial(ctx, etcdEndpoints)
 	if err != nil {
 		return err
 	}
@@ -88,9 +88,9 @@ func runGateway(ctx context.Context, args []string, log *slog.Logger) error {
 		return err
 	}
 	defer prod.Close()
-	cc := coord.DefaultConfig()
+	cc := sharedstate.DefaultConfig()
 	cc.RedisURL = *redisURL
-	cc.RateLimit = coord.RateLimit{Rate: *gw.rate, Burst: *gw.burst}
+	cc.RateLimit = sharedstate.RateLimit{Rate: *gw.rate, Burst: *gw.burst}
 	set, err := openCoord(ctx, cc)
 	if err != nil {
 		log.Warn("redis unavailable at start; using in-process state until restart", "err", err)
@@ -100,7 +100,7 @@ func runGateway(ctx context.Context, args []string, log *slog.Logger) error {
 		}
 	}
 	defer set.Close()
-	store := statestore.New(cli, statestore.DefaultPrefix)
+	store := jobstore.New(cli, jobstore.DefaultPrefix)
 	sub := &submit.Submitter{Store: store, Pub: prod, Log: log}
 	gcfg, err := gw.config(*httpAddr)
 	if err != nil {
@@ -111,23 +111,23 @@ func runGateway(ctx context.Context, args []string, log *slog.Logger) error {
 		return err
 	}
 	defer errs.Close(context.Background())
-	g, err := stack.NewGateway(cli, store, sub, blob.Dir{Root: filepath.Join(*dataDir, "blobs")},
-		stack.EtcdQueueDepth(cli), stack.GatewayOptions{Config: gcfg, Coord: coordOf(set), Errors: errs, Context: ctx, Log: log})
+	g, err := wiring.NewGateway(cli, store, sub, blob.Dir{Root: filepath.Join(*dataDir, "blobs")},
+		wiring.EtcdQueueDepth(cli), wiring.GatewayOptions{Config: gcfg, Coord: coordOf(set), Errors: errs, Context: ctx, Log: log})
 	if err != nil {
 		return err
 	}
-	stack.MountEdgePlacement(g, cli) // realtime sessions go to the least-loaded edge
+	wiring.MountEdgePlacement(g, cli) // realtime sessions go to the least-loaded edge
 	log.Info("gateway serving", "http", *httpAddr, "coord", set.Backend)
 	return health.Serve(ctx, *httpAddr, g.Handler())
 }
 
 // openCoord opens the coordination set; a zero rate means no rate limit.
-func openCoord(ctx context.Context, cc coord.Config) (*coord.Set, error) {
+func openCoord(ctx context.Context, cc sharedstate.Config) (*sharedstate.Set, error) {
 	unlimited := cc.RateLimit.Rate <= 0
 	if unlimited {
-		cc.RateLimit = coord.DefaultConfig().RateLimit
+		cc.RateLimit = sharedstate.DefaultConfig().RateLimit
 	}
-	set, err := coord.Open(ctx, cc)
+	set, err := sharedstate.Open(ctx, cc)
 	if err == nil && unlimited {
 		set.Limiter = nil
 	}

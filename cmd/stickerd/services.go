@@ -13,23 +13,23 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/stickerd/stickerd/edge"
+	"github.com/stickerd/stickerd/internal/blob"
+	"github.com/stickerd/stickerd/internal/etcd"
 	"github.com/stickerd/stickerd/internal/flagenv"
+	"github.com/stickerd/stickerd/internal/health"
+	"github.com/stickerd/stickerd/internal/kafkaembed"
+	"github.com/stickerd/stickerd/internal/queue"
+	"github.com/stickerd/stickerd/internal/sharedstate"
+	"github.com/stickerd/stickerd/internal/wiring"
 	"github.com/stickerd/stickerd/monitoring/monitor"
 	"github.com/stickerd/stickerd/render"
 	"github.com/stickerd/stickerd/scheduler"
-	"github.com/stickerd/stickerd/services/blob"
-	"github.com/stickerd/stickerd/services/coord"
-	"github.com/stickerd/stickerd/services/health"
-	"github.com/stickerd/stickerd/services/kafkaembed"
-	"github.com/stickerd/stickerd/services/kv"
-	"github.com/stickerd/stickerd/services/queue"
-	"github.com/stickerd/stickerd/services/stack"
 	"github.com/stickerd/stickerd/services/webhook"
 	"github.com/stickerd/stickerd/worker"
 )
 
 func runKV(ctx context.Context, args []string, log *slog.Logger) error {
-	cfg := kv.DefaultMemberConfig()
+	cfg := etcd.DefaultMemberConfig()
 	fs := flag.NewFlagSet("kv", flag.ContinueOnError)
 	fs.StringVar(&cfg.Name, "name", cfg.Name, "member name")
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "member data folder")
@@ -45,9 +45,9 @@ func runKV(ctx context.Context, args []string, log *slog.Logger) error {
 	}
 	cfg.ClientURLs, cfg.PeerURLs = clients, peers
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return kv.Run(ctx, cfg) })
+	g.Go(func() error { return etcd.Run(ctx, cfg) })
 	g.Go(func() error { return health.Serve(ctx, *httpAddr, health.Handler()) })
-	g.Go(func() error { kv.WatchLeader(ctx, cfg.ClientURLs, 2*time.Second); return nil })
+	g.Go(func() error { etcd.WatchLeader(ctx, cfg.ClientURLs, 2*time.Second); return nil })
 	return g.Wait()
 }
 
@@ -107,9 +107,9 @@ func runScheduler(ctx context.Context, args []string, log *slog.Logger) error {
 	if err := flagenv.Parse(fs, args); err != nil {
 		return err
 	}
-	cc := coord.DefaultConfig()
+	cc := sharedstate.DefaultConfig()
 	cc.RedisURL = *redisURL
-	set, err := coord.Open(ctx, cc)
+	set, err := sharedstate.Open(ctx, cc)
 	if err != nil {
 		return err
 	}
@@ -120,11 +120,11 @@ func runScheduler(ctx context.Context, args []string, log *slog.Logger) error {
 		wcfg.Secret = webhook.NewSecret()
 		log.Warn("no --webhook-secret; signing webhooks with a random secret")
 	}
-	hooks, err := stack.NewWebhooks(ctx, wcfg, nil, log)
+	hooks, err := wiring.NewWebhooks(ctx, wcfg, nil, log)
 	if err != nil {
 		return err
 	}
-	r, err := stack.StartReplica(ctx, stack.ReplicaConfig{Scheduler: cfg, Listen: *grpcAddr, EtcdEndpoints: etcd, Brokers: brokers,
+	r, err := wiring.StartReplica(ctx, wiring.ReplicaConfig{Scheduler: cfg, Listen: *grpcAddr, EtcdEndpoints: etcd, Brokers: brokers,
 		Progress: set.Progress, Notify: hooks.Notify, Log: log})
 	if err != nil {
 		return err
@@ -217,17 +217,17 @@ func runDev(ctx context.Context, args []string, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	cfg := stack.DefaultConfig(dir)
+	cfg := wiring.DefaultConfig(dir)
 	cfg.Log, cfg.KafkaListen, cfg.KafkaBrokers, cfg.EtcdEndpoints = log, *kafkaListen, brokers, etcd
 	cfg.Etcd.ClientURLs, cfg.Etcd.PeerURLs = []string{"http://" + *etcdClient}, []string{"http://" + *etcdPeer}
 	cfg.SchedulerListen, cfg.Workers, cfg.Worker.Concurrency = *grpcAddr, *workers, *concurrency
 	cfg.Monitor = true
 	cfg.Coord.RedisURL = *redisURL
-	cfg.Coord.RateLimit = coord.RateLimit{Rate: *gw.rate, Burst: *gw.burst}
+	cfg.Coord.RateLimit = sharedstate.RateLimit{Rate: *gw.rate, Burst: *gw.burst}
 	cfg.Webhook.Secret, cfg.Webhook.AllowPrivate = *gw.webhookSecret, *gw.allowPrivate
 	cfg.Worker.AllowPrivateURLs = *gw.allowPrivate
 	startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	s, err := stack.Start(startCtx, cfg)
+	s, err := wiring.Start(startCtx, cfg)
 	cancel()
 	if err != nil {
 		return err
@@ -243,13 +243,13 @@ func runDev(ctx context.Context, args []string, log *slog.Logger) error {
 	}
 	ecfg := edge.DefaultConfig()
 	candidates.apply(&ecfg)
-	ed, err := edge.New(ecfg, edge.WithTenantResolver(stack.EdgeTenant),
-		edge.WithAssetOpener(stack.EdgeAssets(s.Blobs)), edge.WithLogger(log), edge.WithErrorReporter(edgeReporter(s.Errors)))
+	ed, err := edge.New(ecfg, edge.WithTenantResolver(wiring.EdgeTenant),
+		edge.WithAssetOpener(wiring.EdgeAssets(s.Blobs)), edge.WithLogger(log), edge.WithErrorReporter(edgeReporter(s.Errors)))
 	if err != nil {
 		return err
 	}
 	defer ed.Close()
-	g, err := s.Gateway(stack.GatewayOptions{Config: gcfg, Coord: co, WebUI: true, Edge: ed, Errors: s.Errors, Context: ctx, Log: log})
+	g, err := s.Gateway(wiring.GatewayOptions{Config: gcfg, Coord: co, WebUI: true, Edge: ed, Errors: s.Errors, Context: ctx, Log: log})
 	if err != nil {
 		return err
 	}
@@ -259,8 +259,8 @@ func runDev(ctx context.Context, args []string, log *slog.Logger) error {
 	return health.Serve(ctx, *httpAddr, g.Handler())
 }
 
-func coordOf(c *coord.Set) stack.Coord {
-	return stack.Coord{Cache: c.Cache, Limiter: c.Limiter, Idempotency: c.Idempotency, Progress: c.Progress}
+func coordOf(c *sharedstate.Set) wiring.Coord {
+	return wiring.Coord{Cache: c.Cache, Limiter: c.Limiter, Idempotency: c.Idempotency, Progress: c.Progress}
 }
 
 func hostID(prefix string) string {

@@ -13,16 +13,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stickerd/stickerd/internal/etcd"
+	"github.com/stickerd/stickerd/internal/wiring"
 	"github.com/stickerd/stickerd/services/gateway"
-	"github.com/stickerd/stickerd/services/kv"
-	"github.com/stickerd/stickerd/services/stack"
 	"github.com/stickerd/stickerd/services/webhook"
 )
 
 // devStack is what `stickerd dev` runs (the pipeline, the monitor and the
 // gateway in one process) on free loopback ports with short timers.
 type devStack struct {
-	*stack.Stack
+	*wiring.Stack
 	// API is the gateway's base URL; it also serves GET /metrics.
 	API  string
 	Addr string // host:port of API
@@ -40,8 +40,8 @@ func startDev(t *testing.T, workers int) *devStack {
 		}
 	})
 
-	cfg := stack.DefaultConfig(t.TempDir())
-	clients, peers, err := kv.FreeLocalURLs(1)
+	cfg := wiring.DefaultConfig(t.TempDir())
+	clients, peers, err := etcd.FreeLocalURLs(1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func startDev(t *testing.T, workers int) *devStack {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	s, err := stack.Start(ctx, cfg)
+	s, err := wiring.Start(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,8 +72,8 @@ func startDev(t *testing.T, workers int) *devStack {
 	gcfg := gateway.DefaultConfig()
 	gcfg.Loopback, gcfg.AllowPrivateURLs = true, true
 	c := s.Coord
-	g, err := s.Gateway(stack.GatewayOptions{Config: gcfg, Log: log,
-		Coord: stack.Coord{Cache: c.Cache, Limiter: c.Limiter, Idempotency: c.Idempotency, Progress: c.Progress}})
+	g, err := s.Gateway(wiring.GatewayOptions{Config: gcfg, Log: log,
+		Coord: wiring.Coord{Cache: c.Cache, Limiter: c.Limiter, Idempotency: c.Idempotency, Progress: c.Progress}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func (d *devStack) waitJob(t *testing.T, id string, within time.Duration, what s
 }
 
 // proc returns the in-process worker with this id.
-func (d *devStack) proc(t *testing.T, id string) *stack.WorkerProc {
+func (d *devStack) proc(t *testing.T, id string) *wiring.WorkerProc {
 	t.Helper()
 	for _, w := range d.Workers {
 		if w.Worker.ID() == id {

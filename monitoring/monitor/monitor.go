@@ -9,10 +9,10 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/stickerd/stickerd/monitoring/errcode"
-	"github.com/stickerd/stickerd/monitoring/errevents"
-	"github.com/stickerd/stickerd/monitoring/metrics"
-	"github.com/stickerd/stickerd/services/queue"
+	"github.com/stickerd/stickerd/internal/errcode"
+	"github.com/stickerd/stickerd/internal/errevents"
+	"github.com/stickerd/stickerd/internal/metrics"
+	"github.com/stickerd/stickerd/internal/queue"
 )
 
 // DefaultGroup is the consumer group of every monitor replica: replicas

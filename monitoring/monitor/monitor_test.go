@@ -8,11 +8,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/stickerd/stickerd/monitoring/errcode"
-	"github.com/stickerd/stickerd/monitoring/errevents"
-	"github.com/stickerd/stickerd/monitoring/metrics"
-	"github.com/stickerd/stickerd/services/kafkaembed"
-	"github.com/stickerd/stickerd/services/queue"
+	"github.com/stickerd/stickerd/internal/errcode"
+	"github.com/stickerd/stickerd/internal/errevents"
+	"github.com/stickerd/stickerd/internal/kafkaembed"
+	"github.com/stickerd/stickerd/internal/metrics"
+	"github.com/stickerd/stickerd/internal/queue"
 )
 
 // TestRun_CountsEventsFromKafka runs the monitor against the embedded broker:

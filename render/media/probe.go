@@ -16,7 +16,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/internal/errcode"
 	"github.com/stickerd/stickerd/render/animwebp"
 )
 

@@ -10,7 +10,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/internal/errcode"
 )
 
 const msgUnknownField = "unknown field"

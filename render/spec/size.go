@@ -3,7 +3,7 @@ package spec
 import (
 	"math"
 
-	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/internal/errcode"
 )
 
 // OutputSize applies the contract's defaults to the output frame of a

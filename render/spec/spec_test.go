@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/internal/errcode"
 )
 
 const validSpec = `{

@@ -19,7 +19,7 @@ const (
 )
 
 // Asset is the record of one uploaded file. The bytes live in the blob store
-// at worker.AssetKey(Tenant, ID).
+// at blob.AssetKey(Tenant, ID).
 type Asset struct {
 	ID          string    `json:"id"`
 	Tenant      string    `json:"tenant"`

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/internal/errcode"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/grpc/codes"
@@ -30,7 +30,7 @@ func storeErr(op string, err error) error {
 	return errcode.Wrap(errcode.Internal, fmt.Errorf("assets: %s: %w", op, err), "asset store")
 }
 
-// unavailable mirrors statestore's classification of etcd errors.
+// unavailable mirrors jobstore's classification of etcd errors.
 func unavailable(err error) bool {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, clientv3.ErrNoAvailableEndpoints):

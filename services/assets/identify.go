@@ -10,7 +10,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/internal/errcode"
 	"github.com/stickerd/stickerd/render/media"
 	"golang.org/x/image/font/sfnt"
 )

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stickerd/stickerd/internal/blob"
+	"github.com/stickerd/stickerd/internal/etcd/etcdtest"
 	"github.com/stickerd/stickerd/render/media"
-	"github.com/stickerd/stickerd/services/blob"
-	"github.com/stickerd/stickerd/services/kv/kvtest"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -19,7 +19,7 @@ import (
 var shared *clientv3.Client
 
 func TestMain(m *testing.M) {
-	os.Exit(kvtest.RunWithMember(m, "assets", func(c *clientv3.Client) { shared = c }))
+	os.Exit(etcdtest.RunWithMember(m, "assets", func(c *clientv3.Client) { shared = c }))
 }
 
 // newStore is a store on the shared member under a prefix for this test,

@@ -12,10 +12,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/internal/blob"
+	"github.com/stickerd/stickerd/internal/errcode"
 	"github.com/stickerd/stickerd/render/media"
-	"github.com/stickerd/stickerd/services/blob"
-	"github.com/stickerd/stickerd/worker"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -80,7 +79,7 @@ func (s *Store) withTimeout(ctx context.Context) (context.Context, context.Cance
 // (refusing more than limit bytes, or the prober's MaxBytes when limit is
 // 0) while hashing it, identifies it — a font by its magic bytes and sfnt,
 // anything else with ffprobe — and only then moves the bytes to
-// worker.AssetKey and writes the record. Errors: ASSET_TOO_LARGE over a
+// blob.AssetKey and writes the record. Errors: ASSET_TOO_LARGE over a
 // limit, ASSET_UNSUPPORTED for content the engine cannot use,
 // STATE_STORE_UNAVAILABLE, STORAGE_FAILED, or ErrUploadRead. contentType is
 // the client's claim, kept only when the bytes do not say better.
@@ -120,7 +119,7 @@ func (s *Store) Put(ctx context.Context, tenant, contentType string, r io.Reader
 		now = s.Now
 	}
 	a.ID, a.Tenant, a.Bytes, a.SHA256, a.CreatedAt = id, tenant, n, hex.EncodeToString(h.Sum(nil)), now().UTC()
-	key := worker.AssetKey(tenant, id)
+	key := blob.AssetKey(tenant, id)
 	if _, err := s.blobs.PutFile(ctx, key, path); err != nil {
 		return nil, errcode.Wrap(errcode.StorageFailed, err, "storing the upload")
 	}

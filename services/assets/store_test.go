@@ -12,12 +12,11 @@ import (
 	"testing/iotest"
 	"time"
 
-	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/internal/blob"
+	"github.com/stickerd/stickerd/internal/errcode"
+	"github.com/stickerd/stickerd/internal/etcd/etcdtest"
 	"github.com/stickerd/stickerd/render/media"
 	"github.com/stickerd/stickerd/services/assets/assetstest"
-	"github.com/stickerd/stickerd/services/blob"
-	"github.com/stickerd/stickerd/services/kv/kvtest"
-	"github.com/stickerd/stickerd/worker"
 )
 
 func TestStore_PutIdentifiesUploads(t *testing.T) {
@@ -61,7 +60,7 @@ func TestStore_PutIdentifiesUploads(t *testing.T) {
 			if h, err := s.Hash(ctx, "acme", a.ID); err != nil || h != a.SHA256 {
 				t.Fatalf("Hash = %q, %v", h, err)
 			}
-			obj, err := blobs.Open(ctx, worker.AssetKey("acme", a.ID))
+			obj, err := blobs.Open(ctx, blob.AssetKey("acme", a.ID))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -148,7 +147,7 @@ func TestStore_GetIsPerTenant(t *testing.T) {
 }
 
 func TestStore_UnavailableWhenEtcdIsDown(t *testing.T) {
-	c := kvtest.StartCluster(t, 1)
+	c := etcdtest.StartCluster(t, 1)
 	blobs := blob.Dir{Root: t.TempDir()}
 	s := New(c.Client(), "", blobs, media.Prober{FFprobe: "ffprobe", Limits: media.DefaultLimits()})
 	s.RequestTimeout = 500 * time.Millisecond

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/internal/errcode"
 	"github.com/stickerd/stickerd/services/assets/assetstest"
 )
 

@@ -4,8 +4,8 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/stickerd/stickerd/monitoring/errcode"
-	"github.com/stickerd/stickerd/services/jobs"
+	"github.com/stickerd/stickerd/internal/errcode"
+	"github.com/stickerd/stickerd/internal/jobs"
 )
 
 func TestAuth_APIKeys(t *testing.T) {

@@ -5,9 +5,9 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+	"github.com/stickerd/stickerd/internal/jobs"
 	"github.com/stickerd/stickerd/render/spec"
 	"github.com/stickerd/stickerd/services/gateway/resultcache"
-	"github.com/stickerd/stickerd/services/jobs"
 )
 
 // maxRecorded bounds the memory of jobs already written to the cache.

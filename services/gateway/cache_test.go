@@ -7,10 +7,10 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stickerd/stickerd/internal/jobs"
 	"github.com/stickerd/stickerd/render/spec"
 	"github.com/stickerd/stickerd/services/assets/assetstest"
 	"github.com/stickerd/stickerd/services/gateway/resultcache"
-	"github.com/stickerd/stickerd/services/jobs"
 )
 
 func mustParse(t *testing.T, s string) *spec.Spec {

@@ -6,21 +6,21 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/stickerd/stickerd/monitoring/errevents"
+	"github.com/stickerd/stickerd/internal/blob"
+	"github.com/stickerd/stickerd/internal/errevents"
+	"github.com/stickerd/stickerd/internal/health"
+	"github.com/stickerd/stickerd/internal/jobs"
+	"github.com/stickerd/stickerd/internal/jobstore"
 	"github.com/stickerd/stickerd/render/spec"
 	"github.com/stickerd/stickerd/services/assets"
-	"github.com/stickerd/stickerd/services/blob"
-	"github.com/stickerd/stickerd/services/health"
-	"github.com/stickerd/stickerd/services/jobs"
-	"github.com/stickerd/stickerd/services/statestore"
 )
 
 // JobStore is what the gateway reads of the state store
-// (*statestore.Store). Errors: statestore.ErrNotFound, ErrUnavailable,
+// (*jobstore.Store). Errors: jobstore.ErrNotFound, ErrUnavailable,
 // ErrInvalid (a bad cursor).
 type JobStore interface {
 	Get(ctx context.Context, id jobs.ID) (*jobs.Job, error)
-	List(ctx context.Context, o statestore.ListOptions) ([]*jobs.Job, string, error)
+	List(ctx context.Context, o jobstore.ListOptions) ([]*jobs.Job, string, error)
 	Watch(ctx context.Context, id jobs.ID) (<-chan *jobs.Job, error)
 }
 
@@ -95,13 +95,13 @@ type Deps struct {
 	// depth limit, an error lets the submission through.
 	QueueDepth func() (int, error)
 	// Ready are the /readyz checks; when empty and Jobs has a
-	// Revision(ctx) method (*statestore.Store), a "state_store" check.
+	// Revision(ctx) method (*jobstore.Store), a "state_store" check.
 	Ready []health.Check
 	// Resolver checks spec URLs (net.DefaultResolver when nil).
 	Resolver Resolver
 
 	// Errors, when set, receives every typed error the gateway answers
-	// (monitoring/errevents.Publisher); it counts them locally too.
+	// (internal/errevents.Publisher); it counts them locally too.
 	Errors Reporter
 
 	Cache       ResultCache

@@ -7,10 +7,10 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/internal/blob"
+	"github.com/stickerd/stickerd/internal/errcode"
+	"github.com/stickerd/stickerd/internal/jobstore"
 	"github.com/stickerd/stickerd/services/assets"
-	"github.com/stickerd/stickerd/services/blob"
-	"github.com/stickerd/stickerd/services/statestore"
 	"github.com/stickerd/stickerd/services/submit"
 )
 
@@ -102,11 +102,11 @@ func faultOf(err error) *fault {
 	case errors.As(err, &mbe):
 		return &fault{code: errcode.SpecInvalid, status: http.StatusRequestEntityTooLarge,
 			detail: fmt.Sprintf("the request body is over the limit of %d bytes", mbe.Limit), cause: err}
-	case errors.Is(err, statestore.ErrUnavailable):
+	case errors.Is(err, jobstore.ErrUnavailable):
 		return &fault{code: errcode.StateStoreUnavailable, detail: "the state store is unavailable; try again", cause: err}
 	case errors.As(err, &ee):
 		return &fault{code: ee.Code, detail: ee.Message, fields: ee.Fields, cause: err}
-	case errors.Is(err, statestore.ErrNotFound), errors.Is(err, submit.ErrNotFound):
+	case errors.Is(err, jobstore.ErrNotFound), errors.Is(err, submit.ErrNotFound):
 		return &fault{code: CodeNotFound, detail: "no such job", cause: err}
 	case errors.Is(err, submit.ErrFinished):
 		return &fault{code: CodeConflict, detail: "the job has already finished", cause: err}
@@ -122,7 +122,7 @@ func faultOf(err error) *fault {
 
 // notFoundIfInvalid: a malformed job id names no job.
 func notFoundIfInvalid(err error) error {
-	if errors.Is(err, statestore.ErrInvalid) {
+	if errors.Is(err, jobstore.ErrInvalid) {
 		return errNoJob()
 	}
 	return err

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stickerd/stickerd/services/jobs"
+	"github.com/stickerd/stickerd/internal/jobs"
 )
 
 type sseEvent struct {

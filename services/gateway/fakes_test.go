@@ -7,9 +7,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/stickerd/stickerd/internal/jobs"
+	"github.com/stickerd/stickerd/internal/jobstore"
 	"github.com/stickerd/stickerd/render/spec"
-	"github.com/stickerd/stickerd/services/jobs"
-	"github.com/stickerd/stickerd/services/statestore"
 	"github.com/stickerd/stickerd/services/submit"
 )
 
@@ -119,7 +119,7 @@ func (p *chanProgress) sub(id string) chan float64 {
 // gateway would like submit.Submitter to.
 type idSubmitter struct {
 	*submit.Submitter
-	store *statestore.Store
+	store *jobstore.Store
 }
 
 func (s idSubmitter) SubmitID(ctx context.Context, id jobs.ID, tenant string, sp *spec.Spec) (*jobs.Job, error) {

@@ -11,7 +11,7 @@ import (
 	"sync"
 
 	"github.com/gin-gonic/gin"
-	"github.com/stickerd/stickerd/services/health"
+	"github.com/stickerd/stickerd/internal/health"
 )
 
 // Gateway serves the REST API.

@@ -12,13 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stickerd/stickerd/internal/blob"
+	"github.com/stickerd/stickerd/internal/jobs"
+	"github.com/stickerd/stickerd/internal/jobstore"
 	"github.com/stickerd/stickerd/render/media"
 	"github.com/stickerd/stickerd/services/assets"
-	"github.com/stickerd/stickerd/services/blob"
-	"github.com/stickerd/stickerd/services/jobs"
-	"github.com/stickerd/stickerd/services/statestore"
 	"github.com/stickerd/stickerd/services/submit"
-	"github.com/stickerd/stickerd/worker"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -27,7 +26,7 @@ import (
 // without Kafka (jobs stay queued until a test changes them).
 type harness struct {
 	t      *testing.T
-	store  *statestore.Store
+	store  *jobstore.Store
 	blobs  blob.Dir
 	assets *assets.Store
 	sub    *submit.Submitter
@@ -55,7 +54,7 @@ func withIDs() option {
 // withClient puts the stores on cli instead of the shared member.
 func withClient(cli *clientv3.Client) option {
 	return func(h *harness) {
-		h.store = statestore.New(cli, "")
+		h.store = jobstore.New(cli, "")
 		h.assets = assets.New(cli, "", h.blobs, media.Prober{FFprobe: "ffprobe", Limits: media.DefaultLimits()})
 		h.assets.RequestTimeout = 300 * time.Millisecond
 	}
@@ -66,7 +65,7 @@ func newHarness(t *testing.T, opts ...option) *harness {
 	// Unique per run, so that -count=N starts from an empty store.
 	prefix := fmt.Sprintf("/test/%s/%d", strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()), time.Now().UnixNano())
 	h := &harness{t: t, blobs: blob.Dir{Root: t.TempDir()}}
-	h.store = statestore.New(shared, prefix)
+	h.store = jobstore.New(shared, prefix)
 	h.assets = assets.New(shared, prefix, h.blobs, media.Prober{FFprobe: "ffprobe", Limits: media.DefaultLimits()})
 	h.cfg = DefaultConfig()
 	h.cfg.Loopback = true
@@ -159,7 +158,7 @@ func (h *harness) succeed(id string, format string, data []byte) *jobs.Job {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	key := worker.OutputKey(j.Tenant, id, format)
+	key := blob.OutputKey(j.Tenant, id, format)
 	if _, err := h.blobs.Put(h.ctx(), key, bytes.NewReader(data), 0); err != nil {
 		h.t.Fatal(err)
 	}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stickerd/stickerd/services/health"
+	"github.com/stickerd/stickerd/internal/health"
 )
 
 // /readyz is on the public port: a failed check is named, but its error,

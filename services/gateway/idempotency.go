@@ -9,10 +9,10 @@ import (
 	"net/url"
 
 	"github.com/gin-gonic/gin"
+	"github.com/stickerd/stickerd/internal/jobs"
+	"github.com/stickerd/stickerd/internal/jobstore"
 	"github.com/stickerd/stickerd/render/spec"
 	"github.com/stickerd/stickerd/services/gateway/resultcache"
-	"github.com/stickerd/stickerd/services/jobs"
-	"github.com/stickerd/stickerd/services/statestore"
 )
 
 // accept turns a valid, checked spec into the answer of POST /v1/renders:
@@ -113,7 +113,7 @@ func (g *Gateway) replay(c *gin.Context, tenant string, sp *spec.Spec, r *reserv
 	switch {
 	case err == nil && j.Tenant == tenant:
 		return j, http.StatusAccepted, nil
-	case err != nil && !errors.Is(err, statestore.ErrNotFound) && !errors.Is(err, statestore.ErrInvalid):
+	case err != nil && !errors.Is(err, jobstore.ErrNotFound) && !errors.Is(err, jobstore.ErrInvalid):
 		return nil, 0, err
 	}
 	if _, can := g.deps.Submitter.(IDSubmitter); !can || err == nil || r.storedID == "" {
@@ -121,7 +121,7 @@ func (g *Gateway) replay(c *gin.Context, tenant string, sp *spec.Spec, r *reserv
 		return j, http.StatusAccepted, err
 	}
 	j, err = g.create(c, tenant, r.storedID, sp)
-	if errors.Is(err, statestore.ErrExists) { // a concurrent replay made it first
+	if errors.Is(err, jobstore.ErrExists) { // a concurrent replay made it first
 		ctx, cancel := g.storeCtx(c)
 		defer cancel()
 		j, err = g.deps.Jobs.Get(ctx, r.storedID)

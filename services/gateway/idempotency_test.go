@@ -4,8 +4,8 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/stickerd/stickerd/services/jobs"
-	"github.com/stickerd/stickerd/services/statestore"
+	"github.com/stickerd/stickerd/internal/jobs"
+	"github.com/stickerd/stickerd/internal/jobstore"
 )
 
 func TestRenders_IdempotencyKey(t *testing.T) {
@@ -40,7 +40,7 @@ func TestRenders_IdempotencyKey(t *testing.T) {
 			if again.ID == first.ID {
 				t.Fatal("a new key replayed the old job")
 			}
-			live, _, err := h.store.List(h.ctx(), statestore.ListOptions{Tenant: DefaultTenant, Status: jobs.Queued})
+			live, _, err := h.store.List(h.ctx(), jobstore.ListOptions{Tenant: DefaultTenant, Status: jobs.Queued})
 			if err != nil || len(live) != 1 {
 				t.Fatalf("queued jobs %d (%v), want only k2's", len(live), err)
 			}

@@ -4,7 +4,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/stickerd/stickerd/services/kv/kvtest"
+	"github.com/stickerd/stickerd/internal/etcd/etcdtest"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -13,5 +13,5 @@ import (
 var shared *clientv3.Client
 
 func TestMain(m *testing.M) {
-	os.Exit(kvtest.RunWithMember(m, "gateway", func(c *clientv3.Client) { shared = c }))
+	os.Exit(etcdtest.RunWithMember(m, "gateway", func(c *clientv3.Client) { shared = c }))
 }

@@ -7,7 +7,7 @@ import (
 )
 
 // gatewayMetrics are the gateway's own series, beside the shared ones of
-// monitoring/metrics, in a registry of this Gateway so that several can
+// internal/metrics, in a registry of this Gateway so that several can
 // live in one test binary. /metrics serves both.
 type gatewayMetrics struct {
 	reg      *prometheus.Registry

@@ -1,7 +1,7 @@
 package gateway
 
 import (
-	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/internal/errcode"
 	"github.com/stickerd/stickerd/render/spec"
 )
 

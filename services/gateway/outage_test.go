@@ -7,13 +7,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/internal/errcode"
+	"github.com/stickerd/stickerd/internal/etcd/etcdtest"
 	"github.com/stickerd/stickerd/services/assets/assetstest"
-	"github.com/stickerd/stickerd/services/kv/kvtest"
 )
 
 func TestGateway_StateStoreDownIs503(t *testing.T) {
-	c := kvtest.StartCluster(t, 1)
+	c := etcdtest.StartCluster(t, 1)
 	h := newHarness(t, withClient(c.Client()), withConfig(func(c *Config) { c.StoreTimeout = 300 * time.Millisecond }))
 	var v publicJob
 	decode(t, h.submit(canvasSpec("before")), 202, &v)

@@ -6,10 +6,10 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/internal/blob"
+	"github.com/stickerd/stickerd/internal/errcode"
+	"github.com/stickerd/stickerd/internal/jobs"
 	"github.com/stickerd/stickerd/render/spec"
-	"github.com/stickerd/stickerd/services/blob"
-	"github.com/stickerd/stickerd/services/jobs"
 )
 
 // outputTypes are the media types of the output formats.

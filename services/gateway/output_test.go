@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/stickerd/stickerd/services/jobs"
+	"github.com/stickerd/stickerd/internal/jobs"
 )
 
 func TestOutput_RangeRequests(t *testing.T) {

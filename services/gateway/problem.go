@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/stickerd/stickerd/monitoring/errcode"
-	"github.com/stickerd/stickerd/monitoring/errevents"
-	"github.com/stickerd/stickerd/monitoring/metrics"
+	"github.com/stickerd/stickerd/internal/errcode"
+	"github.com/stickerd/stickerd/internal/errevents"
+	"github.com/stickerd/stickerd/internal/metrics"
 )
 
 // ProblemContentType is the media type of every error answer.

@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/internal/errcode"
+	"github.com/stickerd/stickerd/internal/fetch"
 	"github.com/stickerd/stickerd/render/spec"
 	"github.com/stickerd/stickerd/services/assets"
-	"github.com/stickerd/stickerd/services/fetch"
 	"github.com/stickerd/stickerd/services/gateway/resultcache"
 )
 

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/internal/errcode"
 )
 
 // fakeResolver answers names from a table; others do not exist.

@@ -8,11 +8,11 @@ import (
 	"strconv"
 
 	"github.com/gin-gonic/gin"
-	"github.com/stickerd/stickerd/monitoring/errcode"
-	"github.com/stickerd/stickerd/monitoring/metrics"
+	"github.com/stickerd/stickerd/internal/errcode"
+	"github.com/stickerd/stickerd/internal/jobs"
+	"github.com/stickerd/stickerd/internal/jobstore"
+	"github.com/stickerd/stickerd/internal/metrics"
 	"github.com/stickerd/stickerd/render/spec"
-	"github.com/stickerd/stickerd/services/jobs"
-	"github.com/stickerd/stickerd/services/statestore"
 )
 
 // submitRender is POST /v1/renders: 202 with a new (or, for a repeated
@@ -152,7 +152,7 @@ func (g *Gateway) cancelRender(c *gin.Context) {
 
 // listRenders is GET /v1/renders: the tenant's jobs newest first.
 func (g *Gateway) listRenders(c *gin.Context) {
-	o := statestore.ListOptions{Tenant: tenantOf(c), Cursor: c.Query("cursor")}
+	o := jobstore.ListOptions{Tenant: tenantOf(c), Cursor: c.Query("cursor")}
 	var fields []errcode.FieldError
 	if s := c.Query("status"); s != "" {
 		switch st := jobs.Status(s); st {
@@ -164,7 +164,7 @@ func (g *Gateway) listRenders(c *gin.Context) {
 	}
 	if s, ok := c.GetQuery("limit"); ok {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > statestore.MaxListLimit {
+		if err != nil || n < 1 || n > jobstore.MaxListLimit {
 			fields = append(fields, errcode.FieldError{Field: "limit", Message: "must be a whole number from 1 to 100"})
 		}
 		o.Limit = n
@@ -179,7 +179,7 @@ func (g *Gateway) listRenders(c *gin.Context) {
 	defer cancel()
 	list, next, err := g.deps.Jobs.List(ctx, o)
 	if err != nil {
-		if errors.Is(err, statestore.ErrInvalid) {
+		if errors.Is(err, jobstore.ErrInvalid) {
 			f := newFault(errcode.SpecInvalid, "the cursor is not one this API issued")
 			f.fields = []errcode.FieldError{{Field: "cursor", Message: "use next_cursor of the previous page"}}
 			err = f

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/internal/errcode"
+	"github.com/stickerd/stickerd/internal/jobs"
 	"github.com/stickerd/stickerd/services/assets/assetstest"
-	"github.com/stickerd/stickerd/services/jobs"
 )
 
 // publicFields are the job fields of shared/API.md, and all of them.

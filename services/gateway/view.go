@@ -4,8 +4,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stickerd/stickerd/internal/jobs"
 	"github.com/stickerd/stickerd/services/assets"
-	"github.com/stickerd/stickerd/services/jobs"
 )
 
 // publicJob is the job of shared/API.md: exactly its fields, none of the

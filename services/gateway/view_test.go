@@ -3,7 +3,7 @@ package gateway
 import (
 	"testing"
 
-	"github.com/stickerd/stickerd/services/jobs"
+	"github.com/stickerd/stickerd/internal/jobs"
 )
 
 // An INTERNAL error is a bug whose text (a local path, an address) is for

@@ -7,11 +7,11 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/internal/errcode"
+	"github.com/stickerd/stickerd/internal/jobs"
+	"github.com/stickerd/stickerd/internal/jobstore"
+	"github.com/stickerd/stickerd/internal/queue"
 	"github.com/stickerd/stickerd/render/spec"
-	"github.com/stickerd/stickerd/services/jobs"
-	"github.com/stickerd/stickerd/services/queue"
-	"github.com/stickerd/stickerd/services/statestore"
 )
 
 // Store is what submitting needs of the state store.
@@ -52,7 +52,7 @@ func (s *Submitter) Submit(ctx context.Context, tenant string, sp *spec.Spec) (*
 // SubmitID is Submit with the job id chosen by the caller: the gateway
 // reserves an Idempotency-Key for an id before the job exists, so a retry
 // after a failed submit creates the job under the id the key holds. An id
-// that exists already is refused with statestore.ErrExists.
+// that exists already is refused with jobstore.ErrExists.
 func (s *Submitter) SubmitID(ctx context.Context, id jobs.ID, tenant string, sp *spec.Spec) (*jobs.Job, error) {
 	raw, err := json.Marshal(sp)
 	if err != nil {
@@ -67,7 +67,7 @@ func (s *Submitter) SubmitID(ctx context.Context, id jobs.ID, tenant string, sp 
 		j.Metadata = map[string]string{}
 	}
 	created, err := s.Store.Create(ctx, j)
-	if errors.Is(err, statestore.ErrExists) {
+	if errors.Is(err, jobstore.ErrExists) {
 		return nil, err
 	}
 	if err != nil {
@@ -109,7 +109,7 @@ func (s *Submitter) Cancel(ctx context.Context, tenant string, id jobs.ID) (*job
 		return nil
 	})
 	switch {
-	case errors.Is(err, statestore.ErrNotFound):
+	case errors.Is(err, jobstore.ErrNotFound):
 		return nil, ErrNotFound
 	case errors.Is(err, ErrNotFound), errors.Is(err, ErrFinished):
 		return nil, err
@@ -127,7 +127,7 @@ func (s *Submitter) now() time.Time {
 }
 
 func storeErr(err error) error {
-	if errors.Is(err, statestore.ErrUnavailable) {
+	if errors.Is(err, jobstore.ErrUnavailable) {
 		return errcode.Wrap(errcode.StateStoreUnavailable, err, "the state store is unavailable; try again")
 	}
 	return errcode.Wrap(errcode.Internal, err, "state store")

@@ -9,7 +9,7 @@
 // A Sender retries network errors, 429 and 5xx with exponential backoff
 // and jitter (honouring Retry-After), gives up at once on any other
 // answer, and reports the final failure as errcode WEBHOOK_FAILED. Like
-// services/fetch it only dials public addresses, checked after DNS
+// internal/fetch it only dials public addresses, checked after DNS
 // resolution, and follows neither proxies nor redirects: a webhook URL is
 // user input and must not reach the operator's internal network.
 //

@@ -6,7 +6,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/stickerd/stickerd/services/fetch"
+	"github.com/stickerd/stickerd/internal/fetch"
 )
 
 var (

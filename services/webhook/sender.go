@@ -16,8 +16,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/stickerd/stickerd/monitoring/errcode"
-	"github.com/stickerd/stickerd/services/fetch"
+	"github.com/stickerd/stickerd/internal/errcode"
+	"github.com/stickerd/stickerd/internal/fetch"
 )
 
 // userAgent names the sender to receivers' logs.

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stickerd/stickerd/monitoring/errcode"
-	"github.com/stickerd/stickerd/services/fetch"
+	"github.com/stickerd/stickerd/internal/errcode"
+	"github.com/stickerd/stickerd/internal/fetch"
 )
 
 func TestSender_RefusesPrivateAddresses(t *testing.T) {

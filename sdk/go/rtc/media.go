@@ -11,8 +11,8 @@ import (
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 
-	"github.com/stickerd/stickerd/edge/vp8rtp"
-	"github.com/stickerd/stickerd/edge/vpx"
+	"github.com/stickerd/stickerd/internal/vp8rtp"
+	"github.com/stickerd/stickerd/internal/vpx"
 )
 
 // SendFrame encodes f as VP8 and sends it. Frames are timed by when they

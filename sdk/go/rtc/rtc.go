@@ -11,7 +11,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
-	"github.com/stickerd/stickerd/edge/vpx"
+	"github.com/stickerd/stickerd/internal/vpx"
 )
 
 // Callbacks are called on the session's goroutines; keep them short (a

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/stickerd/stickerd/edge"
-	"github.com/stickerd/stickerd/edge/vpx"
-	"github.com/stickerd/stickerd/monitoring/errcode"
+	"github.com/stickerd/stickerd/internal/errcode"
+	"github.com/stickerd/stickerd/internal/vpx"
 	"github.com/stickerd/stickerd/sdk/go/rtc"
 	"github.com/stickerd/stickerd/sdk/go/rtc/rtctest"
 )

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stickerd/stickerd/internal/jobs"
 	"github.com/stickerd/stickerd/render/spec"
-	"github.com/stickerd/stickerd/services/jobs"
 )
 
 // Role is how a spec uses an asset.

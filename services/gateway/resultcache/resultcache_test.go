@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stickerd/stickerd/internal/jobs"
 	"github.com/stickerd/stickerd/render/spec"
-	"github.com/stickerd/stickerd/services/jobs"
 )
 
 type hashes map[string]string

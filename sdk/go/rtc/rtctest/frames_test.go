@@ -3,7 +3,7 @@ package rtctest
 import (
 	"testing"
 
-	"github.com/stickerd/stickerd/edge/vpx"
+	"github.com/stickerd/stickerd/internal/vpx"
 	"github.com/stickerd/stickerd/sdk/go/rtc"
 )
 

@@ -1,0 +1,172 @@
+package etcd
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"go.etcd.io/etcd/server/v3/embed"
+)
+
+// MemberConfig configures one etcd member. Zero fields take the values of
+// DefaultMemberConfig, so a test can set only what differs.
+type MemberConfig struct {
+	// Name is the member's name in the cluster, default "default".
+	Name string `yaml:"name"`
+	// DataDir holds the member's WAL and database, default "./data/etcd".
+	DataDir string `yaml:"data_dir"`
+	// ClientURLs are the URLs clients reach the member at, default
+	// ["http://127.0.0.1:2379"]. The member listens on them too unless
+	// ListenClientURLs is set.
+	ClientURLs []string `yaml:"client_urls"`
+	// PeerURLs are the URLs the other members reach this one at, default
+	// ["http://127.0.0.1:2380"]; listened on unless ListenPeerURLs is set.
+	PeerURLs []string `yaml:"peer_urls"`
+	// ListenClientURLs and ListenPeerURLs, when set, are where the member
+	// listens, while ClientURLs and PeerURLs are only advertised: a
+	// container listens on 0.0.0.0 and advertises its host name.
+	ListenClientURLs []string `yaml:"listen_client_urls"`
+	ListenPeerURLs   []string `yaml:"listen_peer_urls"`
+	// InitialCluster names every member's peer URL,
+	// "a=http://127.0.0.1:2380,b=...". Default: this member alone.
+	InitialCluster string `yaml:"initial_cluster"`
+	// InitialClusterState is "new" when bootstrapping a cluster and
+	// "existing" when joining one. Ignored once the data dir holds a WAL.
+	InitialClusterState string `yaml:"initial_cluster_state"`
+	// ClusterToken keeps two clusters on one network apart, default "stickerd".
+	ClusterToken string `yaml:"cluster_token"`
+	// LogLevel is etcd's zap level, default "error": etcd is very chatty.
+	LogLevel string `yaml:"log_level"`
+	// StartTimeout bounds StartMember, default 60s.
+	StartTimeout time.Duration `yaml:"start_timeout"`
+}
+
+// DefaultMemberConfig is a single member on the standard loopback ports.
+func DefaultMemberConfig() MemberConfig {
+	return MemberConfig{
+		Name:                "default",
+		DataDir:             "./data/etcd",
+		ClientURLs:          []string{"http://127.0.0.1:2379"},
+		PeerURLs:            []string{"http://127.0.0.1:2380"},
+		InitialClusterState: embed.ClusterStateFlagNew,
+		ClusterToken:        "stickerd",
+		LogLevel:            "error",
+		StartTimeout:        60 * time.Second,
+	}
+}
+
+// withDefaults fills the zero fields from DefaultMemberConfig.
+func (c MemberConfig) withDefaults() MemberConfig {
+	d := DefaultMemberConfig()
+	set := func(v *string, def string) {
+		if *v == "" {
+			*v = def
+		}
+	}
+	set(&c.Name, d.Name)
+	set(&c.DataDir, d.DataDir)
+	set(&c.InitialClusterState, d.InitialClusterState)
+	set(&c.ClusterToken, d.ClusterToken)
+	set(&c.LogLevel, d.LogLevel)
+	if len(c.ClientURLs) == 0 {
+		c.ClientURLs = d.ClientURLs
+	}
+	if len(c.PeerURLs) == 0 {
+		c.PeerURLs = d.PeerURLs
+	}
+	if len(c.ListenClientURLs) == 0 {
+		c.ListenClientURLs = c.ClientURLs
+	}
+	if len(c.ListenPeerURLs) == 0 {
+		c.ListenPeerURLs = c.PeerURLs
+	}
+	if c.InitialCluster == "" {
+		parts := make([]string, len(c.PeerURLs))
+		for i, u := range c.PeerURLs {
+			parts[i] = c.Name + "=" + u
+		}
+		c.InitialCluster = strings.Join(parts, ",")
+	}
+	if c.StartTimeout == 0 {
+		c.StartTimeout = d.StartTimeout
+	}
+	return c
+}
+
+// Validate reports the first problem of the configuration, zero fields
+// counting as their defaults.
+func (c *MemberConfig) Validate() error {
+	_, err := c.withDefaults().embedConfig()
+	return err
+}
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
+}
+
+// embedConfig translates a defaulted configuration into etcd's own.
+func (c MemberConfig) embedConfig() (*embed.Config, error) {
+	if strings.ContainsAny(c.Name, "=,") {
+		return nil, invalid("name %q contains '=' or ','", c.Name)
+	}
+	if c.InitialClusterState != embed.ClusterStateFlagNew && c.InitialClusterState != embed.ClusterStateFlagExisting {
+		return nil, invalid("initial_cluster_state %q is neither %q nor %q", c.InitialClusterState, embed.ClusterStateFlagNew, embed.ClusterStateFlagExisting)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error", "panic", "fatal":
+	default:
+		return nil, invalid("log_level %q is not one of debug, info, warn, error, panic, fatal", c.LogLevel)
+	}
+	if c.StartTimeout < 0 {
+		return nil, invalid("start_timeout %s is negative", c.StartTimeout)
+	}
+	if !strings.Contains(","+c.InitialCluster, ","+c.Name+"=") {
+		return nil, invalid("initial_cluster %q does not name this member %q", c.InitialCluster, c.Name)
+	}
+	ec := embed.NewConfig()
+	ec.Name, ec.Dir = c.Name, c.DataDir
+	var err error
+	fields := []struct {
+		name string
+		in   []string
+		out  *[]url.URL
+	}{
+		{"client_urls", c.ClientURLs, &ec.AdvertiseClientUrls},
+		{"peer_urls", c.PeerURLs, &ec.AdvertisePeerUrls},
+		{"listen_client_urls", c.ListenClientURLs, &ec.ListenClientUrls},
+		{"listen_peer_urls", c.ListenPeerURLs, &ec.ListenPeerUrls},
+	}
+	for _, f := range fields {
+		if *f.out, err = parseURLs(f.name, f.in); err != nil {
+			return nil, err
+		}
+	}
+	ec.InitialCluster = c.InitialCluster
+	ec.ClusterState = c.InitialClusterState
+	ec.InitialClusterToken = c.ClusterToken
+	ec.Logger, ec.LogLevel, ec.LogOutputs = "zap", c.LogLevel, []string{embed.StdErrLogOutput}
+	// Keep an hour of history: enough for a watcher that reconnects to
+	// resume from its last revision, bounded so the database does not grow
+	// with every progress update forever.
+	ec.AutoCompactionMode, ec.AutoCompactionRetention = embed.CompactorModePeriodic, "1h"
+	if err := ec.Validate(); err != nil {
+		return nil, invalid("%v", err)
+	}
+	return ec, nil
+}
+
+func parseURLs(field string, in []string) ([]url.URL, error) {
+	out := make([]url.URL, 0, len(in))
+	for _, s := range in {
+		u, err := url.Parse(s)
+		if err != nil {
+			return nil, invalid("%s: %v", field, err)
+		}
+		if u.Scheme != "http" || u.Host == "" || u.Port() == "" {
+			return nil, invalid("%s: %q is not http://host:port (TLS is not configured)", field, s)
+		}
+		out = append(out, *u)
+	}
+	return out, nil
+}

@@ -1,0 +1,105 @@
+package etcd
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"time"
+
+	"go.etcd.io/etcd/client/pkg/v3/logutil"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+)
+
+// Client timeouts: a dead endpoint is given up on within seconds, and a
+// half-open TCP connection is noticed by keepalive instead of hanging a
+// request until its context ends.
+const (
+	dialTimeout          = 5 * time.Second
+	dialKeepAliveTime    = 10 * time.Second
+	dialKeepAliveTimeout = 3 * time.Second
+)
+
+// Dial connects to the members at endpoints (an external cluster, or
+// embedded members) and checks that at least one answers before ctx ends
+// (or within 5s when ctx has no deadline); otherwise it returns
+// ErrUnreachable. The client balances over the endpoints and moves on from
+// a dead one; the caller closes it.
+func Dial(ctx context.Context, endpoints []string) (*clientv3.Client, error) {
+	if len(endpoints) == 0 {
+		return nil, invalid("no endpoints to dial")
+	}
+	lg, err := logutil.CreateDefaultZapLogger(zap.ErrorLevel)
+	if err != nil {
+		return nil, fmt.Errorf("etcd: client logger: %w", err)
+	}
+	cli, err := clientv3.New(clientv3.Config{
+		Endpoints:            endpoints,
+		DialTimeout:          dialTimeout,
+		DialKeepAliveTime:    dialKeepAliveTime,
+		DialKeepAliveTimeout: dialKeepAliveTimeout,
+		Logger:               lg,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnreachable, err)
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, dialTimeout)
+		defer cancel()
+	}
+	if err := anyAnswers(ctx, cli, endpoints); err != nil {
+		cli.Close()
+		return nil, err
+	}
+	return cli, nil
+}
+
+// anyAnswers asks every endpoint for its status at once (a dead one makes
+// its request wait for the deadline) and returns when the first answers.
+func anyAnswers(ctx context.Context, cli *clientv3.Client, endpoints []string) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, len(endpoints))
+	for _, ep := range endpoints {
+		go func() {
+			_, err := cli.Status(ctx, ep)
+			errs <- err
+		}()
+	}
+	var last error
+	for range endpoints {
+		if last = <-errs; last == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %v: %v", ErrUnreachable, endpoints, last)
+}
+
+// FreeLocalURLs picks 2n free loopback ports, for tests: n client URLs and
+// n peer URLs. The ports are free when it returns; another process may
+// still take one before a member listens on it.
+func FreeLocalURLs(n int) (clients, peers []string, err error) {
+	ls := make([]net.Listener, 0, 2*n)
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	for range 2 * n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, nil, fmt.Errorf("etcd: pick a free port: %w", err)
+		}
+		ls = append(ls, l)
+	}
+	for i, l := range ls {
+		u := "http://" + l.Addr().String()
+		if i < n {
+			clients = append(clients, u)
+		} else {
+			peers = append(peers, u)
+		}
+	}
+	return clients, peers, nil
+}

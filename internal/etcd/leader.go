@@ -1,0 +1,38 @@
+package etcd
+
+import (
+	"context"
+	"time"
+
+	"github.com/stickerd/stickerd/internal/metrics"
+)
+
+// WatchLeader keeps stickerd_etcd_has_leader current for the member (or
+// cluster) at endpoints until ctx ends, checking every interval.
+func WatchLeader(ctx context.Context, endpoints []string, interval time.Duration) {
+	cli, err := Dial(ctx, endpoints)
+	for err != nil {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(interval):
+		}
+		cli, err = Dial(ctx, endpoints)
+	}
+	defer cli.Close()
+	for {
+		sctx, cancel := context.WithTimeout(ctx, time.Second)
+		st, err := cli.Status(sctx, endpoints[0])
+		cancel()
+		if err == nil && st.Leader != 0 {
+			metrics.EtcdHasLeader.Set(1)
+		} else {
+			metrics.EtcdHasLeader.Set(0)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(interval):
+		}
+	}
+}

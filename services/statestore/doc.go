@@ -1,7 +1,0 @@
-// Package statestore persists render jobs (services/jobs) in etcd, the
-// source of truth behind the gateway and the scheduler. Every write is a
-// compare-and-swap on the record's revision; a per-tenant index gives
-// newest-first listings, and watches let the scheduler and API clients
-// follow changes. Errors that mean "etcd cannot answer now" are
-// ErrUnavailable, which callers turn into 503 STATE_STORE_UNAVAILABLE.
-package statestore
