@@ -24,30 +24,6 @@ type EdgeInfo struct {
 	SeenAt      time.Time `json:"seen_at"`
 }
 
-// Load orders edges for placement: the fraction of sessions in use, and
-// CPU as a tie-breaker.
-func (e EdgeInfo) Load() float64 {
-	if e.MaxSessions <= 0 {
-		return e.CPU
-	}
-	return float64(e.Sessions)/float64(e.MaxSessions) + e.CPU/100
-}
-
-// LeastLoaded picks the edge for a new session, skipping full ones.
-func LeastLoaded(edges []EdgeInfo) (EdgeInfo, bool) {
-	var ok []EdgeInfo
-	for _, e := range edges {
-		if e.MaxSessions <= 0 || e.Sessions < e.MaxSessions {
-			ok = append(ok, e)
-		}
-	}
-	if len(ok) == 0 {
-		return EdgeInfo{}, false
-	}
-	sort.Slice(ok, func(i, j int) bool { return ok[i].Load() < ok[j].Load() })
-	return ok[0], true
-}
-
 // edgeRegistry keeps the edges that reported within their TTL.
 type edgeRegistry struct {
 	mu     sync.Mutex

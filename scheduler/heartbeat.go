@@ -4,11 +4,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"context"
+	"math/rand/v2"
+	"time"
+
 	"github.com/stickerd/stickerd/internal/errcode"
 	"github.com/stickerd/stickerd/internal/errevents"
 	"github.com/stickerd/stickerd/internal/metrics"
-	"math/rand/v2"
-	"time"
 
 	"github.com/stickerd/stickerd/internal/jobs"
 )

@@ -53,7 +53,7 @@ func runEdge(ctx context.Context, args []string, log *slog.Logger) error {
 			return err
 		}
 	}
-	open := wiring.IsLoopback(*httpAddr) && len(keys) == 0
+	open := health.IsLoopback(*httpAddr) && len(keys) == 0
 	resolver := func(r *http.Request) (string, error) {
 		key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if t, found := keys[strings.TrimSpace(key)]; ok && found {
@@ -86,7 +86,7 @@ func runEdge(ctx context.Context, args []string, log *slog.Logger) error {
 		if url == "" {
 			url = "http://" + *httpAddr
 		}
-		go wiring.EdgeHeartbeat(ctx, ed, *id, url, cfg.MaxSessions, schedulers, time.Second, log)
+		go ed.Heartbeat(ctx, *id, url, cfg.MaxSessions, schedulers, time.Second, log)
 	}
 	log.Info("edge serving", "http", *httpAddr)
 	return health.Serve(ctx, *httpAddr, h)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"path/filepath"
 
+	"github.com/stickerd/stickerd/edge"
 	"github.com/stickerd/stickerd/internal/blob"
 	"github.com/stickerd/stickerd/internal/errevents"
 	"github.com/stickerd/stickerd/internal/etcd"
@@ -15,6 +16,7 @@ import (
 	"github.com/stickerd/stickerd/internal/queue"
 	"github.com/stickerd/stickerd/internal/sharedstate"
 	"github.com/stickerd/stickerd/internal/wiring"
+	"github.com/stickerd/stickerd/scheduler"
 	"github.com/stickerd/stickerd/services/gateway"
 	"github.com/stickerd/stickerd/services/submit"
 )
@@ -56,7 +58,7 @@ func (o gatewayOpts) config(httpAddr string) (gateway.Config, error) {
 		}
 		cfg.APIKeys = keys
 	}
-	cfg.Loopback = wiring.IsLoopback(httpAddr)
+	cfg.Loopback = health.IsLoopback(httpAddr)
 	cfg.AllowedHosts = *o.allowedHosts
 	cfg.AllowPrivateURLs = *o.allowPrivate
 	cfg.MaxUploadBytes, cfg.QueueDepthLimit = *o.maxUpload, *o.queueLimit
@@ -112,11 +114,11 @@ func runGateway(ctx context.Context, args []string, log *slog.Logger) error {
 	}
 	defer errs.Close(context.Background())
 	g, err := wiring.NewGateway(cli, store, sub, blob.Dir{Root: filepath.Join(*dataDir, "blobs")},
-		wiring.EtcdQueueDepth(cli), wiring.GatewayOptions{Config: gcfg, Coord: coordOf(set), Errors: errs, Context: ctx, Log: log})
+		scheduler.PublishedQueueDepth(cli), wiring.GatewayOptions{Config: gcfg, Coord: coordOf(set), Errors: errs, Context: ctx, Log: log})
 	if err != nil {
 		return err
 	}
-	wiring.MountEdgePlacement(g, cli) // realtime sessions go to the least-loaded edge
+	g.MountEdgePlacement(edge.SessionsPath, wiring.EdgeDirectory{Client: cli}) // realtime sessions go to the least-loaded edge
 	log.Info("gateway serving", "http", *httpAddr, "coord", set.Backend)
 	return health.Serve(ctx, *httpAddr, g.Handler())
 }

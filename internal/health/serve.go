@@ -216,3 +216,17 @@ func (w *deadlineWriter) CloseNotify() <-chan bool {
 
 // Unwrap lets http.ResponseController reach the server's writer.
 func (w *deadlineWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// IsLoopback reports whether addr (host:port) listens on loopback only,
+// where a gateway or edge without API keys accepts requests without a key.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

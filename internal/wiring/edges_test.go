@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stickerd/stickerd/edge"
+	"github.com/stickerd/stickerd/scheduler"
 	"github.com/stickerd/stickerd/services/gateway"
 )
 
@@ -30,9 +31,9 @@ func TestEdges_HeartbeatAndPlacement(t *testing.T) {
 	defer edgeSrv.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go EdgeHeartbeat(ctx, ed, "edge-1", edgeSrv.URL, 10, s.SchedulerAddrs(), 100*time.Millisecond, nil)
+	go ed.Heartbeat(ctx, "edge-1", edgeSrv.URL, 10, s.SchedulerAddrs(), 100*time.Millisecond, nil)
 	waitFor(t, 10*time.Second, "the edge to be published", func() bool {
-		es, err := ReadEdges(context.Background(), s.Client)
+		es, err := scheduler.ReadEdges(context.Background(), s.Client)
 		return err == nil && len(es) == 1 && es[0].ID == "edge-1"
 	})
 	gcfg := gateway.DefaultConfig()
@@ -41,7 +42,7 @@ func TestEdges_HeartbeatAndPlacement(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	MountEdgePlacement(gw, s.Client)
+	gw.MountEdgePlacement(edge.SessionsPath, EdgeDirectory{Client: s.Client})
 	front := httptest.NewServer(gw.Handler())
 	defer front.Close()
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

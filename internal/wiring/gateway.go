@@ -5,9 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"time"
 
 	"github.com/gin-gonic/gin"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -143,41 +141,4 @@ func (s *Stack) Gateway(opt GatewayOptions) (*gateway.Gateway, error) {
 		return 0, nil
 	}
 	return NewGateway(s.Client, s.Store, s.Submitter, s.Blobs, depth, opt)
-}
-
-// EtcdQueueDepth reads the queue depth the leader publishes in etcd, cached
-// for a second, for gateways in their own processes.
-func EtcdQueueDepth(cli *clientv3.Client) func() (int, error) {
-	var (
-		last  int
-		at    time.Time
-		cache = time.Second
-	)
-	return func() (int, error) {
-		if time.Since(at) < cache {
-			return last, nil
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		n, err := ReadQueueDepth(ctx, cli)
-		if err != nil {
-			return 0, err
-		}
-		last, at = n, time.Now()
-		return n, nil
-	}
-}
-
-// IsLoopback reports whether addr listens on loopback only, where the
-// contract lets a gateway without API keys accept requests without a key.
-func IsLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

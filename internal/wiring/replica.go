@@ -103,8 +103,8 @@ func StartReplica(ctx context.Context, rc ReplicaConfig) (*Replica, error) {
 		return fail(err)
 	}
 	sched.Errors, sched.Progress, sched.Notify = errs, rc.Progress, rc.Notify
-	sched.DepthSink = func(ctx context.Context, n int) { _ = PublishQueueDepth(ctx, cli, n) }
-	sched.EdgeSink = func(ctx context.Context, b []byte) { _ = PublishEdges(ctx, cli, b) }
+	sched.DepthSink = func(ctx context.Context, n int) { _ = scheduler.PublishQueueDepth(ctx, cli, n) }
+	sched.EdgeSink = func(ctx context.Context, b []byte) { _ = scheduler.PublishEdges(ctx, cli, b) }
 	if r.consumer, err = queue.NewConsumer(qc, "stickerd-scheduler", queue.TopicJobs); err != nil {
 		return fail(err)
 	}
