@@ -2,6 +2,8 @@
 GO       ?= go
 # go test's own timeout for the whole suite; `make test` stays well under it.
 TEST_TIMEOUT ?= 30m
+# How long `make fuzz` runs each fuzz target (`make fuzz FUZZTIME=2s` checks each one starts).
+FUZZTIME ?= 60s
 
 .PHONY: run test test-short bench fuzz proto lint deps build
 
@@ -16,8 +18,8 @@ build:
 run: deps
 	$(GO) run ./cmd/stickerd dev
 
-test: deps
-	$(GO) vet ./...
+# lint first: gofmt, go vet and a tidy go.mod, then the whole suite.
+test: deps lint
 	$(GO) test -timeout $(TEST_TIMEOUT) ./...
 
 test-short:
@@ -31,17 +33,19 @@ bench: deps
 # Short fuzzing runs over the parser, the compiler, the decoders, output
 # measurement and upload identification (hostile containers).
 fuzz:
-	$(GO) test ./render/ -run '^$$' -fuzz FuzzCompile -fuzztime 60s
-	$(GO) test ./render/spec -run '^$$' -fuzz FuzzParse -fuzztime 60s
-	$(GO) test ./render/text -run '^$$' -fuzz FuzzRender -fuzztime 60s
-	$(GO) test ./render/text -run '^$$' -fuzz FuzzEmojiFont -fuzztime 60s
-	$(GO) test ./render/animwebp -run '^$$' -fuzz FuzzDecode -fuzztime 60s
-	$(GO) test ./render/media -run '^$$' -fuzz FuzzMeasure -fuzztime 60s
-	$(GO) test ./services/assets -run '^$$' -fuzz FuzzIdentify -fuzztime 60s
+	$(GO) test ./render/ -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./render/spec -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./render/text -run '^$$' -fuzz '^FuzzRender$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./render/text -run '^$$' -fuzz '^FuzzEmojiFont$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./render/animwebp -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./render/media -run '^$$' -fuzz '^FuzzMeasure$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./services/assets -run '^$$' -fuzz '^FuzzIdentify$$' -fuzztime $(FUZZTIME)
 
 proto:
 	@bash scripts/proto.sh
 
+# gofmt, go vet, and go.mod/go.sum as `go mod tidy` would leave them.
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) mod tidy -diff
