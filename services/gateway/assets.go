@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/stickerd/stickerd/internal/errcode"
+	"github.com/stickerd/stickerd/internal/problem"
 	"github.com/stickerd/stickerd/services/assets"
 )
 
@@ -22,7 +23,7 @@ const multipartSlack = 1 << 20
 func (g *Gateway) uploadAsset(c *gin.Context) {
 	limit := g.cfg.MaxUploadBytes
 	if c.Request.ContentLength > limit+multipartSlack {
-		g.fail(c, newFault(errcode.AssetTooLarge, "the upload is %d bytes, over the limit of %d", c.Request.ContentLength, limit))
+		g.fail(c, problem.New(errcode.AssetTooLarge, "the upload is %d bytes, over the limit of %d", c.Request.ContentLength, limit))
 		return
 	}
 	ct := c.GetHeader("Content-Type")
@@ -47,15 +48,15 @@ func (g *Gateway) uploadAsset(c *gin.Context) {
 
 func (g *Gateway) uploadMultipart(c *gin.Context, boundary string, limit int64) (*assets.Asset, error) {
 	if boundary == "" {
-		return nil, newFault(errcode.SpecInvalid, "the multipart Content-Type has no boundary")
+		return nil, problem.New(errcode.SpecInvalid, "the multipart Content-Type has no boundary")
 	}
 	body := http.MaxBytesReader(c.Writer, c.Request.Body, limit+multipartSlack)
 	mr := multipart.NewReader(body, boundary)
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
-			f := newFault(errcode.SpecInvalid, "the multipart body has no \"file\" field")
-			f.fields = []errcode.FieldError{{Field: "file", Message: "required"}}
+			f := problem.New(errcode.SpecInvalid, "the multipart body has no \"file\" field")
+			f.Fields = []errcode.FieldError{{Field: "file", Message: "required"}}
 			return nil, f
 		}
 		if err != nil {
@@ -76,7 +77,7 @@ func asUploadRead(err error) error {
 	if errors.As(err, &mbe) {
 		return err
 	}
-	return &fault{code: errcode.SpecInvalid, detail: "the multipart body is malformed: " + err.Error(), cause: err}
+	return &problem.Error{Code: errcode.SpecInvalid, Detail: "the multipart body is malformed: " + err.Error(), Cause: err}
 }
 
 // uploadFault says why an upload failed: over the limit (413), unreadable
@@ -85,9 +86,9 @@ func uploadFault(err error, limit int64) error {
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
-		return &fault{code: errcode.AssetTooLarge, detail: fmt.Sprintf("the upload is over the limit of %d bytes", limit), cause: err}
+		return &problem.Error{Code: errcode.AssetTooLarge, Detail: fmt.Sprintf("the upload is over the limit of %d bytes", limit), Cause: err}
 	case errors.Is(err, assets.ErrUploadRead):
-		return &fault{code: errcode.SpecInvalid, detail: "the upload could not be read to its end", cause: err}
+		return &problem.Error{Code: errcode.SpecInvalid, Detail: "the upload could not be read to its end", Cause: err}
 	}
 	return err
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/stickerd/stickerd/internal/errcode"
+	"github.com/stickerd/stickerd/internal/problem"
 )
 
 // authenticate finds the tenant of a /v1 request from its bearer key.
@@ -37,7 +38,7 @@ func (g *Gateway) authenticate(c *gin.Context) {
 
 func (g *Gateway) unauthorized(c *gin.Context, detail string) {
 	c.Header("WWW-Authenticate", `Bearer realm="stickerd"`)
-	g.fail(c, newFault(errcode.Unauthorized, "%s", detail))
+	g.fail(c, problem.New(errcode.Unauthorized, "%s", detail))
 }
 
 // bearer extracts the token of an "Authorization: Bearer <token>" header.
@@ -78,8 +79,8 @@ func (g *Gateway) rateLimit(c *gin.Context) {
 		return
 	}
 	if !ok {
-		f := newFault(errcode.RateLimited, "too many requests for this tenant; retry in %s", retry.Round(time.Millisecond))
-		f.retryAfter = max(retry, time.Second)
+		f := problem.New(errcode.RateLimited, "too many requests for this tenant; retry in %s", retry.Round(time.Millisecond))
+		f.RetryAfter = max(retry, time.Second)
 		g.fail(c, f)
 	}
 }

@@ -11,7 +11,9 @@ import (
 	"sync"
 
 	"github.com/gin-gonic/gin"
+	"github.com/stickerd/stickerd/internal/errcode"
 	"github.com/stickerd/stickerd/internal/health"
+	"github.com/stickerd/stickerd/internal/problem"
 )
 
 // Gateway serves the REST API.
@@ -63,10 +65,10 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Gateway, error) {
 	e.HandleMethodNotAllowed = true
 	e.Use(g.logRequests, g.recoverPanics, g.localGuard)
 	e.NoRoute(func(c *gin.Context) {
-		g.fail(c, newFault(CodeNotFound, "no route %s %s", c.Request.Method, c.Request.URL.Path))
+		g.fail(c, problem.New(errcode.NotFound, "no route %s %s", c.Request.Method, c.Request.URL.Path))
 	})
 	e.NoMethod(func(c *gin.Context) {
-		g.fail(c, newFault(CodeMethodNotAllowed, "%s is not allowed on %s (see the Allow header)", c.Request.Method, c.Request.URL.Path))
+		g.fail(c, problem.New(errcode.MethodNotAllowed, "%s is not allowed on %s (see the Allow header)", c.Request.Method, c.Request.URL.Path))
 	})
 	g.engine = e
 	g.routes()

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/stickerd/stickerd/internal/problem"
 )
 
 func (g *Gateway) healthz(c *gin.Context) {
@@ -30,7 +31,7 @@ func (g *Gateway) readyz(c *gin.Context) {
 	status := http.StatusOK
 	if !ok {
 		status = http.StatusServiceUnavailable
-		c.Header("Retry-After", retrySeconds(g.cfg.StoreRetryAfter))
+		c.Header("Retry-After", problem.RetryAfterValue(g.cfg.StoreRetryAfter))
 	}
 	c.JSON(status, gin.H{"ready": ok, "checks": res})
 }

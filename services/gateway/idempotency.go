@@ -9,8 +9,10 @@ import (
 	"net/url"
 
 	"github.com/gin-gonic/gin"
+	"github.com/stickerd/stickerd/internal/errcode"
 	"github.com/stickerd/stickerd/internal/jobs"
 	"github.com/stickerd/stickerd/internal/jobstore"
+	"github.com/stickerd/stickerd/internal/problem"
 	"github.com/stickerd/stickerd/render/spec"
 	"github.com/stickerd/stickerd/services/gateway/resultcache"
 )
@@ -105,7 +107,7 @@ func (r *reservation) reserve(id jobs.ID) bool {
 // under the claimed id.
 func (g *Gateway) replay(c *gin.Context, tenant string, sp *spec.Spec, r *reservation) (*jobs.Job, int, error) {
 	if r.storedHash != r.hash {
-		return nil, 0, newFault(CodeConflict, "this Idempotency-Key was used with another request body; use a new key for a new request")
+		return nil, 0, problem.New(errcode.Conflict, "this Idempotency-Key was used with another request body; use a new key for a new request")
 	}
 	ctx, cancel := g.storeCtx(c)
 	j, err := g.deps.Jobs.Get(ctx, r.storedID)

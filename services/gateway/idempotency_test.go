@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stickerd/stickerd/internal/errcode"
 	"github.com/stickerd/stickerd/internal/jobs"
 	"github.com/stickerd/stickerd/internal/jobstore"
 )
@@ -27,7 +28,7 @@ func TestRenders_IdempotencyKey(t *testing.T) {
 			if again.ID != first.ID {
 				t.Fatalf("replay made job %s, want %s", again.ID, first.ID)
 			}
-			checkProblem(t, h.submit(canvasSpec("b"), "Idempotency-Key", "k1"), 409, CodeConflict)
+			checkProblem(t, h.submit(canvasSpec("b"), "Idempotency-Key", "k1"), 409, errcode.Conflict)
 
 			// The replay shows the job as it is now.
 			h.update(string(first.ID), func(j *jobs.Job) { j.Status, j.Progress = jobs.Running, 0.5 })

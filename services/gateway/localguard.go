@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"encoding/json"
 	"net"
 	"net/http"
 	"net/netip"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/stickerd/stickerd/internal/errcode"
+	"github.com/stickerd/stickerd/internal/problem"
 )
 
 // A gateway on loopback without API keys takes every request as
@@ -36,7 +36,7 @@ func (g *Gateway) localGuard(c *gin.Context) {
 		return
 	}
 	if reason := localRefusal(c.Request, g.cfg.AllowedHosts); reason != "" {
-		g.fail(c, newFault(errcode.Unauthorized, "%s", reason).withStatus(http.StatusForbidden))
+		g.fail(c, localRefused(reason))
 	}
 }
 
@@ -52,14 +52,14 @@ func LocalOnly(h http.Handler, allowedHosts []string) http.Handler {
 			h.ServeHTTP(w, r)
 			return
 		}
-		status := http.StatusForbidden
-		body, _ := json.Marshal(Problem{Type: "urn:stickerd:error:" + string(errcode.Unauthorized), Title: http.StatusText(status),
-			Status: status, Detail: reason, Code: errcode.Unauthorized, Instance: r.URL.Path, Errors: []errcode.FieldError{}})
-		w.Header().Set("Content-Type", ProblemContentType)
-		w.Header().Set("Cache-Control", "no-store")
-		w.WriteHeader(status)
-		w.Write(body)
+		problem.Write(w, r, localRefused(reason))
 	})
+}
+
+// localRefused is the 403 UNAUTHORIZED of a refused request: the key is
+// not what is wrong, where the request comes from is.
+func localRefused(reason string) *problem.Error {
+	return problem.New(errcode.Unauthorized, "%s", reason).WithStatus(http.StatusForbidden)
 }
 
 // localRefusal says why r may not reach a keyless loopback service, or ""

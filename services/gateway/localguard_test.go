@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/stickerd/stickerd/internal/errcode"
+	"github.com/stickerd/stickerd/internal/problem"
 	"github.com/stickerd/stickerd/services/assets/assetstest"
 )
 
@@ -139,7 +140,7 @@ func TestLocalGuard_Handler(t *testing.T) {
 			if rec.Code != tt.status {
 				t.Fatalf("status %d, want %d", rec.Code, tt.status)
 			}
-			if tt.status == 403 && (rec.Header().Get("Content-Type") != ProblemContentType || !strings.Contains(rec.Body.String(), `"UNAUTHORIZED"`)) {
+			if tt.status == 403 && (rec.Header().Get("Content-Type") != problem.ContentType || !strings.Contains(rec.Body.String(), `"UNAUTHORIZED"`)) {
 				t.Fatalf("answer %s %s, want a problem with code UNAUTHORIZED", rec.Header().Get("Content-Type"), rec.Body.String())
 			}
 		})

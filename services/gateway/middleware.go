@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/stickerd/stickerd/internal/errcode"
 	"github.com/stickerd/stickerd/internal/metrics"
+	"github.com/stickerd/stickerd/internal/problem"
 )
 
 const (
@@ -70,8 +71,7 @@ func (g *Gateway) recoverPanics(c *gin.Context) {
 			c.Abort()
 			return
 		}
-		writeProblem(c, http.StatusInternalServerError,
-			newFault(errcode.Internal, "an internal error occurred; it has been logged (request %s)", c.GetString(requestIDKey)))
+		writeProblem(c, problem.New(errcode.Internal, "%s (request %s)", problem.InternalDetail, c.GetString(requestIDKey)))
 	}()
 	c.Next()
 }

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"github.com/stickerd/stickerd/internal/errcode"
+	"github.com/stickerd/stickerd/internal/problem"
 	"github.com/stickerd/stickerd/render/spec"
 )
 
@@ -23,14 +24,17 @@ func problemCodes() []string {
 	for _, c := range errcode.All() {
 		out = append(out, string(c))
 	}
-	return append(out, string(CodeNotFound), string(CodeMethodNotAllowed), string(CodeConflict))
+	for _, c := range errcode.HTTPOnly() {
+		out = append(out, string(c))
+	}
+	return out
 }
 
 func openAPISchemas() obj {
 	stringMap := obj{"type": "object", "additionalProperties": obj{"type": "string"}}
 	return obj{
 		"Problem": obj{"type": "object", "description": "RFC 9457 problem details.",
-			"required": []string{"type", "title", "status", "detail", "code", "errors"},
+			"required": []string{"type", "title", "status", "detail", "code", "instance", "errors"},
 			"properties": obj{"type": str("urn:stickerd:error:<code>"), "title": str("The HTTP status text."),
 				"status": integer("The HTTP status."), "detail": str("What went wrong, for people."),
 				"code":     enum("The error code: the taxonomy of the API, or NOT_FOUND, METHOD_NOT_ALLOWED, CONFLICT for plain HTTP conditions.", problemCodes()),
@@ -102,7 +106,7 @@ var outputFormats = []string{spec.FormatMP4, spec.FormatWebM, spec.FormatGIF, sp
 
 func openAPIResponses() obj {
 	problem := func(desc string, retry bool) obj {
-		o := obj{"description": desc, "content": obj{ProblemContentType: obj{"schema": schemaRef("Problem")}}}
+		o := obj{"description": desc, "content": obj{problem.ContentType: obj{"schema": schemaRef("Problem")}}}
 		if retry {
 			o["headers"] = obj{"Retry-After": obj{"schema": obj{"type": "integer"}, "description": "Seconds to wait."}}
 		}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gin-gonic/gin"
+	"github.com/stickerd/stickerd/internal/errcode"
 	"github.com/stickerd/stickerd/render/builtin"
 )
 
@@ -107,7 +108,7 @@ func TestStickers_Catalogue(t *testing.T) {
 			t.Fatalf("GET %s: %d %s, %d bytes", s.PreviewURL, resp.StatusCode, resp.Header.Get("Content-Type"), len(body))
 		}
 	}
-	checkProblem(t, h.do("GET", "/v1/stickers/no-such-sticker", nil), 404, CodeNotFound)
+	checkProblem(t, h.do("GET", "/v1/stickers/no-such-sticker", nil), 404, errcode.NotFound)
 }
 
 func TestHealth_ProbesAndMetrics(t *testing.T) {

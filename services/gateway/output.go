@@ -9,6 +9,7 @@ import (
 	"github.com/stickerd/stickerd/internal/blob"
 	"github.com/stickerd/stickerd/internal/errcode"
 	"github.com/stickerd/stickerd/internal/jobs"
+	"github.com/stickerd/stickerd/internal/problem"
 	"github.com/stickerd/stickerd/render/spec"
 )
 
@@ -30,14 +31,14 @@ func (g *Gateway) renderOutput(c *gin.Context) {
 		return
 	}
 	if j.Status != jobs.Succeeded || j.Output == nil || j.Output.Key == "" {
-		g.fail(c, newFault(CodeConflict, "the job is %s; its output can be downloaded once it has succeeded", j.Status))
+		g.fail(c, problem.New(errcode.Conflict, "the job is %s; its output can be downloaded once it has succeeded", j.Status))
 		return
 	}
 	g.rememberResult(c.Request.Context(), j)
 	obj, err := g.deps.Blobs.Open(c.Request.Context(), j.Output.Key)
 	switch {
 	case errors.Is(err, blob.ErrNotFound):
-		g.fail(c, &fault{code: CodeNotFound, detail: "the output of this job is no longer stored", cause: err})
+		g.fail(c, &problem.Error{Code: errcode.NotFound, Detail: "the output of this job is no longer stored", Cause: err})
 		return
 	case err != nil:
 		g.fail(c, errcode.Wrap(errcode.StorageFailed, err, "the output cannot be read now; try again"))

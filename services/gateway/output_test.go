@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/stickerd/stickerd/internal/errcode"
 	"github.com/stickerd/stickerd/internal/jobs"
 )
 
@@ -16,7 +17,7 @@ func TestOutput_RangeRequests(t *testing.T) {
 	id := string(v.ID)
 	url := "/v1/renders/" + id + "/output"
 	t.Run("409 until it succeeded", func(t *testing.T) {
-		checkProblem(t, h.do("GET", url, nil), 409, CodeConflict)
+		checkProblem(t, h.do("GET", url, nil), 409, errcode.Conflict)
 	})
 	data := []byte("0123456789abcdefghij")
 	h.succeed(id, "webm", data)
@@ -59,6 +60,6 @@ func TestOutput_RangeRequests(t *testing.T) {
 	t.Run("a deleted output is gone", func(t *testing.T) {
 		j, _ := h.store.Get(h.ctx(), jobs.ID(id))
 		h.blobs.Delete(context.Background(), j.Output.Key)
-		checkProblem(t, h.do("GET", url, nil), http.StatusNotFound, CodeNotFound)
+		checkProblem(t, h.do("GET", url, nil), http.StatusNotFound, errcode.NotFound)
 	})
 }

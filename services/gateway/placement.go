@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/stickerd/stickerd/internal/errcode"
+	"github.com/stickerd/stickerd/internal/problem"
 )
 
 // LiveEdge is one realtime edge that reported its load recently.
@@ -80,8 +81,8 @@ func (g *Gateway) MountEdgePlacement(sessionsPath string, dir EdgeDirectory) {
 		}
 		e, ok := LeastLoaded(es)
 		if !ok {
-			c.Header("Retry-After", "5")
-			g.fail(c, errcode.New(errcode.RTCMediaFailed, "no realtime edge is available or has room; try again"))
+			g.fail(c, problem.New(errcode.RTCMediaFailed, "no realtime edge is available or has room; try again").
+				WithRetryAfter(5*time.Second))
 			return
 		}
 		c.Redirect(http.StatusTemporaryRedirect, e.URL+sessionsPath)

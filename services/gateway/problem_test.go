@@ -9,63 +9,46 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/stickerd/stickerd/internal/errcode"
+	"github.com/stickerd/stickerd/internal/problem"
 )
 
 // checkProblem checks that resp is an RFC 9457 problem with status and
 // code, and returns it.
-func checkProblem(t *testing.T, resp *http.Response, status int, code errcode.Code) Problem {
+func checkProblem(t *testing.T, resp *http.Response, status int, code errcode.Code) problem.Body {
 	t.Helper()
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != status {
 		t.Fatalf("%s %s: status %d, want %d: %s", resp.Request.Method, resp.Request.URL.Path, resp.StatusCode, status, body)
 	}
-	if ct := resp.Header.Get("Content-Type"); ct != ProblemContentType {
-		t.Fatalf("Content-Type %q, want %s: %s", ct, ProblemContentType, body)
+	if ct := resp.Header.Get("Content-Type"); ct != problem.ContentType {
+		t.Fatalf("Content-Type %q, want %s: %s", ct, problem.ContentType, body)
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(body, &raw); err != nil {
 		t.Fatalf("problem body %s: %v", body, err)
 	}
-	for _, k := range []string{"type", "title", "status", "detail", "code", "errors"} {
+	for _, k := range []string{"type", "title", "status", "detail", "code", "instance", "errors"} {
 		if _, ok := raw[k]; !ok {
 			t.Fatalf("problem has no %q: %s", k, body)
 		}
 	}
-	var p Problem
+	var p problem.Body
 	json.Unmarshal(body, &p)
-	if p.Status != status || p.Code != code || p.Title == "" || !strings.HasSuffix(p.Type, string(code)) || p.Detail == "" {
+	if p.Status != status || p.Code != code || p.Title == "" || p.Type != problem.TypePrefix+string(code) || p.Detail == "" ||
+		p.Instance != resp.Request.URL.Path {
 		t.Fatalf("problem %+v, want status %d code %s", p, status, code)
 	}
 	return p
 }
 
-func TestStatusOf_EveryCode(t *testing.T) {
-	want := map[errcode.Code]int{
-		errcode.SpecInvalid: 400, errcode.Unauthorized: 401, errcode.AssetNotFound: 404, errcode.AssetTooLarge: 413,
-		errcode.AssetUnsupported: 422, errcode.RateLimited: 429, errcode.QueueUnavailable: 503,
-		errcode.StateStoreUnavailable: 503, errcode.Internal: 500, CodeNotFound: 404, CodeConflict: 409,
-		CodeMethodNotAllowed: 405,
-	}
-	for code, status := range want {
-		if got := StatusOf(code); got != status {
-			t.Errorf("StatusOf(%s) = %d, want %d", code, got, status)
-		}
-	}
-	for _, code := range errcode.All() {
-		if s := StatusOf(code); s < 400 || (s == 500) != (code == errcode.Internal) {
-			t.Errorf("StatusOf(%s) = %d; only INTERNAL is 500", code, s)
-		}
-	}
-}
-
 func TestProblems_Routing(t *testing.T) {
 	h := newHarness(t)
 	t.Run("unknown route", func(t *testing.T) {
-		checkProblem(t, h.do("GET", "/v1/nothing", nil), 404, CodeNotFound)
+		checkProblem(t, h.do("GET", "/v1/nothing", nil), 404, errcode.NotFound)
 	})
 	t.Run("wrong method", func(t *testing.T) {
 		resp := h.do("PUT", "/v1/renders", nil)
-		checkProblem(t, resp, 405, CodeMethodNotAllowed)
+		checkProblem(t, resp, 405, errcode.MethodNotAllowed)
 		if allow := resp.Header.Get("Allow"); !strings.Contains(allow, "GET") || !strings.Contains(allow, "POST") {
 			t.Fatalf("Allow = %q", allow)
 		}

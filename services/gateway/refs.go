@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/stickerd/stickerd/internal/errcode"
 	"github.com/stickerd/stickerd/internal/fetch"
+	"github.com/stickerd/stickerd/internal/problem"
 	"github.com/stickerd/stickerd/render/spec"
 	"github.com/stickerd/stickerd/services/assets"
 	"github.com/stickerd/stickerd/services/gateway/resultcache"
@@ -39,8 +40,8 @@ var roles = map[resultcache.Role]struct {
 // hashes of the assets, by id, for the result-cache key.
 func (g *Gateway) checkRefs(c *gin.Context, tenant string, sp *spec.Spec) (map[string]string, error) {
 	if fields := g.checkURLs(c.Request.Context(), sp); len(fields) > 0 {
-		f := newFault(errcode.SpecInvalid, "the render request is invalid")
-		f.fields = fields
+		f := problem.New(errcode.SpecInvalid, "the render request is invalid")
+		f.Fields = fields
 		return nil, f
 	}
 	hashes := map[string]string{}
@@ -67,8 +68,8 @@ func (g *Gateway) checkRefs(c *gin.Context, tenant string, sp *spec.Spec) (map[s
 		}
 	}
 	if len(fields) > 0 {
-		f := newFault(code, "the render request refers to assets it cannot use").withStatus(http.StatusUnprocessableEntity)
-		f.fields = fields
+		f := problem.New(code, "the render request refers to assets it cannot use").WithStatus(http.StatusUnprocessableEntity)
+		f.Fields = fields
 		return nil, f
 	}
 	return hashes, nil

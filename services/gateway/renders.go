@@ -12,6 +12,7 @@ import (
 	"github.com/stickerd/stickerd/internal/jobs"
 	"github.com/stickerd/stickerd/internal/jobstore"
 	"github.com/stickerd/stickerd/internal/metrics"
+	"github.com/stickerd/stickerd/internal/problem"
 	"github.com/stickerd/stickerd/render/spec"
 )
 
@@ -21,13 +22,13 @@ import (
 func (g *Gateway) submitRender(c *gin.Context) {
 	mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
 	if err != nil || mt != "application/json" {
-		g.fail(c, newFault(errcode.SpecInvalid, "a render request is JSON: send Content-Type: application/json").
-			withStatus(http.StatusUnsupportedMediaType))
+		g.fail(c, problem.New(errcode.SpecInvalid, "a render request is JSON: send Content-Type: application/json").
+			WithStatus(http.StatusUnsupportedMediaType))
 		return
 	}
 	if c.Request.ContentLength > g.cfg.MaxSpecBytes {
-		g.fail(c, newFault(errcode.SpecInvalid, "the request body is %d bytes, over the limit of %d",
-			c.Request.ContentLength, g.cfg.MaxSpecBytes).withStatus(http.StatusRequestEntityTooLarge))
+		g.fail(c, problem.New(errcode.SpecInvalid, "the request body is %d bytes, over the limit of %d",
+			c.Request.ContentLength, g.cfg.MaxSpecBytes).WithStatus(http.StatusRequestEntityTooLarge))
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, g.cfg.MaxSpecBytes))
@@ -37,8 +38,8 @@ func (g *Gateway) submitRender(c *gin.Context) {
 	}
 	idemKey := c.GetHeader("Idempotency-Key")
 	if len(idemKey) > 255 || !printable(idemKey) {
-		f := newFault(errcode.SpecInvalid, "the Idempotency-Key header must be 1 to 255 visible ASCII characters")
-		f.fields = []errcode.FieldError{{Field: "Idempotency-Key", Message: "1 to 255 visible ASCII characters"}}
+		f := problem.New(errcode.SpecInvalid, "the Idempotency-Key header must be 1 to 255 visible ASCII characters")
+		f.Fields = []errcode.FieldError{{Field: "Idempotency-Key", Message: "1 to 255 visible ASCII characters"}}
 		g.fail(c, f)
 		return
 	}
@@ -64,10 +65,10 @@ func (g *Gateway) submitRender(c *gin.Context) {
 
 // bodyFault: over the limit is 413, a body that breaks off is 400.
 func bodyFault(err error) error {
-	if f := faultOf(err); f.status == http.StatusRequestEntityTooLarge {
+	if f := problemOf(err); f.Status == http.StatusRequestEntityTooLarge {
 		return f
 	}
-	return &fault{code: errcode.SpecInvalid, detail: "the request body could not be read", cause: err}
+	return &problem.Error{Code: errcode.SpecInvalid, Detail: "the request body could not be read", Cause: err}
 }
 
 // create makes a new job, refusing it while the queue is over its limit.
@@ -106,7 +107,7 @@ func (g *Gateway) checkQueue(c *gin.Context) error {
 		return nil
 	}
 	if n >= g.cfg.QueueDepthLimit {
-		return newFault(errcode.QueueUnavailable, "the render queue is full (%d jobs waiting); try again shortly", n)
+		return problem.New(errcode.QueueUnavailable, "the render queue is full (%d jobs waiting); try again shortly", n)
 	}
 	return nil
 }
@@ -170,8 +171,8 @@ func (g *Gateway) listRenders(c *gin.Context) {
 		o.Limit = n
 	}
 	if len(fields) > 0 {
-		f := newFault(errcode.SpecInvalid, "invalid query parameters")
-		f.fields = fields
+		f := problem.New(errcode.SpecInvalid, "invalid query parameters")
+		f.Fields = fields
 		g.fail(c, f)
 		return
 	}
@@ -180,8 +181,8 @@ func (g *Gateway) listRenders(c *gin.Context) {
 	list, next, err := g.deps.Jobs.List(ctx, o)
 	if err != nil {
 		if errors.Is(err, jobstore.ErrInvalid) {
-			f := newFault(errcode.SpecInvalid, "the cursor is not one this API issued")
-			f.fields = []errcode.FieldError{{Field: "cursor", Message: "use next_cursor of the previous page"}}
+			f := problem.New(errcode.SpecInvalid, "the cursor is not one this API issued")
+			f.Fields = []errcode.FieldError{{Field: "cursor", Message: "use next_cursor of the previous page"}}
 			err = f
 		}
 		g.fail(c, err)

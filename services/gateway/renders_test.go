@@ -179,7 +179,7 @@ func TestRenders_TenantIsolation(t *testing.T) {
 		{"GET", "/v1/renders/" + string(d.ID) + "/output"}, {"GET", "/v1/renders/job_doesnotexist"},
 	} {
 		t.Run(r.method+" "+r.path, func(t *testing.T) {
-			checkProblem(t, h.do(r.method, r.path, nil, globex...), 404, CodeNotFound)
+			checkProblem(t, h.do(r.method, r.path, nil, globex...), 404, errcode.NotFound)
 		})
 	}
 	var list struct{ Items []publicJob }
@@ -204,7 +204,7 @@ func TestRenders_Cancel(t *testing.T) {
 	if v.Status != jobs.Canceled {
 		t.Fatalf("canceled queued job is %s", v.Status)
 	}
-	checkProblem(t, h.do("DELETE", "/v1/renders/"+string(queued.ID), nil), 409, CodeConflict)
+	checkProblem(t, h.do("DELETE", "/v1/renders/"+string(queued.ID), nil), 409, errcode.Conflict)
 	decode(t, h.do("DELETE", "/v1/renders/"+string(running.ID), nil), 202, &v)
 	if v.Status != jobs.Running {
 		t.Fatalf("a running job answers %s; the scheduler stops it", v.Status)
@@ -212,7 +212,7 @@ func TestRenders_Cancel(t *testing.T) {
 	if j, _ := h.store.Get(h.ctx(), running.ID); !j.CancelRequested {
 		t.Fatal("the running job's cancel was not requested")
 	}
-	checkProblem(t, h.do("DELETE", "/v1/renders/job_missing", nil), 404, CodeNotFound)
+	checkProblem(t, h.do("DELETE", "/v1/renders/job_missing", nil), 404, errcode.NotFound)
 }
 
 func readAll(t *testing.T, r io.Reader) string {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/stickerd/stickerd/internal/errcode"
+	"github.com/stickerd/stickerd/internal/problem"
 	"github.com/stickerd/stickerd/render/builtin"
 )
 
@@ -36,7 +38,7 @@ func (g *Gateway) getSticker(c *gin.Context) {
 	name := c.Param("name")
 	s, err := builtin.Lookup(name)
 	if errors.Is(err, builtin.ErrUnknown) {
-		g.fail(c, newFault(CodeNotFound, "no built-in sticker %q; GET /v1/stickers lists them", name))
+		g.fail(c, problem.New(errcode.NotFound, "no built-in sticker %q; GET /v1/stickers lists them", name))
 		return
 	}
 	if err != nil {
