@@ -2,6 +2,7 @@ package etcd
 
 import (
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
 	"time"
@@ -36,8 +37,12 @@ type MemberConfig struct {
 	InitialClusterState string `yaml:"initial_cluster_state"`
 	// ClusterToken keeps two clusters on one network apart, default "stickerd".
 	ClusterToken string `yaml:"cluster_token"`
-	// LogLevel is etcd's zap level, default "error": etcd is very chatty.
+	// LogLevel is the lowest level of etcd's own lines that are logged,
+	// default "warn": etcd is very chatty at info.
 	LogLevel string `yaml:"log_level"`
+	// Logger receives etcd's lines as slog records with component=etcd
+	// (no stack traces); default slog.Default().
+	Logger *slog.Logger `yaml:"-"`
 	// StartTimeout bounds StartMember, default 60s.
 	StartTimeout time.Duration `yaml:"start_timeout"`
 }
@@ -51,7 +56,7 @@ func DefaultMemberConfig() MemberConfig {
 		PeerURLs:            []string{"http://127.0.0.1:2380"},
 		InitialClusterState: embed.ClusterStateFlagNew,
 		ClusterToken:        "stickerd",
-		LogLevel:            "error",
+		LogLevel:            "warn",
 		StartTimeout:        60 * time.Second,
 	}
 }

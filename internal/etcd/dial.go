@@ -3,10 +3,10 @@ package etcd
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"time"
 
-	"go.etcd.io/etcd/client/pkg/v3/logutil"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 )
@@ -29,10 +29,9 @@ func Dial(ctx context.Context, endpoints []string) (*clientv3.Client, error) {
 	if len(endpoints) == 0 {
 		return nil, invalid("no endpoints to dial")
 	}
-	lg, err := logutil.CreateDefaultZapLogger(zap.ErrorLevel)
-	if err != nil {
-		return nil, fmt.Errorf("etcd: client logger: %w", err)
-	}
+	// The client's errors go to the process's log (slog.Default()); its
+	// warnings are retries that the callers see and report themselves.
+	lg := zapLogger(slog.Default().With("component", "etcd-client"), zap.ErrorLevel)
 	cli, err := clientv3.New(clientv3.Config{
 		Endpoints:            endpoints,
 		DialTimeout:          dialTimeout,

@@ -2,12 +2,16 @@ package etcd
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
-	"go.etcd.io/etcd/client/pkg/v3/logutil"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
@@ -34,11 +38,19 @@ func StartMember(ctx context.Context, cfg MemberConfig) (*Member, error) {
 		return nil, err
 	}
 	stopping := new(atomic.Bool)
-	if ec.ZapLoggerBuilder, err = memberLogger(c.LogLevel, stopping); err != nil {
+	if ec.ZapLoggerBuilder, err = memberLogger(c.Logger, c.LogLevel, stopping); err != nil {
+		return nil, err
+	}
+	// A port taken by another process is the usual reason a member cannot
+	// start; say which one plainly instead of letting etcd fail half-way.
+	if err := portsFree(c); err != nil {
 		return nil, err
 	}
 	e, err := embed.StartEtcd(ec)
 	if err != nil {
+		if perr := portInUse(c, err); perr != nil {
+			return nil, perr
+		}
 		return nil, fmt.Errorf("etcd: start member %s: %w", c.Name, err)
 	}
 	m := &Member{cfg: c, etcd: e, stopping: stopping}
@@ -125,23 +137,65 @@ func Run(ctx context.Context, cfg MemberConfig) error {
 	}
 }
 
-// memberLogger is etcd's JSON logger at level, silenced once stopping is
-// set: a member being stopped logs every listener it closes as an error
-// ("setting up serving from embedded etcd failed"), noise that would hide
-// real failures in service logs and test output.
-func memberLogger(level string, stopping *atomic.Bool) (func(*embed.Config) error, error) {
+// memberLogger is etcd's logger: its zap entries at level and above become
+// records of log (slog.Default() when nil) with component=etcd. It is
+// silenced once stopping is set: a member being stopped logs every listener
+// it closes as an error ("setting up serving from embedded etcd failed"),
+// noise that would hide real failures in service logs and test output.
+func memberLogger(log *slog.Logger, level string, stopping *atomic.Bool) (func(*embed.Config) error, error) {
 	lvl, err := zapcore.ParseLevel(level)
 	if err != nil {
 		return nil, invalid("log_level %q: %v", level, err)
 	}
-	lg, err := logutil.CreateDefaultZapLogger(lvl)
-	if err != nil {
-		return nil, err
+	if log == nil {
+		log = slog.Default()
 	}
-	lg = lg.WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core {
+	lg := zapLogger(log.With("component", "etcd"), lvl).WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core {
 		return quietCore{Core: c, stopping: stopping}
 	}))
 	return embed.NewZapLoggerBuilder(lg), nil
+}
+
+// portsFree checks that the member's listen ports are free, so that a port
+// another process holds is one *PortInUseError rather than a failure of
+// etcd's. A port freed a moment ago (TIME_WAIT) counts as free.
+func portsFree(c MemberConfig) error {
+	for _, l := range []struct {
+		role string
+		urls []string
+	}{{"client", c.ListenClientURLs}, {"peer", c.ListenPeerURLs}} {
+		for _, raw := range l.urls {
+			u, err := url.Parse(raw)
+			if err != nil || u.Port() == "0" {
+				continue // validated already; port 0 is never taken
+			}
+			ln, err := net.Listen("tcp", u.Host)
+			if errors.Is(err, syscall.EADDRINUSE) {
+				return &PortInUseError{Role: l.role, Addr: u.Host}
+			}
+			if err == nil {
+				ln.Close()
+			}
+		}
+	}
+	return nil
+}
+
+// portInUse turns etcd's failure to listen on a taken port (another
+// process won the race after portsFree) into a *PortInUseError.
+func portInUse(c MemberConfig, err error) error {
+	var op *net.OpError
+	if !errors.Is(err, syscall.EADDRINUSE) || !errors.As(err, &op) || op.Addr == nil {
+		return nil
+	}
+	addr := op.Addr.String()
+	role := "client"
+	for _, raw := range c.ListenPeerURLs {
+		if u, perr := url.Parse(raw); perr == nil && u.Host == addr {
+			role = "peer"
+		}
+	}
+	return &PortInUseError{Role: role, Addr: addr}
 }
 
 type quietCore struct {

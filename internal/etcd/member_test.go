@@ -1,9 +1,13 @@
 package etcd_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -93,11 +97,54 @@ func TestStartMember_FailsInsteadOfHanging(t *testing.T) {
 		}
 		defer m.Close()
 		c.DataDir = t.TempDir()
-		if m2, err := etcd.StartMember(context.Background(), c); err == nil {
+		m2, err := etcd.StartMember(context.Background(), c)
+		if err == nil {
 			m2.Close()
 			t.Fatal("second member on the same ports started")
 		}
+		var pe *etcd.PortInUseError
+		if !errors.Is(err, etcd.ErrPortInUse) || !errors.As(err, &pe) || pe.Role != "client" {
+			t.Fatalf("err = %v, want the client port in use", err)
+		}
 	})
+}
+
+// A port another process holds is one plain error naming it, and etcd logs
+// nothing about it (no stack trace in the service's log).
+func TestStartMember_PortTakenByAnotherProcess(t *testing.T) {
+	for _, role := range []string{"peer", "client"} {
+		t.Run(role, func(t *testing.T) {
+			c := singleConfig(t)
+			taken := c.PeerURLs[0]
+			if role == "client" {
+				taken = c.ClientURLs[0]
+			}
+			host := strings.TrimPrefix(taken, "http://")
+			l, err := net.Listen("tcp", host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			var logs bytes.Buffer
+			c.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			m, err := etcd.StartMember(context.Background(), c)
+			if err == nil {
+				m.Close()
+				t.Fatal("started on a taken port")
+			}
+			var pe *etcd.PortInUseError
+			if !errors.As(err, &pe) || pe.Role != role || pe.Addr != host {
+				t.Fatalf("err = %v, want %s port %s in use", err, role, host)
+			}
+			_, port, _ := net.SplitHostPort(host)
+			if pe.Port() != port || !strings.Contains(err.Error(), role+" port "+port+" is in use") {
+				t.Errorf("error %q does not name the %s port %s", err, role, port)
+			}
+			if logs.Len() > 0 {
+				t.Errorf("etcd logged about the taken port:\n%s", logs.String())
+			}
+		})
+	}
 }
 
 func TestRun_StopsWithContext(t *testing.T) {
