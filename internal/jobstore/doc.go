@@ -4,4 +4,8 @@
 // newest-first listings, and watches let the scheduler and API clients
 // follow changes. Errors that mean "etcd cannot answer now" are
 // ErrUnavailable, which callers turn into 503 STATE_STORE_UNAVAILABLE.
+//
+// Memory is its in-memory twin with the same semantics, for tests and
+// anything else that needs no etcd; one contract test runs every behaviour
+// against both.
 package jobstore

@@ -44,7 +44,7 @@ func newJob(tenant string, created time.Time) *jobs.Job {
 	}
 }
 
-func mustCreate(t *testing.T, s *Store, j *jobs.Job) *jobs.Job {
+func mustCreate(t *testing.T, s contract, j *jobs.Job) *jobs.Job {
 	t.Helper()
 	c, err := s.Create(testCtx(t), j)
 	if err != nil {

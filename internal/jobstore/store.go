@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strings"
 	"time"
 
+	"github.com/stickerd/stickerd/internal/backoff"
 	"github.com/stickerd/stickerd/internal/jobs"
 	"github.com/stickerd/stickerd/internal/metrics"
 	"go.etcd.io/etcd/api/v3/mvccpb"
@@ -184,6 +184,17 @@ func (s *Store) UpdateFrom(ctx context.Context, known *jobs.Job, fn func(*jobs.J
 }
 
 func (s *Store) update(ctx context.Context, id jobs.ID, known *jobs.Job, fn func(*jobs.Job) error) (*jobs.Job, error) {
+	return update(ctx, s, id, known, fn)
+}
+
+// casStore is what Update needs of a store: both stores share the loop, so
+// they retry the same way.
+type casStore interface {
+	Get(ctx context.Context, id jobs.ID) (*jobs.Job, error)
+	CAS(ctx context.Context, j *jobs.Job) (*jobs.Job, error)
+}
+
+func update(ctx context.Context, s casStore, id jobs.ID, known *jobs.Job, fn func(*jobs.Job) error) (*jobs.Job, error) {
 	for try := 1; ; try++ {
 		cur, fromKnown := known, known != nil
 		known = nil
@@ -213,17 +224,18 @@ func (s *Store) update(ctx context.Context, id jobs.ID, known *jobs.Job, fn func
 		}
 		// Wait before the read, not after it: the read must be as fresh
 		// as possible when the next compare-and-swap goes out.
-		if err := backoff(ctx, try); err != nil {
+		if err := pause(ctx, try); err != nil {
 			return nil, classify("update "+string(id), err)
 		}
 	}
 }
 
-// backoff sleeps a random time up to 1ms·2^try (at most 64ms), so that
-// writers contending for one record spread out.
-func backoff(ctx context.Context, try int) error {
-	limit := time.Millisecond << min(try, 6)
-	t := time.NewTimer(rand.N(limit) + 100*time.Microsecond)
+// contention spreads writers contending for one record: a random wait of
+// up to 2ms·2^(try-1), at most 64ms ("full jitter").
+var contention = backoff.Policy{Initial: 2 * time.Millisecond, Max: 64 * time.Millisecond, Jitter: 1}
+
+func pause(ctx context.Context, try int) error {
+	t := time.NewTimer(contention.Delay(try) + 100*time.Microsecond)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():

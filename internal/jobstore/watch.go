@@ -13,13 +13,10 @@ import (
 // member lost its leader, the connection broke).
 const resubscribeDelay = 200 * time.Millisecond
 
-// Event is a change to a job record seen by WatchJobs.
-type Event struct {
-	// Job is the record after the change (with its Revision). For a
-	// deletion only ID and Revision are set.
-	Job     *jobs.Job
-	Deleted bool
-}
+// Event is a change to a job record seen by WatchJobs; it is the job
+// package's own type, so that consumers (the scheduler) and their fakes
+// need nothing of this package.
+type Event = jobs.Event
 
 // Watch returns the job's current record and then every change to it, in
 // order. The channel closes after a terminal status has been delivered,
