@@ -121,7 +121,7 @@ func pionOffer(t *testing.T) string {
 // The peer connection never learns an offer's refused candidates: they
 // are not in the remote description it was given.
 func TestCreate_OfferCandidatesAreFilteredBeforePion(t *testing.T) {
-	e, err := New(DefaultConfig())
+	e, err := New(DefaultConfig(), Deps{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,19 +31,19 @@ func TestSignaling_TrickleRefusesCandidatesAimedAtTheEdgesHost(t *testing.T) {
 		status     int
 		detail     string
 	}{
-		{"cloud metadata", cand("169.254.169.254", 80), 400, "169.254.169.254"},
-		{"metadata, IPv6", cand("fd00:ec2::254", 80), 400, "fd00:ec2::254"},
-		{"link-local", cand("169.254.10.20", 5000), 400, "link-local"},
-		{"link-local IPv6", cand("fe80::1", 5000), 400, "link-local"},
-		{"unspecified", cand("0.0.0.0", 5000), 400, "unspecified"},
-		{"this network", cand("0.1.2.3", 5000), 400, "unspecified"},
-		{"multicast", cand("224.0.0.251", 5353), 400, "multicast"},
-		{"broadcast", cand("255.255.255.255", 5000), 400, "broadcast"},
-		{"IPv4-mapped metadata", cand("::ffff:169.254.169.254", 80), 400, "169.254.169.254"},
-		{"NAT64 metadata", cand("64:ff9b::a9fe:a9fe", 80), 400, "metadata"},
-		{"server-reflexive metadata", "a=mid:0\r\na=candidate:2 1 udp 1694498815 169.254.169.254 80 typ srflx raddr 0.0.0.0 rport 0\r\n", 400, "169.254.169.254"},
-		{"operator's deny list", cand("198.51.100.7", 5000), 400, "refuses"},
-		{"one bad among good ones", cand("10.0.0.5", 5000) + "a=candidate:3 1 udp 2130706431 169.254.169.254 80 typ host\r\n", 400, "line 3"},
+		{"cloud metadata", cand("169.254.169.254", 80), 422, "169.254.169.254"},
+		{"metadata, IPv6", cand("fd00:ec2::254", 80), 422, "fd00:ec2::254"},
+		{"link-local", cand("169.254.10.20", 5000), 422, "link-local"},
+		{"link-local IPv6", cand("fe80::1", 5000), 422, "link-local"},
+		{"unspecified", cand("0.0.0.0", 5000), 422, "unspecified"},
+		{"this network", cand("0.1.2.3", 5000), 422, "unspecified"},
+		{"multicast", cand("224.0.0.251", 5353), 422, "multicast"},
+		{"broadcast", cand("255.255.255.255", 5000), 422, "broadcast"},
+		{"IPv4-mapped metadata", cand("::ffff:169.254.169.254", 80), 422, "169.254.169.254"},
+		{"NAT64 metadata", cand("64:ff9b::a9fe:a9fe", 80), 422, "metadata"},
+		{"server-reflexive metadata", "a=mid:0\r\na=candidate:2 1 udp 1694498815 169.254.169.254 80 typ srflx raddr 0.0.0.0 rport 0\r\n", 422, "169.254.169.254"},
+		{"operator's deny list", cand("198.51.100.7", 5000), 422, "refuses"},
+		{"one bad among good ones", cand("10.0.0.5", 5000) + "a=candidate:3 1 udp 2130706431 169.254.169.254 80 typ host\r\n", 422, "line 3"},
 
 		{"private LAN", cand("192.168.1.20", 5000), 204, ""},
 		{"private 10/8", cand("10.1.2.3", 5000), 204, ""},
@@ -60,7 +60,7 @@ func TestSignaling_TrickleRefusesCandidatesAimedAtTheEdgesHost(t *testing.T) {
 			if tc.status == 204 {
 				return
 			}
-			if p.Code != "RTC_NEGOTIATION_FAILED" || !strings.Contains(p.Detail, tc.detail) {
+			if p.Code != "RTC_NEGOTIATION_FAILED" || p.Status != 422 || !strings.Contains(p.Detail, tc.detail) {
 				t.Fatalf("problem %+v, want RTC_NEGOTIATION_FAILED naming %q", p, tc.detail)
 			}
 		})

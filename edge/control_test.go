@@ -12,7 +12,7 @@ import (
 )
 
 func TestControl_ErrorsKeepTheSessionAlive(t *testing.T) {
-	url, _ := rtctest.StartEdge(t, rtctest.LoopbackConfig(), edgeAssets(map[string][]byte{
+	url, _ := rtctest.StartEdgeWith(t, rtctest.LoopbackConfig(), edgeAssets(map[string][]byte{
 		"ast_green": solidPNG(16, 16, green), "ast_text": []byte("just some text, not an image")}))
 	c := connect(t, url, 320, 240, func(f *rtc.Frame, n int) { rtctest.Gradient(f, n) })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -2,6 +2,7 @@ package edge
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/stickerd/stickerd/internal/problem"
 	"github.com/stickerd/stickerd/internal/vpx"
 
 	"github.com/stickerd/stickerd/internal/errcode"
@@ -40,46 +42,52 @@ type FrameTiming struct {
 	BitrateKbps int
 }
 
-// Option sets one of the Edge's hooks.
-type Option func(*Edge)
-
-// WithTenantResolver sets the tenant resolver; by default every request
-// belongs to the tenant "default".
-func WithTenantResolver(r TenantResolver) Option { return func(e *Edge) { e.resolveTenant = r } }
-
-// WithAssetOpener lets image stickers name uploaded assets.
-func WithAssetOpener(o AssetOpener) Option { return func(e *Edge) { e.openAsset = o } }
-
-// WithFrameObserver calls f after every processed frame, on the session's
-// media goroutine (keep it fast). For benchmarks and tracing.
-func WithFrameObserver(f func(FrameTiming)) Option { return func(e *Edge) { e.observe = f } }
-
-// WithLogger sets the logger (slog.Default otherwise).
-func WithLogger(l *slog.Logger) Option { return func(e *Edge) { e.log = l } }
-
 // ErrorReporter receives the edge's typed errors (negotiation and media
 // failures) for the error-event pipeline (internal/errevents).
 type ErrorReporter func(err error, sessionID SessionID, tenant string)
 
-// WithErrorReporter sets where typed errors are reported.
-func WithErrorReporter(r ErrorReporter) Option { return func(e *Edge) { e.reportErr = r } }
+// DefaultTenant is the tenant of every request when Deps.Tenant is nil.
+const DefaultTenant = "default"
 
-// report hands a typed error to the reporter, if any.
+// Deps are the edge's collaborators, as the gateway's Deps are its own.
+// All are optional (nil: the feature is off, or its default).
+type Deps struct {
+	// Tenant names the tenant a signaling request acts for (the API-key
+	// check); nil: every request is DefaultTenant's.
+	Tenant TenantResolver
+	// Assets lets image stickers name uploaded assets (asset_id); nil:
+	// such a sticker is refused with ASSET_NOT_FOUND.
+	Assets AssetOpener
+	// Errors receives every typed error the edge answers or meets.
+	Errors ErrorReporter
+	// FrameObserver is called after every processed frame, on the
+	// session's media goroutine (keep it fast); for benchmarks and tracing.
+	FrameObserver func(FrameTiming)
+}
+
+// report hands a typed error to the reporter, if any. A problem answer is
+// reported with the code and detail the client saw; the HTTP codes
+// (NOT_FOUND, ...) are not error events.
 func (e *Edge) report(err error, id SessionID, tenant string) {
-	if e.reportErr != nil && err != nil {
-		e.reportErr(err, id, tenant)
+	if e.deps.Errors == nil || err == nil {
+		return
 	}
+	var p *problem.Error
+	if errors.As(err, &p) {
+		if !p.Code.Valid() {
+			return
+		}
+		err = errcode.Wrap(p.Code, err, "%s", p.Detail)
+	}
+	e.deps.Errors(err, id, tenant)
 }
 
 // Edge holds the realtime sessions of one node.
 type Edge struct {
-	cfg           Config
-	resolveTenant TenantResolver
-	reportErr     ErrorReporter
-	openAsset     AssetOpener
-	observe       func(FrameTiming)
-	log           *slog.Logger
-	candidates    candidatePolicy
+	cfg        Config
+	deps       Deps
+	log        *slog.Logger
+	candidates candidatePolicy
 
 	mu        sync.Mutex
 	sessions  map[SessionID]*session
@@ -92,8 +100,8 @@ type Edge struct {
 	lastTrim atomic.Int64
 }
 
-// New returns an Edge; cfg must pass Validate.
-func New(cfg Config, opts ...Option) (*Edge, error) {
+// New returns an Edge; cfg must pass Validate. A nil log discards.
+func New(cfg Config, deps Deps, log *slog.Logger) (*Edge, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -101,18 +109,20 @@ func New(cfg Config, opts ...Option) (*Edge, error) {
 	if err != nil {
 		return nil, err
 	}
+	if deps.Tenant == nil {
+		deps.Tenant = func(*http.Request) (string, error) { return DefaultTenant, nil }
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	e := &Edge{
-		cfg:           cfg,
-		candidates:    policy,
-		resolveTenant: func(*http.Request) (string, error) { return "default", nil },
-		log:           slog.Default(),
-		sessions:      map[SessionID]*session{},
-		perTenant:     map[string]int{},
+		cfg:        cfg,
+		deps:       deps,
+		candidates: policy,
+		log:        log.With("component", "edge"),
+		sessions:   map[SessionID]*session{},
+		perTenant:  map[string]int{},
 	}
-	for _, o := range opts {
-		o(e)
-	}
-	e.log = e.log.With("component", "edge")
 	e.cpu.sample()
 	return e, nil
 }
@@ -157,14 +167,12 @@ func (e *Edge) reserve(tenant string) error {
 	defer e.mu.Unlock()
 	switch {
 	case e.closed:
-		return &httpError{status: http.StatusServiceUnavailable, code: errcode.RTCNegotiationFailed,
-			detail: "this edge is shutting down", retryAfter: e.cfg.RetryAfter}
+		return e.unavailable("this edge is shutting down")
 	case e.reserved >= e.cfg.MaxSessions:
-		return &httpError{status: http.StatusServiceUnavailable, code: errcode.RateLimited,
-			detail: "this edge is at its session limit", retryAfter: e.cfg.RetryAfter}
+		return e.unavailable("this edge is at its session limit")
 	case e.perTenant[tenant] >= e.cfg.MaxSessionsPerTenant:
-		return &httpError{status: http.StatusTooManyRequests, code: errcode.RateLimited,
-			detail: "too many realtime sessions open for this tenant", retryAfter: e.cfg.RetryAfter}
+		return problem.New(errcode.RateLimited, "too many realtime sessions open for this tenant").
+			WithRetryAfter(e.cfg.RetryAfter)
 	}
 	e.reserved++
 	e.perTenant[tenant]++

@@ -1,14 +1,11 @@
 package edge
 
 import (
-	"encoding/json"
 	"errors"
-	"math"
-	"net/http"
-	"strconv"
-	"time"
+	"fmt"
 
 	"github.com/stickerd/stickerd/internal/errcode"
+	"github.com/stickerd/stickerd/internal/problem"
 )
 
 // Errors a session ends with, reported to OnClose-style hooks and logs.
@@ -23,64 +20,39 @@ var (
 	ErrDeleted = errors.New("edge: session deleted")
 )
 
-// problem is an application/problem+json body (RFC 9457), the shape every
-// stickerd HTTP error has.
-type problem struct {
-	Type   string               `json:"type"`
-	Title  string               `json:"title"`
-	Status int                  `json:"status"`
-	Detail string               `json:"detail,omitempty"`
-	Code   errcode.Code         `json:"code,omitempty"`
-	Errors []errcode.FieldError `json:"errors,omitempty"`
+// Signaling answers its errors with internal/problem, the writer and the
+// status table (errcode.Status) the gateway uses, so that the same error
+// is the same answer from either. The rule (docs/api.md, "Errors"):
+//
+//   - a body that is not what it claims to be (not SDP, an SDP line a
+//     trickle fragment cannot hold, a candidate that does not parse) is
+//     malformed: 400 SPEC_INVALID, or 413/415 for its size or media type;
+//   - a well-formed offer or fragment that cannot be negotiated (no
+//     sendrecv VP8 video, a candidate the policy refuses, an ICE restart,
+//     one the peer connection refuses) is 422 RTC_NEGOTIATION_FAILED;
+//   - an edge that cannot take a session now (full, shutting down, ICE
+//     gathering timed out) is 503 RTC_MEDIA_FAILED, as the gateway answers
+//     when no edge has room; a tenant at its own limit is 429 RATE_LIMITED.
+
+// malformed is a request body that is not what it claims to be.
+func malformed(format string, args ...any) *problem.Error {
+	return problem.New(errcode.SpecInvalid, format, args...)
 }
 
-// httpError is an HTTP answer that is not a success.
-type httpError struct {
-	status     int
-	code       errcode.Code
-	detail     string
-	retryAfter time.Duration
+// negotiationFailed is a well-formed offer or fragment that cannot be
+// negotiated.
+func negotiationFailed(format string, args ...any) *problem.Error {
+	return problem.New(errcode.RTCNegotiationFailed, format, args...)
 }
 
-func (e *httpError) Error() string { return string(e.code) + ": " + e.detail }
-
-func negotiationFailed(status int, detail string) *httpError {
-	return &httpError{status: status, code: errcode.RTCNegotiationFailed, detail: detail}
+// internalError is a failure of the edge itself; the client sees only
+// that it happened.
+func internalError(what string, cause error) *problem.Error {
+	return &problem.Error{Code: errcode.Internal, Detail: problem.InternalDetail, Cause: fmt.Errorf("%s: %w", what, cause)}
 }
 
-// statusOf maps a code that the tenant resolver or asset opener returned
-// to the HTTP status the gateway would use.
-func statusOf(code errcode.Code) int {
-	switch code {
-	case errcode.Unauthorized:
-		return http.StatusUnauthorized
-	case errcode.RateLimited:
-		return http.StatusTooManyRequests
-	case errcode.SpecInvalid, errcode.RTCNegotiationFailed:
-		return http.StatusBadRequest
-	case errcode.QueueUnavailable, errcode.StateStoreUnavailable:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
-
-// writeProblem answers err as problem+json; a plain error becomes a 500
-// that does not leak its text.
-func writeProblem(w http.ResponseWriter, err error) {
-	var he *httpError
-	if !errors.As(err, &he) {
-		var ce *errcode.Error
-		if errors.As(err, &ce) {
-			he = &httpError{status: statusOf(ce.Code), code: ce.Code, detail: ce.Message}
-		} else {
-			he = &httpError{status: http.StatusInternalServerError, code: errcode.Internal, detail: "internal error"}
-		}
-	}
-	if he.retryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(he.retryAfter.Seconds()))))
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(he.status)
-	_ = json.NewEncoder(w).Encode(problem{Type: "about:blank", Title: http.StatusText(he.status),
-		Status: he.status, Detail: he.detail, Code: he.code})
+// unavailable: this edge cannot take a session now; try again after
+// retryAfter (on this edge or, through the gateway, another).
+func (e *Edge) unavailable(detail string) *problem.Error {
+	return problem.New(errcode.RTCMediaFailed, "%s", detail).WithRetryAfter(e.cfg.RetryAfter)
 }

@@ -169,4 +169,4 @@ func assets(files map[string][]byte) edge.AssetOpener {
 // near reports whether a is within tol of b.
 func near(a float64, b byte, tol float64) bool { return a >= float64(b)-tol && a <= float64(b)+tol }
 
-func edgeAssets(files map[string][]byte) edge.Option { return edge.WithAssetOpener(assets(files)) }
+func edgeAssets(files map[string][]byte) edge.Deps { return edge.Deps{Assets: assets(files)} }

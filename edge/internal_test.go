@@ -159,7 +159,7 @@ func TestSessionStats_Percentiles(t *testing.T) {
 }
 
 func TestLoad_ReportsCPU(t *testing.T) {
-	e, err := New(DefaultConfig())
+	e, err := New(DefaultConfig(), Deps{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

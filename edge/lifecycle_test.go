@@ -72,7 +72,7 @@ func TestEdge_CloseEndsEverySession(t *testing.T) {
 		t.Fatalf("%d codec contexts live after Close", n)
 	}
 	resp, p, _ := send(t, "POST", url+"/v1/rtc/sessions", "application/sdp", offerSDP(t, true), nil)
-	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
+	if resp.StatusCode != 503 || p.Code != "RTC_MEDIA_FAILED" || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("POST after Close: %d %+v", resp.StatusCode, p)
 	}
 }

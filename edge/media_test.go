@@ -33,7 +33,7 @@ func (tm *timings) snapshot() []edge.FrameTiming {
 
 func TestEdge_KeyframeOnRequest(t *testing.T) {
 	tm := &timings{}
-	url, _ := rtctest.StartEdge(t, rtctest.LoopbackConfig(), edge.WithFrameObserver(tm.observe))
+	url, _ := rtctest.StartEdgeWith(t, rtctest.LoopbackConfig(), edge.Deps{FrameObserver: tm.observe})
 	c := connect(t, url, 320, 240, func(f *rtc.Frame, n int) { rtctest.Gradient(f, n) })
 	c.waitFor(5*time.Second, "a frame", func(r received) bool { return r.ok })
 	time.Sleep(300 * time.Millisecond)
@@ -59,7 +59,7 @@ func TestEdge_KeyframeOnRequest(t *testing.T) {
 
 func TestEdge_DropsFramesWhenBehind(t *testing.T) {
 	tm := &timings{delay: 80 * time.Millisecond} // the edge manages ~12 of 30 fps
-	url, _ := rtctest.StartEdge(t, rtctest.LoopbackConfig(), edge.WithFrameObserver(tm.observe))
+	url, _ := rtctest.StartEdgeWith(t, rtctest.LoopbackConfig(), edge.Deps{FrameObserver: tm.observe})
 	c := connect(t, url, 320, 240, func(f *rtc.Frame, n int) { rtctest.Gradient(f, n) })
 	sent := time.Now()
 	var lastN uint16
@@ -97,7 +97,7 @@ func TestEdge_DropsFramesWhenBehind(t *testing.T) {
 func TestEdge_CongestionControlSetsTheBitrate(t *testing.T) {
 	tm := &timings{}
 	cfg := rtctest.LoopbackConfig()
-	url, _ := rtctest.StartEdge(t, cfg, edge.WithFrameObserver(tm.observe))
+	url, _ := rtctest.StartEdgeWith(t, cfg, edge.Deps{FrameObserver: tm.observe})
 	c := connect(t, url, 320, 240, func(f *rtc.Frame, n int) { rtctest.Gradient(f, n) })
 	if !waitUntil(5*time.Second, func() bool {
 		c.drain()

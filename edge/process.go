@@ -86,8 +86,8 @@ func (p *processor) process(d *decoded) {
 	s.stats.record(total)
 	metrics.RTCFrames.Inc()
 	metrics.RTCFrameLatency.Observe(total.Seconds())
-	if s.edge.observe != nil {
-		s.edge.observe(FrameTiming{Session: s.id, Width: d.img.Width, Height: d.img.Height,
+	if s.edge.deps.FrameObserver != nil {
+		s.edge.deps.FrameObserver(FrameTiming{Session: s.id, Width: d.img.Width, Height: d.img.Height,
 			Decode: d.decode, Wait: start.Sub(d.ready), Composite: composited.Sub(start),
 			Encode: encoded.Sub(composited), Send: done.Sub(encoded), Total: total, Keyframe: key, Bytes: len(frame), BitrateKbps: int(p.kbps)})
 	}

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
-	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -74,44 +73,44 @@ func newSession(ctx context.Context, e *Edge, tenant, offer string) (*session, s
 	s.pc, err = newPeer(e.cfg, s.setEstimator)
 	if err != nil {
 		s.cancel()
-		return nil, "", negotiationFailed(http.StatusInternalServerError, "creating the peer connection failed")
+		return nil, "", internalError("creating the peer connection", err)
 	}
-	fail := func(status int, detail string) (*session, string, error) {
+	fail := func(err error) (*session, string, error) {
 		s.closeOnce.Do(s.stop) // pion's callbacks must not start a teardown now
 		_ = s.pc.GracefulClose()
-		return nil, "", negotiationFailed(status, detail)
+		return nil, "", err
 	}
 	s.pc.OnTrack(s.onTrack)
 	s.pc.OnDataChannel(s.onDataChannel)
 	s.pc.OnConnectionStateChange(s.onConnectionState)
 	if err := s.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
-		return fail(http.StatusBadRequest, "the offer was refused: "+err.Error())
+		return fail(negotiationFailed("the offer was refused: %v", err))
 	}
 	s.out, err = webrtc.NewTrackLocalStaticSample(vp8Codec.RTPCodecCapability, "video", "stickerd-"+string(s.id))
 	if err != nil {
-		return fail(http.StatusInternalServerError, "creating the video track failed")
+		return fail(internalError("creating the video track", err))
 	}
 	if s.sender, err = s.pc.AddTrack(s.out); err != nil {
-		return fail(http.StatusInternalServerError, "adding the video track failed")
+		return fail(internalError("adding the video track", err))
 	}
 	answer, err := s.pc.CreateAnswer(nil)
 	if err != nil {
-		return fail(http.StatusBadRequest, "no answer to this offer: "+err.Error())
+		return fail(negotiationFailed("no answer to this offer: %v", err))
 	}
 	gathered := webrtc.GatheringCompletePromise(s.pc)
 	if err := s.pc.SetLocalDescription(answer); err != nil {
-		return fail(http.StatusInternalServerError, "setting the answer failed: "+err.Error())
+		return fail(internalError("setting the answer", err))
 	}
 	select {
 	case <-gathered:
 	case <-ctx.Done():
-		return fail(http.StatusServiceUnavailable, "ICE candidate gathering timed out")
+		return fail(e.unavailable("ICE candidate gathering timed out"))
 	}
 	s.mu.Lock()
 	s.added = !s.stopping && e.add(s)
 	s.mu.Unlock()
 	if !s.added {
-		return fail(http.StatusServiceUnavailable, "this edge is shutting down")
+		return fail(e.unavailable("this edge is shutting down"))
 	}
 	s.goFunc(s.readRTCP)
 	s.goFunc(s.monitor)

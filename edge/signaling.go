@@ -13,6 +13,7 @@ import (
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 	"github.com/stickerd/stickerd/internal/errcode"
+	"github.com/stickerd/stickerd/internal/problem"
 )
 
 // Route paths of the signaling API (shared/API.md).
@@ -39,11 +40,11 @@ func (e *Edge) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	rest, ok := strings.CutPrefix(r.URL.Path, SessionsPath)
 	switch {
 	case !ok:
-		writeProblem(w, &httpError{status: http.StatusNotFound, detail: "no such route"})
+		problem.Write(w, r, problem.New(errcode.NotFound, "no route %s %s", r.Method, r.URL.Path))
 	case rest == "" || rest == "/":
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
-			writeProblem(w, &httpError{status: http.StatusMethodNotAllowed, detail: r.Method + " is not allowed here"})
+			problem.Write(w, r, methodNotAllowed(r))
 			return
 		}
 		e.create(w, r)
@@ -56,20 +57,29 @@ func (e *Edge) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			e.delete(w, r, id)
 		default:
 			w.Header().Set("Allow", "PATCH, DELETE")
-			writeProblem(w, &httpError{status: http.StatusMethodNotAllowed, detail: r.Method + " is not allowed here"})
+			problem.Write(w, r, methodNotAllowed(r))
 		}
 	}
 }
 
+// methodNotAllowed is the 405 of a route that exists with other methods
+// (see the Allow header).
+func methodNotAllowed(r *http.Request) *problem.Error {
+	return problem.New(errcode.MethodNotAllowed, "%s is not allowed on %s (see the Allow header)", r.Method, r.URL.Path)
+}
+
+// errNoSession: an unknown session, or another tenant's.
+func errNoSession() *problem.Error { return problem.New(errcode.NotFound, "no such session") }
+
 // tenantOf runs the resolver; its failure is the answer.
 func (e *Edge) tenantOf(w http.ResponseWriter, r *http.Request) (string, bool) {
-	tenant, err := e.resolveTenant(r)
+	tenant, err := e.deps.Tenant(r)
 	if err != nil {
 		var ce *errcode.Error
 		if !errors.As(err, &ce) {
 			err = errcode.Wrap(errcode.Unauthorized, err, "the request is not authorised")
 		}
-		writeProblem(w, err)
+		problem.Write(w, r, err)
 		return "", false
 	}
 	return tenant, true
@@ -79,17 +89,15 @@ func (e *Edge) tenantOf(w http.ResponseWriter, r *http.Request) (string, bool) {
 func readBody(w http.ResponseWriter, r *http.Request, mediaType string, limit int64) ([]byte, error) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != mediaType {
-		return nil, &httpError{status: http.StatusUnsupportedMediaType, code: errcode.RTCNegotiationFailed,
-			detail: "Content-Type must be " + mediaType}
+		return nil, malformed("Content-Type must be %s", mediaType).WithStatus(http.StatusUnsupportedMediaType)
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, &httpError{status: http.StatusRequestEntityTooLarge, code: errcode.RTCNegotiationFailed,
-				detail: fmt.Sprintf("the body is over %d bytes", limit)}
+			return nil, malformed("the body is over %d bytes", limit).WithStatus(http.StatusRequestEntityTooLarge)
 		}
-		return nil, negotiationFailed(http.StatusBadRequest, "reading the body: "+err.Error())
+		return nil, malformed("reading the body: %v", err)
 	}
 	return body, nil
 }
@@ -109,7 +117,7 @@ func (e *Edge) create(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		e.report(err, "", tenant)
-		writeProblem(w, err)
+		problem.Write(w, r, err)
 		return
 	}
 	filtered, dropped := e.candidates.filterOffer(string(offer))
@@ -119,9 +127,13 @@ func (e *Edge) create(w http.ResponseWriter, r *http.Request) {
 	s, answer, err := e.open(r.Context(), tenant, filtered)
 	if err != nil {
 		e.release(tenant)
-		e.log.Info("offer refused", "tenant", tenant, "err", err)
+		if problem.From(err).HTTPStatus() >= 500 {
+			e.log.Warn("offer failed", "tenant", tenant, "err", err)
+		} else {
+			e.log.Info("offer refused", "tenant", tenant, "err", err)
+		}
 		e.report(err, "", tenant)
-		writeProblem(w, err)
+		problem.Write(w, r, err)
 		return
 	}
 	e.log.Info("session opened", "session", s.id, "tenant", tenant)
@@ -136,10 +148,10 @@ func (e *Edge) create(w http.ResponseWriter, r *http.Request) {
 func checkOffer(body []byte) error {
 	var d sdp.SessionDescription
 	if len(bytes.TrimSpace(body)) == 0 {
-		return negotiationFailed(http.StatusBadRequest, "the body is not an SDP offer: it is empty")
+		return malformed("the body is not an SDP offer: it is empty")
 	}
 	if err := d.Unmarshal(body); err != nil {
-		return negotiationFailed(http.StatusBadRequest, "the body is not an SDP offer: "+err.Error())
+		return malformed("the body is not an SDP offer: %v", err)
 	}
 	video := false
 	for _, m := range d.MediaDescriptions {
@@ -162,9 +174,9 @@ func checkOffer(body []byte) error {
 		}
 	}
 	if !video {
-		return negotiationFailed(http.StatusBadRequest, "the offer has no video: send a VP8 video track (sendrecv)")
+		return negotiationFailed("the offer has no video: send a VP8 video track (sendrecv)")
 	}
-	return negotiationFailed(http.StatusBadRequest, "the offer's video must be sendrecv and offer VP8")
+	return negotiationFailed("the offer's video must be sendrecv and offer VP8")
 }
 
 // trickle adds the client's ICE candidates (RFC 8840 fragment).
@@ -175,7 +187,7 @@ func (e *Edge) trickle(w http.ResponseWriter, r *http.Request, id SessionID) {
 	}
 	s := e.lookup(tenant, id)
 	if s == nil {
-		writeProblem(w, &httpError{status: http.StatusNotFound, detail: "no such session"})
+		problem.Write(w, r, errNoSession())
 		return
 	}
 	frag, err := readBody(w, r, "application/trickle-ice-sdpfrag", maxFragSize)
@@ -183,7 +195,7 @@ func (e *Edge) trickle(w http.ResponseWriter, r *http.Request, id SessionID) {
 		err = s.addCandidates(string(frag), e.candidates)
 	}
 	if err != nil {
-		writeProblem(w, err)
+		problem.Write(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -197,7 +209,7 @@ func (e *Edge) delete(w http.ResponseWriter, r *http.Request, id SessionID) {
 	}
 	s := e.lookup(tenant, id)
 	if s == nil {
-		writeProblem(w, &httpError{status: http.StatusNotFound, detail: "no such session"})
+		problem.Write(w, r, errNoSession())
 		return
 	}
 	s.close(ErrDeleted)
@@ -224,14 +236,14 @@ func (s *session) addCandidates(frag string, policy candidatePolicy) error {
 	end := false
 	for n, line := range strings.Split(strings.ReplaceAll(frag, "\r\n", "\n"), "\n") {
 		line = strings.TrimSpace(line)
-		bad := func(format string, args ...any) error {
-			return negotiationFailed(http.StatusBadRequest, fmt.Sprintf("line %d: ", n+1)+fmt.Sprintf(format, args...))
-		}
+		at := fmt.Sprintf("line %d: ", n+1)
+		bad := func(format string, args ...any) error { return malformed(at+format, args...) }
+		refused := func(format string, args ...any) error { return negotiationFailed(at+format, args...) }
 		switch {
 		case line == "":
 		case strings.HasPrefix(line, "a=ice-ufrag:"):
 			if u := strings.TrimPrefix(line, "a=ice-ufrag:"); s.ufrag != "" && u != s.ufrag {
-				return bad("ice-ufrag %q does not match the session's; ICE restarts are not supported", u)
+				return refused("ice-ufrag %q does not match the session's; ICE restarts are not supported", u)
 			}
 		case strings.HasPrefix(line, "a=ice-pwd:"), strings.HasPrefix(line, "m="),
 			strings.HasPrefix(line, "a=ice-options:"), strings.HasPrefix(line, "a=group:"):
@@ -245,7 +257,7 @@ func (s *session) addCandidates(frag string, policy candidatePolicy) error {
 				return bad("bad ICE candidate: %v", err)
 			}
 			if why != "" {
-				return bad("%s", why)
+				return refused("%s", why)
 			}
 			cands = append(cands, webrtc.ICECandidateInit{Candidate: c, SDPMid: mid})
 		case line == "a=end-of-candidates":
@@ -255,11 +267,11 @@ func (s *session) addCandidates(frag string, policy candidatePolicy) error {
 		}
 	}
 	if len(cands) == 0 && !end {
-		return negotiationFailed(http.StatusBadRequest, "the fragment has no candidates")
+		return malformed("the fragment has no candidates")
 	}
 	for _, c := range cands {
 		if err := s.pc.AddICECandidate(c); err != nil {
-			return negotiationFailed(http.StatusBadRequest, "the candidate was refused: "+err.Error())
+			return negotiationFailed("the candidate was refused: %v", err)
 		}
 	}
 	if end {

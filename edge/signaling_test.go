@@ -65,11 +65,16 @@ func newPeer(t *testing.T, video bool) (*webrtc.PeerConnection, string) {
 	return pc, pc.LocalDescription().SDP
 }
 
-// problemOf reads a problem+json answer.
+// problemBody is a problem+json answer (internal/problem's, as the
+// gateway's).
 type problemBody struct {
-	Status int    `json:"status"`
-	Code   string `json:"code"`
-	Detail string `json:"detail"`
+	Type     string            `json:"type"`
+	Title    string            `json:"title"`
+	Status   int               `json:"status"`
+	Code     string            `json:"code"`
+	Detail   string            `json:"detail"`
+	Instance string            `json:"instance"`
+	Errors   []json.RawMessage `json:"errors"`
 }
 
 func send(t *testing.T, method, url, ctype, body string, hdr map[string]string) (*http.Response, problemBody, string) {
@@ -95,6 +100,20 @@ func send(t *testing.T, method, url, ctype, body string, hdr map[string]string) 
 		if err := json.Unmarshal(raw, &p); err != nil {
 			t.Fatalf("bad problem body %q: %v", raw, err)
 		}
+		var members map[string]json.RawMessage
+		json.Unmarshal(raw, &members)
+		for _, k := range []string{"type", "title", "status", "detail", "code", "instance", "errors"} {
+			if _, ok := members[k]; !ok {
+				t.Fatalf("problem %s has no %q", raw, k)
+			}
+		}
+		if p.Type != "urn:stickerd:error:"+p.Code || p.Status != resp.StatusCode || p.Instance != req.URL.Path ||
+			p.Errors == nil || p.Title != http.StatusText(p.Status) {
+			t.Fatalf("problem %s of a %d answer to %s", raw, resp.StatusCode, req.URL.Path)
+		}
+		if (resp.StatusCode == 429 || resp.StatusCode == 503) != (resp.Header.Get("Retry-After") != "") {
+			t.Fatalf("%d answer with Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
 	}
 	return resp, p, string(raw)
 }
@@ -112,21 +131,25 @@ func TestSignaling_BadRequestsLeaveOtherSessionsAlone(t *testing.T) {
 		status                          int
 		code, detail                    string
 	}{
-		{"garbage SDP", "POST", "/v1/rtc/sessions", sdpType, "hello, edge", 400, "RTC_NEGOTIATION_FAILED", "not an SDP offer"},
-		{"empty offer", "POST", "/v1/rtc/sessions", sdpType, "", 400, "RTC_NEGOTIATION_FAILED", "not an SDP offer"},
-		{"offer without video", "POST", "/v1/rtc/sessions", sdpType, noVideo, 400, "RTC_NEGOTIATION_FAILED", "no video"},
-		{"offer as JSON", "POST", "/v1/rtc/sessions", "application/json", `{"sdp":"v=0"}`, 415, "RTC_NEGOTIATION_FAILED", "application/sdp"},
-		{"GET on the collection", "GET", "/v1/rtc/sessions", "", "", 405, "", ""},
-		{"trickle to an unknown session", "PATCH", "/v1/rtc/sessions/rtc_nope", fragType, "a=end-of-candidates\r\n", 404, "", "no such session"},
-		{"garbage candidate", "PATCH", "", fragType, "a=mid:0\r\na=candidate:this is not a candidate\r\n", 400, "RTC_NEGOTIATION_FAILED", "bad ICE candidate"},
+		// Malformed: 400 SPEC_INVALID (413 and 415 where HTTP says so).
+		{"garbage SDP", "POST", "/v1/rtc/sessions", sdpType, "hello, edge", 400, "SPEC_INVALID", "not an SDP offer"},
+		{"empty offer", "POST", "/v1/rtc/sessions", sdpType, "", 400, "SPEC_INVALID", "not an SDP offer"},
+		{"offer as JSON", "POST", "/v1/rtc/sessions", "application/json", `{"sdp":"v=0"}`, 415, "SPEC_INVALID", "application/sdp"},
+		{"offer over 64 KiB", "POST", "/v1/rtc/sessions", sdpType, strings.Repeat("a=x\r\n", 20000), 413, "SPEC_INVALID", "over"},
+		{"garbage candidate", "PATCH", "", fragType, "a=mid:0\r\na=candidate:this is not a candidate\r\n", 400, "SPEC_INVALID", "bad ICE candidate"},
 		{"candidate with an unknown type", "PATCH", "", fragType,
-			"a=candidate:1 1 udp 2130706431 127.0.0.1 5000 typ bogus\r\n", 400, "RTC_NEGOTIATION_FAILED", "bad ICE candidate"},
-		{"foreign ufrag", "PATCH", "", fragType, "a=ice-ufrag:someoneelse\r\na=end-of-candidates\r\n", 400, "RTC_NEGOTIATION_FAILED", "ice-ufrag"},
-		{"empty fragment", "PATCH", "", fragType, "\r\n", 400, "RTC_NEGOTIATION_FAILED", "no candidates"},
-		{"fragment with an SDP line it cannot hold", "PATCH", "", fragType, "v=0\r\n", 400, "RTC_NEGOTIATION_FAILED", "unexpected"},
-		{"trickle as text", "PATCH", "", "text/plain", "a=end-of-candidates", 415, "RTC_NEGOTIATION_FAILED", "trickle-ice-sdpfrag"},
-		{"delete an unknown session", "DELETE", "/v1/rtc/sessions/rtc_nope", "", "", 404, "", "no such session"},
-		{"PUT on a session", "PUT", "", "", "", 405, "", ""},
+			"a=candidate:1 1 udp 2130706431 127.0.0.1 5000 typ bogus\r\n", 400, "SPEC_INVALID", "bad ICE candidate"},
+		{"empty fragment", "PATCH", "", fragType, "\r\n", 400, "SPEC_INVALID", "no candidates"},
+		{"fragment with an SDP line it cannot hold", "PATCH", "", fragType, "v=0\r\n", 400, "SPEC_INVALID", "unexpected"},
+		{"trickle as text", "PATCH", "", "text/plain", "a=end-of-candidates", 415, "SPEC_INVALID", "trickle-ice-sdpfrag"},
+		// Well-formed but cannot be negotiated: 422 RTC_NEGOTIATION_FAILED.
+		{"offer without video", "POST", "/v1/rtc/sessions", sdpType, noVideo, 422, "RTC_NEGOTIATION_FAILED", "no video"},
+		{"foreign ufrag", "PATCH", "", fragType, "a=ice-ufrag:someoneelse\r\na=end-of-candidates\r\n", 422, "RTC_NEGOTIATION_FAILED", "ice-ufrag"},
+		// HTTP's own.
+		{"GET on the collection", "GET", "/v1/rtc/sessions", "", "", 405, "METHOD_NOT_ALLOWED", "GET is not allowed"},
+		{"trickle to an unknown session", "PATCH", "/v1/rtc/sessions/rtc_nope", fragType, "a=end-of-candidates\r\n", 404, "NOT_FOUND", "no such session"},
+		{"delete an unknown session", "DELETE", "/v1/rtc/sessions/rtc_nope", "", "", 404, "NOT_FOUND", "no such session"},
+		{"PUT on a session", "PUT", "", "", "", 405, "METHOD_NOT_ALLOWED", "PUT is not allowed"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -185,13 +208,13 @@ func TestSignaling_CreateAnswersWithLocation(t *testing.T) {
 func TestSignaling_SessionLimits(t *testing.T) {
 	cfg := rtctest.LoopbackConfig()
 	cfg.MaxSessions, cfg.MaxSessionsPerTenant, cfg.RetryAfter = 3, 2, 7*time.Second
-	byHeader := edge.WithTenantResolver(func(r *http.Request) (string, error) {
+	byHeader := edge.Deps{Tenant: func(r *http.Request) (string, error) {
 		if t := r.Header.Get("X-Tenant"); t != "" {
 			return t, nil
 		}
 		return "", errors.New("no tenant")
-	})
-	url, e := rtctest.StartEdge(t, cfg, byHeader)
+	}}
+	url, e := rtctest.StartEdgeWith(t, cfg, byHeader)
 	offer := offerSDP(t, true)
 	post := func(tenant string) (*http.Response, problemBody) {
 		hdr := map[string]string{}
@@ -212,7 +235,7 @@ func TestSignaling_SessionLimits(t *testing.T) {
 		{"a", 201, "", ""},
 		{"a", 429, "RATE_LIMITED", "7"}, // tenant a is at its limit
 		{"b", 201, "", ""},
-		{"c", 503, "RATE_LIMITED", "7"}, // the edge is full
+		{"c", 503, "RTC_MEDIA_FAILED", "7"}, // the edge is full: as the gateway says when no edge has room
 	}
 	var first string
 	for i, tc := range tests {

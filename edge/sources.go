@@ -87,10 +87,10 @@ func (e *Edge) loadSource(ctx context.Context, tenant string, st spec.Sticker) (
 		}
 		return e.decodeSource(buf.Bytes(), st.Loops())
 	case st.AssetID != "":
-		if e.openAsset == nil {
+		if e.deps.Assets == nil {
 			return nil, errcode.New(errcode.AssetNotFound, "sticker.asset_id: this edge has no asset store; use a builtin or text sticker")
 		}
-		rc, err := e.openAsset(ctx, tenant, st.AssetID)
+		rc, err := e.deps.Assets(ctx, tenant, st.AssetID)
 		if err != nil {
 			if errcode.Of(err) == errcode.Internal {
 				return nil, errcode.Wrap(errcode.AssetNotFound, err, "sticker.asset_id: asset %s not found", st.AssetID)

@@ -13,7 +13,7 @@ import (
 var green = color.NRGBA{R: 20, G: 200, B: 40, A: 255}
 
 func TestEdge_StickerAppearsAtPosition(t *testing.T) {
-	url, _ := rtctest.StartEdge(t, rtctest.LoopbackConfig(),
+	url, _ := rtctest.StartEdgeWith(t, rtctest.LoopbackConfig(),
 		edgeAssets(map[string][]byte{"ast_green": solidPNG(64, 64, green)}))
 	gy, gu, gv := rtctest.RGBToYUV(green.R, green.G, green.B)
 	tests := []struct {
@@ -58,7 +58,7 @@ func TestEdge_StickerAppearsAtPosition(t *testing.T) {
 }
 
 func TestEdge_StickerMovesAndVanishes(t *testing.T) {
-	url, _ := rtctest.StartEdge(t, rtctest.LoopbackConfig(),
+	url, _ := rtctest.StartEdgeWith(t, rtctest.LoopbackConfig(),
 		edgeAssets(map[string][]byte{"ast_green": solidPNG(32, 32, green)}))
 	gy, gu, gv := rtctest.RGBToYUV(green.R, green.G, green.B)
 	c := connect(t, url, 320, 240, func(f *rtc.Frame, _ int) { rtctest.Solid(f, 100, 128, 128) })

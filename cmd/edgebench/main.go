@@ -12,7 +12,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -45,8 +44,7 @@ func run(ctx context.Context, out io.Writer, dur, step time.Duration, maxSession
 	col := &collector{}
 	cfg := edge.DefaultConfig()
 	cfg.MaxSessions, cfg.MaxSessionsPerTenant = max(cfg.MaxSessions, maxSessions+2), max(cfg.MaxSessionsPerTenant, maxSessions+2)
-	e, err := edge.New(cfg, edge.WithFrameObserver(col.observe),
-		edge.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	e, err := edge.New(cfg, edge.Deps{FrameObserver: col.observe}, nil)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"path/filepath"
@@ -28,19 +29,30 @@ func runEdge(ctx context.Context, args []string, log *slog.Logger) error {
 	apiKeys := fs.String("api-keys-file", "", "file of tenant:key lines (without it a loopback-only edge accepts requests without a key)")
 	var hostIPs, publicIPs, allowedHosts flagenv.List
 	fs.Var(&allowedHosts, "allowed-hosts", "host names, comma-separated, that a loopback edge without API keys answers besides localhost, 127.0.0.1 and [::1]")
-	fs.Var(&hostIPs, "ice-host-ips", "local addresses offered as ICE host candidates (default: every interface)")
-	fs.Var(&publicIPs, "public-ip", "public addresses advertised instead (an edge behind 1:1 NAT)")
-	portMin := fs.Uint("udp-port-min", 0, "lowest UDP port for media (0: ephemeral)")
-	portMax := fs.Uint("udp-port-max", 0, "highest UDP port for media")
-	fs.IntVar(&cfg.MaxSessions, "max-sessions", cfg.MaxSessions, "sessions this edge holds")
+	fs.Var(&hostIPs, "ice-host-ips", "local addresses, comma-separated, offered as ICE host candidates (default: every non-loopback interface)")
+	fs.Var(&publicIPs, "public-ip", "public addresses, comma-separated, advertised instead (an edge behind 1:1 NAT)")
+	portMin := fs.Uint("udp-port-min", 0, "lowest UDP port for media (0 with --udp-port-max 0: the kernel's ephemeral ports)")
+	portMax := fs.Uint("udp-port-max", 0, "highest UDP port for media (0 with --udp-port-min 0: the kernel's ephemeral ports)")
+	fs.IntVar(&cfg.MaxSessions, "max-sessions", cfg.MaxSessions, "sessions this edge holds; more are answered 503")
 	id := fs.String("id", hostID("edge"), "edge id")
-	advertise := fs.String("advertise", "", "signaling base URL gateways send clients to (default http://HTTP_ADDR)")
+	advertise := fs.String("advertise", "", "signaling base URL gateways send clients to (default: http://HTTP_ADDR)")
 	var schedulers, brokers flagenv.List
 	fs.Var(&brokers, "kafka-brokers", "Kafka brokers for error events (empty: counted locally only)")
 	fs.Var(&schedulers, "schedulers", "scheduler gRPC addresses to heartbeat to, comma-separated (empty: no heartbeats)")
-	fs.IntVar(&cfg.MaxSessionsPerTenant, "max-sessions-per-tenant", cfg.MaxSessionsPerTenant, "sessions one tenant may hold")
+	fs.IntVar(&cfg.MaxSessionsPerTenant, "max-sessions-per-tenant", cfg.MaxSessionsPerTenant, "sessions one tenant may hold; more are answered 429")
 	candidates := candidateFlags(fs)
-	if err := flagenv.Parse(fs, args); err != nil {
+	if err := parseFlags(fs, args, 0); err != nil {
+		return err
+	}
+	for _, p := range []struct {
+		flag string
+		v    uint
+	}{{"udp-port-min", *portMin}, {"udp-port-max", *portMax}} {
+		if p.v > 65535 {
+			return errUsage{fs, fmt.Errorf("--%s %d is not a port number", p.flag, p.v)}
+		}
+	}
+	if err := checkPorts(listenFlag{"http-addr", *httpAddr}); err != nil {
 		return err
 	}
 	cfg.ICEHostIPs, cfg.NAT1To1IPs = hostIPs, publicIPs
@@ -69,8 +81,8 @@ func runEdge(ctx context.Context, args []string, log *slog.Logger) error {
 		return err
 	}
 	defer closeErrs()
-	ed, err := edge.New(cfg, edge.WithTenantResolver(resolver), edge.WithLogger(log), edge.WithErrorReporter(edgeReporter(errs)),
-		edge.WithAssetOpener(wiring.EdgeAssets(blob.Dir{Root: filepath.Join(*dataDir, "blobs")})))
+	ed, err := edge.New(cfg, edge.Deps{Tenant: resolver, Errors: edgeReporter(errs),
+		Assets: wiring.EdgeAssets(blob.Dir{Root: filepath.Join(*dataDir, "blobs")})}, log)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -31,21 +32,31 @@ import (
 func runKV(ctx context.Context, args []string, log *slog.Logger) error {
 	cfg := etcd.DefaultMemberConfig()
 	fs := flag.NewFlagSet("kv", flag.ContinueOnError)
-	fs.StringVar(&cfg.Name, "name", cfg.Name, "member name")
-	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "member data folder")
+	fs.StringVar(&cfg.Name, "name", cfg.Name, "member name in the cluster")
+	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "member data folder (WAL and database)")
 	clients, peers := flagenv.List(cfg.ClientURLs), flagenv.List(cfg.PeerURLs)
-	fs.Var(&clients, "client-urls", "client URLs (listened on and advertised), comma-separated")
-	fs.Var(&peers, "peer-urls", "peer URLs (listened on and advertised), comma-separated")
+	fs.Var(&clients, "client-urls", "client URLs, http://HOST:PORT, comma-separated (listened on and advertised)")
+	fs.Var(&peers, "peer-urls", "peer URLs, http://HOST:PORT, comma-separated (listened on and advertised)")
 	fs.StringVar(&cfg.InitialCluster, "initial-cluster", "", "name=peerURL,... of every member (default: this member alone)")
-	fs.StringVar(&cfg.InitialClusterState, "initial-cluster-state", "new", "new, or existing to join a running cluster")
-	fs.StringVar(&cfg.ClusterToken, "cluster-token", cfg.ClusterToken, "cluster token")
+	fs.StringVar(&cfg.InitialClusterState, "initial-cluster-state", "new", "new, or existing to join a running cluster (ignored once DATA_DIR holds a member)")
+	fs.StringVar(&cfg.ClusterToken, "cluster-token", cfg.ClusterToken, "cluster token that keeps two clusters on one network apart")
 	httpAddr := fs.String("http-addr", "127.0.0.1:8079", "health and metrics address")
-	if err := flagenv.Parse(fs, args); err != nil {
+	if err := parseFlags(fs, args, 0); err != nil {
 		return err
 	}
-	cfg.ClientURLs, cfg.PeerURLs = clients, peers
+	cfg.ClientURLs, cfg.PeerURLs, cfg.Logger = clients, peers, log
+	ports := []listenFlag{{"http-addr", *httpAddr}}
+	for _, u := range clients {
+		ports = append(ports, listenFlag{"client-urls", urlHost(u)})
+	}
+	for _, u := range peers {
+		ports = append(ports, listenFlag{"peer-urls", urlHost(u)})
+	}
+	if err := checkPorts(ports...); err != nil {
+		return err
+	}
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return etcd.Run(ctx, cfg) })
+	g.Go(func() error { return etcdPortFlags(etcd.Run(ctx, cfg), "client-urls", "peer-urls") })
 	g.Go(func() error { return health.Serve(ctx, *httpAddr, health.Handler()) })
 	g.Go(func() error { etcd.WatchLeader(ctx, cfg.ClientURLs, 2*time.Second); return nil })
 	return g.Wait()
@@ -56,7 +67,10 @@ func runMonitor(ctx context.Context, args []string, log *slog.Logger) error {
 	brokers := flagenv.List{"127.0.0.1:9092"}
 	fs.Var(&brokers, "kafka-brokers", "Kafka brokers, comma-separated")
 	httpAddr := fs.String("http-addr", "127.0.0.1:8083", "health and metrics address")
-	if err := flagenv.Parse(fs, args); err != nil {
+	if err := parseFlags(fs, args, 0); err != nil {
+		return err
+	}
+	if err := checkPorts(listenFlag{"http-addr", *httpAddr}); err != nil {
 		return err
 	}
 	g, ctx := errgroup.WithContext(ctx)
@@ -67,10 +81,13 @@ func runMonitor(ctx context.Context, args []string, log *slog.Logger) error {
 
 func runKafka(ctx context.Context, args []string, log *slog.Logger) error {
 	fs := flag.NewFlagSet("kafka", flag.ContinueOnError)
-	listen := fs.String("kafka-listen", kafkaembed.DefaultAddr, "broker listen address")
-	partitions := fs.Int("partitions", kafkaembed.DefaultPartitions, "partitions per topic")
+	listen := fs.String("kafka-listen", kafkaembed.DefaultAddr, "broker listen address (a wildcard host listens everywhere and advertises 127.0.0.1)")
+	partitions := fs.Int("partitions", kafkaembed.DefaultPartitions, "partitions of each stickerd topic (0: the default)")
 	httpAddr := fs.String("http-addr", "127.0.0.1:8078", "health and metrics address")
-	if err := flagenv.Parse(fs, args); err != nil {
+	if err := parseFlags(fs, args, 0); err != nil {
+		return err
+	}
+	if err := checkPorts(listenFlag{"kafka-listen", *listen}, listenFlag{"http-addr", *httpAddr}); err != nil {
 		return err
 	}
 	g, ctx := errgroup.WithContext(ctx)
@@ -83,28 +100,32 @@ func runKafka(ctx context.Context, args []string, log *slog.Logger) error {
 
 func schedulerFlags(fs *flag.FlagSet, cfg *scheduler.Config) {
 	fs.StringVar(&cfg.ID, "id", hostID("scheduler"), "replica id")
-	fs.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", cfg.HeartbeatInterval, "how often workers beat")
-	fs.DurationVar(&cfg.HeartbeatTTL, "heartbeat-ttl", cfg.HeartbeatTTL, "silence after which a worker is lost")
-	fs.IntVar(&cfg.MaxAttempts, "max-attempts", cfg.MaxAttempts, "attempts before ATTEMPTS_EXHAUSTED")
-	fs.Float64Var(&cfg.TargetUtilization, "target-utilization", cfg.TargetUtilization, "busy workers above this load get no more work")
-	fs.DurationVar(&cfg.ElectionTTL, "election-ttl", cfg.ElectionTTL, "leader lease TTL (failover time)")
+	fs.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", cfg.HeartbeatInterval, "how often workers and edges beat (the scheduler tells them)")
+	fs.DurationVar(&cfg.HeartbeatTTL, "heartbeat-ttl", cfg.HeartbeatTTL, fmt.Sprintf("silence after which a worker is lost, plus %s grace and up to %s jitter (at least --heartbeat-interval)",
+		cfg.HeartbeatGrace, cfg.HeartbeatJitter))
+	fs.IntVar(&cfg.MaxAttempts, "max-attempts", cfg.MaxAttempts, "attempts of a job before it fails with ATTEMPTS_EXHAUSTED (at least 1)")
+	fs.Float64Var(&cfg.TargetUtilization, "target-utilization", cfg.TargetUtilization, "CPU/GPU load, over 0 and at most 1, above which a worker that is already busy gets no more work")
+	fs.DurationVar(&cfg.ElectionTTL, "election-ttl", cfg.ElectionTTL, "leader lease in whole seconds, at least 1s: a standby takes over about this long after the leader dies")
 }
 
 func runScheduler(ctx context.Context, args []string, log *slog.Logger) error {
 	cfg := scheduler.DefaultConfig()
 	fs := flag.NewFlagSet("scheduler", flag.ContinueOnError)
 	schedulerFlags(fs, &cfg)
-	grpcAddr := fs.String("grpc-addr", "127.0.0.1:9095", "gRPC listen address for workers")
-	fs.StringVar(&cfg.Advertise, "advertise", "", "address workers use to reach this replica (default: the bound address)")
+	grpcAddr := fs.String("grpc-addr", "127.0.0.1:9095", "gRPC listen address for workers and edges")
+	fs.StringVar(&cfg.Advertise, "advertise", "", "address workers use to reach this replica (default: the bound --grpc-addr)")
 	etcd := flagenv.List{"127.0.0.1:2379"}
 	brokers := flagenv.List{"127.0.0.1:9092"}
 	fs.Var(&etcd, "etcd-endpoints", "etcd endpoints, comma-separated")
 	fs.Var(&brokers, "kafka-brokers", "Kafka brokers, comma-separated")
 	httpAddr := fs.String("http-addr", "127.0.0.1:8081", "health and metrics address")
 	redisURL := fs.String("redis-url", "", "Redis for progress fan-out to gateways in other processes")
-	webhookSecret := fs.String("webhook-secret", "", "whsec_… secret that signs webhooks")
+	webhookSecret := fs.String("webhook-secret", "", "whsec_… secret that signs webhooks (default: a random one per start, with a warning)")
 	allowPrivate := fs.Bool("allow-private-urls", false, "let webhooks reach private and loopback addresses")
-	if err := flagenv.Parse(fs, args); err != nil {
+	if err := parseFlags(fs, args, 0); err != nil {
+		return err
+	}
+	if err := checkPorts(listenFlag{"grpc-addr", *grpcAddr}, listenFlag{"http-addr", *httpAddr}); err != nil {
 		return err
 	}
 	cc := sharedstate.DefaultConfig()
@@ -142,15 +163,18 @@ func runWorker(ctx context.Context, args []string, log *slog.Logger) error {
 	fs.StringVar(&cfg.ID, "id", cfg.ID, "worker id")
 	schedulers := flagenv.List(cfg.Schedulers)
 	fs.Var(&schedulers, "schedulers", "scheduler gRPC addresses, comma-separated")
-	fs.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "renders at once")
-	dataDir := fs.String("data-dir", "./data", "data folder: blobs (outputs, assets) and scratch space")
-	fs.BoolVar(&rcfg.DisableGPU, "disable-gpu", false, "use the CPU path even with a usable GPU")
+	fs.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "renders at once (the default is half this machine's CPU cores, at least 1)")
+	dataDir := fs.String("data-dir", "./data", "data folder: blobs/ (uploads and outputs, shared with the gateway), work/ scratch space, cache/ engine cache")
+	fs.BoolVar(&rcfg.DisableGPU, "disable-gpu", false, "use libx264 even where NVENC is usable")
 	fs.BoolVar(&cfg.AllowPrivateURLs, "allow-private-urls", false, "let URL assets come from private addresses")
 	fs.DurationVar(&cfg.DrainTimeout, "drain-timeout", cfg.DrainTimeout, "on SIGTERM, how long to finish jobs before handing them back")
 	var brokers flagenv.List
 	fs.Var(&brokers, "kafka-brokers", "Kafka brokers for error events (empty: counted locally only)")
 	httpAddr := fs.String("http-addr", "127.0.0.1:8082", "health and metrics address")
-	if err := flagenv.Parse(fs, args); err != nil {
+	if err := parseFlags(fs, args, 0); err != nil {
+		return err
+	}
+	if err := checkPorts(listenFlag{"http-addr", *httpAddr}); err != nil {
 		return err
 	}
 	cfg.Schedulers = schedulers
@@ -197,20 +221,34 @@ func runWorker(ctx context.Context, args []string, log *slog.Logger) error {
 func runDev(ctx context.Context, args []string, log *slog.Logger) error {
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
 	httpAddr := fs.String("http-addr", "127.0.0.1:8080", "HTTP address: the REST API, the web UI at /, health and metrics")
-	dataDir := fs.String("data-dir", "./data", "data folder")
-	kafkaListen := fs.String("kafka-listen", "127.0.0.1:9092", "embedded Kafka broker address")
-	etcdClient := fs.String("etcd-listen-client", "127.0.0.1:2379", "embedded etcd client address")
-	etcdPeer := fs.String("etcd-listen-peer", "127.0.0.1:2380", "embedded etcd peer address")
-	grpcAddr := fs.String("grpc-addr", "127.0.0.1:9095", "scheduler gRPC address")
+	dataDir := fs.String("data-dir", "./data", "data folder: etcd/, blobs/, work/, cache/")
+	kafkaListen := fs.String("kafka-listen", "127.0.0.1:9092", "embedded Kafka broker address (port 0: a free one; unused with --kafka-brokers)")
+	etcdClient := fs.String("etcd-listen-client", "127.0.0.1:2379", "embedded etcd client address, HOST:PORT (unused with --etcd-endpoints)")
+	etcdPeer := fs.String("etcd-listen-peer", "127.0.0.1:2380", "embedded etcd peer address, HOST:PORT (unused with --etcd-endpoints)")
+	grpcAddr := fs.String("grpc-addr", "127.0.0.1:9095", "scheduler gRPC address (port 0: a free one)")
 	var brokers, etcd flagenv.List
-	fs.Var(&brokers, "kafka-brokers", "use these Kafka brokers instead of the embedded one")
-	fs.Var(&etcd, "etcd-endpoints", "use this etcd cluster instead of the embedded member")
-	redisURL := fs.String("redis-url", "", "use Redis (redis://host:port/db) for the cache, rate limits, idempotency and progress instead of in-process state")
-	workers := fs.Int("workers", 1, "in-process workers")
-	concurrency := fs.Int("concurrency", worker.DefaultConfig().Concurrency, "renders at once per worker")
-	gw := gatewayFlags(fs)
+	fs.Var(&brokers, "kafka-brokers", "use these Kafka brokers, comma-separated, instead of the embedded one")
+	fs.Var(&etcd, "etcd-endpoints", "use this etcd cluster, comma-separated endpoints, instead of the embedded member")
+	redisURL := fs.String("redis-url", "", "use Redis (redis://host:port/db) for the cache, rate limits, idempotency and progress instead of in-process state; it must answer at start")
+	workers := fs.Int("workers", 1, "in-process workers (0: none, jobs wait in the queue)")
+	concurrency := fs.Int("concurrency", worker.DefaultConfig().Concurrency, "renders at once per worker (the default is half this machine's CPU cores, at least 1)")
+	gw := gatewayFlags(fs, true)
 	candidates := candidateFlags(fs)
-	if err := flagenv.Parse(fs, args); err != nil {
+	if err := parseFlags(fs, args, 0); err != nil {
+		return err
+	}
+	rate, unlimited, err := gw.rateLimit()
+	if err != nil {
+		return err
+	}
+	ports := []listenFlag{{"http-addr", *httpAddr}, {"grpc-addr", *grpcAddr}}
+	if len(brokers) == 0 {
+		ports = append(ports, listenFlag{"kafka-listen", *kafkaListen})
+	}
+	if len(etcd) == 0 {
+		ports = append(ports, listenFlag{"etcd-listen-client", *etcdClient}, listenFlag{"etcd-listen-peer", *etcdPeer})
+	}
+	if err := checkPorts(ports...); err != nil {
 		return err
 	}
 	dir, err := filepath.Abs(*dataDir)
@@ -220,17 +258,18 @@ func runDev(ctx context.Context, args []string, log *slog.Logger) error {
 	cfg := wiring.DefaultConfig(dir)
 	cfg.Log, cfg.KafkaListen, cfg.KafkaBrokers, cfg.EtcdEndpoints = log, *kafkaListen, brokers, etcd
 	cfg.Etcd.ClientURLs, cfg.Etcd.PeerURLs = []string{"http://" + *etcdClient}, []string{"http://" + *etcdPeer}
+	cfg.Etcd.Logger = log
 	cfg.SchedulerListen, cfg.Workers, cfg.Worker.Concurrency = *grpcAddr, *workers, *concurrency
 	cfg.Monitor = true
 	cfg.Coord.RedisURL = *redisURL
-	cfg.Coord.RateLimit = sharedstate.RateLimit{Rate: *gw.rate, Burst: *gw.burst}
+	cfg.Coord.RateLimit = rate
 	cfg.Webhook.Secret, cfg.Webhook.AllowPrivate = *gw.webhookSecret, *gw.allowPrivate
 	cfg.Worker.AllowPrivateURLs = *gw.allowPrivate
 	startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	s, err := wiring.Start(startCtx, cfg)
 	cancel()
 	if err != nil {
-		return err
+		return etcdPortFlags(err, "etcd-listen-client", "etcd-listen-peer")
 	}
 	defer s.Close()
 	gcfg, err := gw.config(*httpAddr)
@@ -238,13 +277,13 @@ func runDev(ctx context.Context, args []string, log *slog.Logger) error {
 		return err
 	}
 	co := coordOf(s.Coord)
-	if *gw.rate <= 0 {
+	if unlimited {
 		co.Limiter = nil
 	}
 	ecfg := edge.DefaultConfig()
 	candidates.apply(&ecfg)
-	ed, err := edge.New(ecfg, edge.WithTenantResolver(wiring.EdgeTenant),
-		edge.WithAssetOpener(wiring.EdgeAssets(s.Blobs)), edge.WithLogger(log), edge.WithErrorReporter(edgeReporter(s.Errors)))
+	ed, err := edge.New(ecfg, edge.Deps{Tenant: wiring.EdgeTenant, Assets: wiring.EdgeAssets(s.Blobs),
+		Errors: edgeReporter(s.Errors)}, log)
 	if err != nil {
 		return err
 	}
@@ -255,12 +294,22 @@ func runDev(ctx context.Context, args []string, log *slog.Logger) error {
 	}
 	log.Info("stickerd dev is up", "http", *httpAddr, "kafka", s.Brokers, "etcd", s.Client.Endpoints(),
 		"scheduler", s.SchedulerAddrs(), "coord", s.Coord.Backend)
-	fmt.Fprintf(os.Stderr, "stickerd dev: http://%s  (web UI at /, API under /v1; kafka %v, etcd %v)\n", *httpAddr, s.Brokers, s.Client.Endpoints())
+	// stderr is for JSON log lines; the banner is for the person at the terminal.
+	fmt.Fprintf(os.Stdout, "stickerd dev: http://%s  (web UI at /, API under /v1; kafka %v, etcd %v)\n", *httpAddr, s.Brokers, s.Client.Endpoints())
 	return health.Serve(ctx, *httpAddr, g.Handler())
 }
 
 func coordOf(c *sharedstate.Set) wiring.Coord {
 	return wiring.Coord{Cache: c.Cache, Limiter: c.Limiter, Idempotency: c.Idempotency, Progress: c.Progress}
+}
+
+// urlHost is the host:port of an http://HOST:PORT URL, or u itself when it
+// is not one (the command refuses it later, with a better message).
+func urlHost(u string) string {
+	if p, err := url.Parse(u); err == nil && p.Host != "" {
+		return p.Host
+	}
+	return u
 }
 
 func hostID(prefix string) string {

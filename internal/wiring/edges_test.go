@@ -22,7 +22,7 @@ func TestEdges_HeartbeatAndPlacement(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.Workers = 0
 	s := start(t, cfg)
-	ed, err := edge.New(edge.DefaultConfig())
+	ed, err := edge.New(edge.DefaultConfig(), edge.Deps{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

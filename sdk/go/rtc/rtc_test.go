@@ -18,9 +18,9 @@ import (
 )
 
 // countingEdge serves an edge and counts the signaling requests by method.
-func countingEdge(t *testing.T, cfg edge.Config, opts ...edge.Option) (string, map[string]*atomic.Int64) {
+func countingEdge(t *testing.T, cfg edge.Config) (string, map[string]*atomic.Int64) {
 	t.Helper()
-	e, err := edge.New(cfg, opts...)
+	e, err := edge.New(cfg, edge.Deps{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,12 +45,12 @@ func TestConnect_Errors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer hold.Close()
-	lockedURL, _ := rtctest.StartEdge(t, rtctest.LoopbackConfig(), edge.WithTenantResolver(func(r *http.Request) (string, error) {
+	lockedURL, _ := rtctest.StartEdgeWith(t, rtctest.LoopbackConfig(), edge.Deps{Tenant: func(r *http.Request) (string, error) {
 		if r.Header.Get("Authorization") != "Bearer right" {
 			return "", errcode.New(errcode.Unauthorized, "bad API key")
 		}
 		return "t1", nil
-	}))
+	}})
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +66,7 @@ func TestConnect_Errors(t *testing.T) {
 		retryAfter time.Duration
 	}{
 		{"nothing listening", deadURL, "", 0, "", 0},
-		{"edge full", fullURL, "", 503, "RATE_LIMITED", 3 * time.Second},
+		{"edge full", fullURL, "", 503, "RTC_MEDIA_FAILED", 3 * time.Second},
 		{"wrong API key", lockedURL, "wrong", 401, "UNAUTHORIZED", 0},
 	}
 	for _, tc := range tests {

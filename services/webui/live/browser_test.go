@@ -71,7 +71,7 @@ func startLive(t *testing.T) *liveEnv {
 	chrome := need(t, "/usr/bin/chromium", "/usr/bin/chromium-browser")
 	video := blueVideo(t, need(t, "ffmpeg"))
 
-	e, err := edge.New(edge.DefaultConfig())
+	e, err := edge.New(edge.DefaultConfig(), edge.Deps{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -124,11 +124,19 @@ func fill(b []byte, v byte) {
 
 func abs(v int) int { return max(v, -v) }
 
-// StartEdge runs an edge with cfg behind an HTTP server on 127.0.0.1 and
-// returns the server's base URL; both stop when the test ends.
-func StartEdge(tb testing.TB, cfg edge.Config, opts ...edge.Option) (string, *edge.Edge) {
+// StartEdge runs an edge with cfg and no collaborators behind an HTTP
+// server on 127.0.0.1 and returns the server's base URL; both stop when the
+// test ends.
+func StartEdge(tb testing.TB, cfg edge.Config) (string, *edge.Edge) {
 	tb.Helper()
-	e, err := edge.New(cfg, opts...)
+	return StartEdgeWith(tb, cfg, edge.Deps{})
+}
+
+// StartEdgeWith is StartEdge with the edge's collaborators (a tenant
+// resolver, an asset opener, a frame observer).
+func StartEdgeWith(tb testing.TB, cfg edge.Config, deps edge.Deps) (string, *edge.Edge) {
+	tb.Helper()
+	e, err := edge.New(cfg, deps, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
