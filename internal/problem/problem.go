@@ -27,6 +27,10 @@ const TypePrefix = "urn:stickerd:error:"
 // none: every such answer says when to come back.
 const DefaultRetryAfter = 5 * time.Second
 
+// WWWAuthenticate is the challenge of every 401: an API key as a bearer
+// token.
+const WWWAuthenticate = `Bearer realm="stickerd"`
+
 // InternalDetail is the detail of an INTERNAL answer: the cause is logged,
 // never shown.
 const InternalDetail = "an internal error occurred; it has been logged"
@@ -109,8 +113,9 @@ func From(err error) *Error {
 }
 
 // Write answers err (classified by From) as a problem: its status, with
-// Retry-After on a 429 or 503, Cache-Control: no-store, and the body. r
-// gives the instance; it may be nil.
+// Retry-After on a 429 or 503 and WWW-Authenticate on a 401,
+// Cache-Control: no-store, and the body. r gives the instance; it may be
+// nil.
 func Write(w http.ResponseWriter, r *http.Request, err error) {
 	e := From(err)
 	status := e.HTTPStatus()
@@ -120,6 +125,9 @@ func Write(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if retry > 0 {
 		w.Header().Set("Retry-After", RetryAfterValue(retry))
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", WWWAuthenticate)
 	}
 	body, _ := json.Marshal(BodyOf(e, r))
 	w.Header().Set("Content-Type", ContentType)

@@ -45,8 +45,11 @@ func TestWrite_Shape(t *testing.T) {
 	if fmt.Sprint(b) != fmt.Sprint(want) {
 		t.Fatalf("body %+v, want %+v", b, want)
 	}
-	if w.Header().Get("Retry-After") != "" {
-		t.Fatal("a 400 with Retry-After")
+	if w.Header().Get("Retry-After") != "" || w.Header().Get("WWW-Authenticate") != "" {
+		t.Fatalf("a 400 with %v", w.Header())
+	}
+	if w, _, _ := write(t, errcode.New(errcode.Unauthorized, "no key")); w.Code != 401 || w.Header().Get("WWW-Authenticate") != WWWAuthenticate {
+		t.Fatalf("401 with %v", w.Header())
 	}
 }
 

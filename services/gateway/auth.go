@@ -37,7 +37,6 @@ func (g *Gateway) authenticate(c *gin.Context) {
 }
 
 func (g *Gateway) unauthorized(c *gin.Context, detail string) {
-	c.Header("WWW-Authenticate", `Bearer realm="stickerd"`)
 	g.fail(c, problem.New(errcode.Unauthorized, "%s", detail))
 }
 
