@@ -113,14 +113,16 @@ func From(err error) *Error {
 }
 
 // Write answers err (classified by From) as a problem: its status, with
-// Retry-After on a 429 or 503 and WWW-Authenticate on a 401,
+// Retry-After on a 429 or 503 (the error's, else one the handler set, else
+// DefaultRetryAfter) and WWW-Authenticate on a 401,
 // Cache-Control: no-store, and the body. r gives the instance; it may be
 // nil.
 func Write(w http.ResponseWriter, r *http.Request, err error) {
 	e := From(err)
 	status := e.HTTPStatus()
 	retry := e.RetryAfter
-	if retry <= 0 && (status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable) {
+	if retry <= 0 && w.Header().Get("Retry-After") == "" &&
+		(status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable) {
 		retry = DefaultRetryAfter
 	}
 	if retry > 0 {

@@ -87,6 +87,15 @@ func TestWrite_Classifies(t *testing.T) {
 	}
 }
 
+func TestWrite_KeepsAHandlersRetryAfter(t *testing.T) {
+	w := httptest.NewRecorder()
+	w.Header().Set("Retry-After", "0")
+	Write(w, nil, errcode.New(errcode.RateLimited, "slow down"))
+	if w.Code != 429 || w.Header().Get("Retry-After") != "0" {
+		t.Fatalf("%d, Retry-After %q", w.Code, w.Header().Get("Retry-After"))
+	}
+}
+
 func TestFrom_KeepsCause(t *testing.T) {
 	cause := errors.New("etcd: no leader")
 	e := From(errcode.Wrap(errcode.StateStoreUnavailable, cause, "the state store is unavailable"))

@@ -51,7 +51,7 @@ func TestClient_Uploads(t *testing.T) {
 	}
 	t.Run("refused", func(t *testing.T) {
 		_, err := c.UploadAsset(testCtx(t), "notes.txt", strings.NewReader("plain words"))
-		if !IsCode(err, "ASSET_UNSUPPORTED") || !IsStatus(err, http.StatusUnsupportedMediaType) {
+		if !IsCode(err, "ASSET_UNSUPPORTED") || !IsStatus(err, http.StatusUnprocessableEntity) {
 			t.Fatalf("err = %v", err)
 		}
 	})

@@ -34,7 +34,7 @@ func TestClient_Errors(t *testing.T) {
 			_, _, err := c.SubmitRender(testCtx(t), `{"source":{"asset_id":"ast_nope"},"stickers":[{"type":"text","text":"hi"}]}`)
 			return err
 		}, 422, "ASSET_NOT_FOUND", []string{"source.asset_id"}},
-		{"no such job", func() error { _, err := c.GetRender(testCtx(t), "job_missing"); return err }, 404, "", nil},
+		{"no such job", func() error { _, err := c.GetRender(testCtx(t), "job_missing"); return err }, 404, "NOT_FOUND", nil},
 		{"wrong key", func() error {
 			_, err := New(c.BaseURL, WithAPIKey("guess")).Stickers(testCtx(t))
 			return err

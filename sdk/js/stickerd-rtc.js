@@ -620,13 +620,20 @@ export async function problemOf(resp) {
 }
 
 /**
- * codeForStatus names a failure that came without a problem body.
+ * codeForStatus names a failure that came without a problem body (a
+ * proxy's page, say), after the server's own table of statuses.
  * @param {number} status
  * @returns {string}
  */
 function codeForStatus(status) {
-  if (status === 401 || status === 403) return 'UNAUTHORIZED';
-  if (status === 429) return 'RATE_LIMITED';
+  switch (status) {
+    case 400: case 413: case 415: return 'SPEC_INVALID';
+    case 401: case 403: return 'UNAUTHORIZED';
+    case 404: return 'NOT_FOUND';
+    case 405: return 'METHOD_NOT_ALLOWED';
+    case 429: return 'RATE_LIMITED';
+    case 503: return 'RTC_MEDIA_FAILED';
+  }
   if (status >= 500) return 'INTERNAL';
   return 'RTC_NEGOTIATION_FAILED';
 }

@@ -130,8 +130,9 @@ test('sessionsEndpoint accepts a server or the endpoint', () => {
 });
 
 test('problemOf reads problem+json and Retry-After', async () => {
-  const resp = new Response(JSON.stringify({ type: 'about:blank', title: 'Too Many Requests', status: 429,
-    detail: 'too many realtime sessions open for this tenant', code: 'RATE_LIMITED' }),
+  const resp = new Response(JSON.stringify({ type: 'urn:stickerd:error:RATE_LIMITED', title: 'Too Many Requests', status: 429,
+    detail: 'too many realtime sessions open for this tenant', code: 'RATE_LIMITED',
+    instance: '/v1/rtc/sessions', errors: [] }),
   { status: 429, headers: { 'Content-Type': 'application/problem+json', 'Retry-After': '5' } });
   const err = await problemOf(resp);
   assert.equal(err.code, 'RATE_LIMITED');
@@ -143,4 +144,13 @@ test('problemOf reads problem+json and Retry-After', async () => {
   assert.equal(plain.code, 'INTERNAL');
   assert.equal(plain.message, 'bad gateway');
   assert.equal((await problemOf(new Response('', { status: 401 }))).code, 'UNAUTHORIZED');
+  assert.equal((await problemOf(new Response('', { status: 503 }))).code, 'RTC_MEDIA_FAILED');
+  assert.equal((await problemOf(new Response('', { status: 422 }))).code, 'RTC_NEGOTIATION_FAILED');
+  assert.equal((await problemOf(new Response('', { status: 400 }))).code, 'SPEC_INVALID');
+
+  const bad = await problemOf(new Response(JSON.stringify({ type: 'urn:stickerd:error:SPEC_INVALID', title: 'Bad Request',
+    status: 400, detail: 'the body is not an SDP offer', code: 'SPEC_INVALID', instance: '/v1/rtc/sessions', errors: [] }),
+  { status: 400, headers: { 'Content-Type': 'application/problem+json' } }));
+  assert.equal(bad.code, 'SPEC_INVALID');
+  assert.equal(bad.field, '');
 });

@@ -15,7 +15,7 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request) *job {
 	j := s.jobs[r.PathValue("id")]
 	s.mu.Unlock()
 	if j == nil {
-		Problem(w, http.StatusNotFound, "", "no job "+r.PathValue("id"))
+		Problem(w, http.StatusNotFound, "NOT_FOUND", "no job "+r.PathValue("id"))
 	}
 	return j
 }
@@ -47,7 +47,7 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if terminal(j.Status) {
-		Problem(w, http.StatusConflict, "", "job "+j.ID+" already "+j.Status)
+		Problem(w, http.StatusConflict, "CONFLICT", "job "+j.ID+" already "+j.Status)
 		return
 	}
 	now := s.now().UTC()
@@ -123,7 +123,7 @@ func (s *Server) output(w http.ResponseWriter, r *http.Request) {
 	s.brokeOut = s.brokeOut || cut
 	s.mu.Unlock()
 	if v.Status != "succeeded" {
-		Problem(w, http.StatusConflict, "", "job "+v.ID+" is "+v.Status+", the output exists once it succeeded")
+		Problem(w, http.StatusConflict, "CONFLICT", "job "+v.ID+" is "+v.Status+", the output exists once it succeeded")
 		return
 	}
 	w.Header().Set("Content-Type", map[string]string{"mp4": "video/mp4", "webm": "video/webm",

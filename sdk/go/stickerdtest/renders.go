@@ -108,7 +108,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	key := r.Header.Get("Idempotency-Key")
 	if id, ok := s.idem[key]; ok && key != "" {
 		if s.jobs[id].body != string(norm) {
-			Problem(w, http.StatusConflict, "", "Idempotency-Key "+key+" was used with another request body")
+			Problem(w, http.StatusConflict, "CONFLICT", "Idempotency-Key "+key+" was used with another request body")
 			return
 		}
 		s.answerSubmit(w, key, body, s.jobs[id], s.jobs[id].Status == "succeeded")

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/stickerd/stickerd/internal/errcode"
+	"github.com/stickerd/stickerd/internal/problem"
 	"github.com/stickerd/stickerd/render/builtin"
 )
 
@@ -122,7 +124,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, pattern := s.mux.Handler(r); pattern == "" {
-		Problem(w, http.StatusNotFound, "", "no such endpoint: "+r.Method+" "+r.URL.Path)
+		Problem(w, http.StatusNotFound, "NOT_FOUND", "no such endpoint: "+r.Method+" "+r.URL.Path)
 		return
 	}
 	s.mux.ServeHTTP(w, r)
@@ -156,12 +158,16 @@ type FieldError struct {
 	Message string `json:"message"`
 }
 
-// Problem writes an application/problem+json answer.
+// Problem writes an application/problem+json answer with the writer the
+// gateway uses (internal/problem), so its body has the gateway's shape; a
+// Retry-After set before stays. status 0 is the code's status in the
+// gateway's table (errcode.Status).
 func Problem(w http.ResponseWriter, status int, code, detail string, fields ...FieldError) {
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]any{"type": "about:blank", "title": http.StatusText(status),
-		"status": status, "detail": detail, "code": code, "errors": fields})
+	p := &problem.Error{Code: errcode.Code(code), Status: status, Detail: detail}
+	for _, f := range fields {
+		p.Fields = append(p.Fields, errcode.FieldError{Field: f.Field, Message: f.Message})
+	}
+	problem.Write(w, nil, p)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -204,7 +210,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		up.Kind = map[string]string{"video": "video", "image": "image", "font": "font"}[major]
 	}
 	if up.Kind == "" || len(up.Data) == 0 {
-		Problem(w, http.StatusUnsupportedMediaType, "ASSET_UNSUPPORTED", "not a video, image or font")
+		Problem(w, http.StatusUnprocessableEntity, "ASSET_UNSUPPORTED", "not a video, image or font")
 		return
 	}
 	s.mu.Lock()
@@ -240,7 +246,7 @@ func (s *Server) stickers(w http.ResponseWriter, r *http.Request) {
 func (s *Server) stickerImage(w http.ResponseWriter, r *http.Request) {
 	st, err := builtin.Lookup(r.PathValue("name"))
 	if err != nil {
-		Problem(w, http.StatusNotFound, "ASSET_NOT_FOUND", err.Error())
+		Problem(w, http.StatusNotFound, "NOT_FOUND", err.Error())
 		return
 	}
 	var buf bytes.Buffer
