@@ -3,6 +3,8 @@ package scheduler
 import (
 	"errors"
 	"time"
+
+	"github.com/stickerd/stickerd/internal/backoff"
 )
 
 // Config tunes the scheduler. Start from DefaultConfig.
@@ -22,7 +24,8 @@ type Config struct {
 	// MaxAttempts bounds the attempts of one job; past it the job fails
 	// with ATTEMPTS_EXHAUSTED and goes to the dead-letter topic.
 	MaxAttempts int
-	// BackoffBase and BackoffMax shape the retry delay: base·2^(attempt-1), capped.
+	// BackoffBase and BackoffMax shape the retry delay of a job:
+	// base·2^(attempt-1), capped (internal/backoff, without jitter).
 	BackoffBase time.Duration
 	BackoffMax  time.Duration
 	// TargetUtilization is the CPU/GPU load above which a worker that is
@@ -97,11 +100,8 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// backoff is the delay before attempt number attempts+1.
-func (c *Config) backoff(attempts int) time.Duration {
-	d := c.BackoffBase
-	for i := 1; i < attempts && d < c.BackoffMax; i++ {
-		d *= 2
-	}
-	return min(d, c.BackoffMax)
+// retry is the backoff of a job's attempts: Delay(attempts) is the wait
+// before attempt number attempts+1.
+func (c *Config) retry() backoff.Policy {
+	return backoff.Policy{Initial: c.BackoffBase, Max: c.BackoffMax, Multiplier: 2}
 }

@@ -93,11 +93,11 @@ func (srv *Server) ReportEdge(ctx context.Context, rep *workerpb.EdgeReport) (*w
 
 // publishEdges hands the live edges to EdgeSink (gateways read them).
 func (s *Scheduler) publishEdges(ctx context.Context) {
-	if s.EdgeSink == nil {
+	if s.deps.EdgeSink == nil {
 		return
 	}
 	b, err := json.Marshal(s.edges.list())
 	if err == nil {
-		s.EdgeSink(ctx, b)
+		s.deps.EdgeSink(ctx, b)
 	}
 }

@@ -6,12 +6,13 @@ import (
 	"time"
 
 	"github.com/stickerd/stickerd/internal/clock"
+	"github.com/stickerd/stickerd/internal/jobstore"
 	"github.com/stickerd/stickerd/proto/workerpb"
 )
 
 func TestEdges_ReportExpireAndPlace(t *testing.T) {
 	fake := clock.NewFake(time.Unix(0, 0))
-	s, err := New(DefaultConfig(), nil, nil, fake, nil)
+	s, err := New(DefaultConfig(), Deps{Store: jobstore.NewMemory(), Clock: fake}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

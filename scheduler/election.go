@@ -27,10 +27,7 @@ func (s *Scheduler) Run(ctx context.Context, el Elector) error {
 				return nil
 			}
 			s.log.Warn("campaign failed; retrying", "err", err)
-			select {
-			case <-ctx.Done():
-			case <-time.After(time.Second):
-			}
+			_ = s.clock.Sleep(ctx, time.Second)
 			continue
 		}
 		if err := s.Lead(lctx); err != nil && lctx.Err() == nil {

@@ -64,11 +64,11 @@ func (s *Scheduler) publishLoop(ctx context.Context) {
 				break more
 			}
 		}
-		if s.pub == nil {
+		if s.deps.Events == nil {
 			continue
 		}
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		if err := s.pub.PublishBatch(pctx, batch); err != nil {
+		if err := s.deps.Events.PublishBatch(pctx, batch); err != nil {
 			s.log.Warn("events not published", "count", len(batch), "err", err)
 		}
 		cancel()

@@ -11,7 +11,7 @@ import (
 // gaugeLoop refreshes the leader's gauges once a second: queue depth by
 // priority, the oldest queued job's age, running jobs, connected workers.
 func (s *Scheduler) gaugeLoop(ctx context.Context) {
-	t := time.NewTicker(time.Second)
+	t := s.clock.NewTicker(time.Second)
 	defer t.Stop()
 	defer metrics.QueueOldestAge.Set(0)
 	for {
@@ -19,7 +19,7 @@ func (s *Scheduler) gaugeLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-t.C():
 		}
 	}
 }
@@ -62,10 +62,10 @@ func (s *Scheduler) updateGauges() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	s.publishEdges(ctx)
 	cancel()
-	if s.DepthSink != nil {
+	if s.deps.DepthSink != nil {
 		total := depth[jobs.High] + depth[jobs.Normal] + depth[jobs.Low]
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		s.DepthSink(ctx, total)
+		s.deps.DepthSink(ctx, total)
 		cancel()
 	}
 }

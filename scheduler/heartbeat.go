@@ -108,7 +108,7 @@ func (s *Scheduler) requeue(ctx context.Context, id jobs.ID, fence int64, code, 
 			case j.Attempts >= s.cfg.MaxAttempts:
 				return j.Fail("ATTEMPTS_EXHAUSTED", "gave up after "+itoa(j.Attempts)+" attempts; last: "+code+": "+msg, now)
 			}
-			return j.Requeue(jobs.Error{Code: code, Message: msg}, now.Add(s.cfg.backoff(j.Attempts)))
+			return j.Requeue(jobs.Error{Code: code, Message: msg}, now.Add(s.cfg.retry().Delay(j.Attempts)))
 		})
 		return err
 	})
@@ -145,8 +145,8 @@ func (s *Scheduler) finished(j *jobs.Job) {
 	delete(s.records, j.ID)
 	s.mu.Unlock()
 	s.emit(j)
-	if s.Notify != nil && j.Status.Terminal() {
-		s.Notify(j)
+	if s.deps.Notify != nil && j.Status.Terminal() {
+		s.deps.Notify(j)
 	}
 }
 
@@ -164,9 +164,9 @@ func itoa(n int) string {
 // reportError publishes the typed error a job now carries, when it failed
 // or went back to the queue because of one.
 func (s *Scheduler) reportError(j *jobs.Job) {
-	if s.Errors == nil || j.Error == nil || j.Status == jobs.Succeeded || j.Status == jobs.Canceled {
+	if s.deps.Errors == nil || j.Error == nil || j.Status == jobs.Succeeded || j.Status == jobs.Canceled {
 		return
 	}
 	err := errcode.New(errcode.Code(j.Error.Code), "%s", j.Error.Message)
-	s.Errors.Report(context.Background(), errevents.FromError("scheduler", err, string(j.ID), "", j.Tenant))
+	s.deps.Errors.Report(context.Background(), errevents.FromError("scheduler", err, string(j.ID), "", j.Tenant))
 }

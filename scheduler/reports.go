@@ -98,8 +98,8 @@ func (s *Scheduler) heartbeat(w *worker, hb *workerpb.Heartbeat) {
 // ProgressWriteInterval per job: watchers (SSE) follow the record.
 func (s *Scheduler) progressReport(ctx context.Context, p *workerpb.Progress) {
 	id := jobs.ID(p.GetJobId())
-	if s.Progress != nil {
-		if err := s.Progress.Publish(ctx, string(id), p.GetProgress()); err != nil {
+	if s.deps.Progress != nil {
+		if err := s.deps.Progress.Publish(ctx, string(id), p.GetProgress()); err != nil {
 			s.log.Debug("progress not fanned out", "job", id, "err", err)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/stickerd/stickerd/internal/backoff"
 	"github.com/stickerd/stickerd/internal/clock"
 	"github.com/stickerd/stickerd/internal/errevents"
 	"github.com/stickerd/stickerd/internal/jobs"
@@ -18,16 +19,24 @@ import (
 	"github.com/stickerd/stickerd/proto/workerpb"
 )
 
-// Store is what the scheduler needs of the state store.
+// Store is what the scheduler needs of the state store, in the job
+// package's own types: *jobstore.Store (etcd) and *jobstore.Memory (tests)
+// are two. Errors: jobstore.ErrNotFound, and jobstore.ErrUnavailable while
+// the store cannot answer (the scheduler retries).
 type Store interface {
 	Get(ctx context.Context, id jobs.ID) (*jobs.Job, error)
 	Update(ctx context.Context, id jobs.ID, fn func(*jobs.Job) error) (*jobs.Job, error)
 	UpdateFrom(ctx context.Context, known *jobs.Job, fn func(*jobs.Job) error) (*jobs.Job, error)
 	Scan(ctx context.Context, fn func(*jobs.Job) error) error
 	ScanQueued(ctx context.Context, fn func(*jobs.Job) error) error
-	WatchJobs(ctx context.Context, fromRevision int64) (<-chan jobstore.Event, error)
+	WatchJobs(ctx context.Context, fromRevision int64) (<-chan jobs.Event, error)
 	Revision(ctx context.Context) (int64, error)
 }
+
+var (
+	_ Store = (*jobstore.Store)(nil)
+	_ Store = (*jobstore.Memory)(nil)
+)
 
 // Publisher sends messages to Kafka topics.
 type Publisher interface {
@@ -45,6 +54,34 @@ type ProgressPublisher interface {
 	Publish(ctx context.Context, jobID string, progress float64) error
 }
 
+// Deps are the scheduler's collaborators, as the gateway's Deps are its
+// own. Store is required; every other one is optional, nil meaning "not
+// wired" (or, for Clock, the real clock).
+type Deps struct {
+	// Store holds the jobs.
+	Store Store
+	// Events publishes state changes (stickerd.render.events) and dead
+	// letters.
+	Events Publisher
+	// Clock drives heartbeat timers, backoffs, the sweep and the gauges.
+	Clock clock.Clock
+	// Errors receives a typed error event for every job that fails, is
+	// requeued after a lost worker, or is dead-lettered.
+	Errors Reporter
+	// Progress receives every progress report at once (the store gets
+	// them throttled), for the gateways' event streams.
+	Progress ProgressPublisher
+	// Notify is told of every job that reached a terminal state
+	// (webhooks); it must not block.
+	Notify func(j *jobs.Job)
+	// EdgeSink receives the live edges (a JSON list of EdgeInfo) once a
+	// second, for gateways placing realtime sessions.
+	EdgeSink func(ctx context.Context, edges []byte)
+	// DepthSink receives the queue depth once a second, for gateways in
+	// other processes (backpressure).
+	DepthSink func(ctx context.Context, depth int)
+}
+
 // Stats are counters for metrics and tests.
 type Stats struct {
 	Assigned, Completed, Failed, Canceled, Requeued, StaleRefused, WorkersLost, DeadLettered, Swept int64
@@ -54,25 +91,10 @@ type Stats struct {
 // replica takes jobs in from Kafka.
 type Scheduler struct {
 	cfg   Config
+	deps  Deps
 	store Store
-	pub   Publisher
 	clock clock.Clock
 	log   *slog.Logger
-	// Errors, when set, receives a typed error event for every job that
-	// fails, is requeued after a lost worker, or is dead-lettered.
-	Errors Reporter
-	// Progress, when set, receives every progress report at once (the
-	// store gets them throttled), for the gateways' event streams.
-	Progress ProgressPublisher
-	// Notify, when set, is told of every job that reached a terminal
-	// state (webhooks); it must not block.
-	Notify func(j *jobs.Job)
-	// EdgeSink, when set, receives the live edges (JSON list of EdgeInfo)
-	// once a second, for gateways placing realtime sessions.
-	EdgeSink func(ctx context.Context, edges []byte)
-	// DepthSink, when set, receives the queue depth once a second, for
-	// gateways in other processes (backpressure).
-	DepthSink func(ctx context.Context, depth int)
 
 	mu           sync.Mutex
 	leading      bool
@@ -92,18 +114,22 @@ type Scheduler struct {
 	edges  edgeRegistry
 }
 
-// New returns a scheduler replica.
-func New(cfg Config, store Store, pub Publisher, clk clock.Clock, log *slog.Logger) (*Scheduler, error) {
+// New returns a scheduler replica. A nil log discards.
+func New(cfg Config, deps Deps, log *slog.Logger) (*Scheduler, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if clk == nil {
-		clk = clock.Real{}
+	if deps.Store == nil {
+		return nil, errors.New("scheduler: Deps.Store is required")
+	}
+	if deps.Clock == nil {
+		deps.Clock = clock.Real{}
 	}
 	if log == nil {
-		log = slog.Default()
+		log = slog.New(slog.DiscardHandler)
 	}
-	return &Scheduler{cfg: cfg, store: store, pub: pub, clock: clk, log: log.With("component", "scheduler", "replica", cfg.ID),
+	clk := deps.Clock
+	return &Scheduler{cfg: cfg, deps: deps, store: deps.Store, clock: clk, log: log.With("component", "scheduler", "replica", cfg.ID),
 		q: newQueue(), workers: map[string]*worker{}, assigning: map[jobs.ID]bool{}, progress: map[jobs.ID]time.Time{}, records: map[jobs.ID]*jobs.Job{},
 		wake: make(chan struct{}, 1), events: make(chan event, 8192),
 		edges: edgeRegistry{clock: clk, ttl: cfg.HeartbeatTTL + cfg.HeartbeatGrace}}, nil
@@ -251,17 +277,16 @@ func wantsGPU(spec json.RawMessage) bool {
 // retryStore retries f while the store is unavailable, with backoff, until
 // ctx ends: a report or requeue must not be lost to a leader election.
 func (s *Scheduler) retryStore(ctx context.Context, f func() error) error {
-	delay := 50 * time.Millisecond
-	for {
+	for attempt := 1; ; attempt++ {
 		err := f()
 		if err == nil || !errors.Is(err, jobstore.ErrUnavailable) {
 			return err
 		}
-		select {
-		case <-ctx.Done():
+		if s.clock.Sleep(ctx, storeRetry.Delay(attempt)) != nil {
 			return err
-		case <-time.After(delay):
 		}
-		delay = min(2*delay, 2*time.Second)
 	}
 }
+
+// storeRetry spaces the retries of a write the store could not take.
+var storeRetry = backoff.Policy{Initial: 50 * time.Millisecond, Max: 2 * time.Second, Multiplier: 2, Jitter: 0.2}

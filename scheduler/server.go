@@ -36,7 +36,7 @@ func (srv *Server) Connect(stream workerpb.Scheduler_ConnectServer) error {
 	if !srv.s.Leading() {
 		return srv.notLeader(stream)
 	}
-	first, err := recvWithin(stream, 10*time.Second)
+	first, err := srv.recvWithin(stream, 10*time.Second)
 	if err != nil {
 		return err
 	}
@@ -118,8 +118,8 @@ func (srv *Server) handle(ctx context.Context, w *worker, m *workerpb.WorkerMess
 	s := srv.s
 	kind := messageType(m)
 	metrics.GRPCMessages.WithLabelValues("in", kind).Inc()
-	start := time.Now()
-	defer func() { metrics.GRPCHandleDuration.WithLabelValues(kind).Observe(time.Since(start).Seconds()) }()
+	start := s.clock.Now()
+	defer func() { metrics.GRPCHandleDuration.WithLabelValues(kind).Observe(s.clock.Since(start).Seconds()) }()
 	lctx := s.currentLeaderCtx()
 	if lctx == nil {
 		return
@@ -161,7 +161,7 @@ func (srv *Server) notLeader(stream grpc.ServerStream) error {
 	return status.Error(codes.Unavailable, ErrNotLeader.Error())
 }
 
-func recvWithin(stream workerpb.Scheduler_ConnectServer, d time.Duration) (*workerpb.WorkerMessage, error) {
+func (srv *Server) recvWithin(stream workerpb.Scheduler_ConnectServer, d time.Duration) (*workerpb.WorkerMessage, error) {
 	type res struct {
 		m   *workerpb.WorkerMessage
 		err error
@@ -171,10 +171,12 @@ func recvWithin(stream workerpb.Scheduler_ConnectServer, d time.Duration) (*work
 		m, err := stream.Recv()
 		ch <- res{m, err}
 	}()
+	t := srv.s.clock.NewTimer(d)
+	defer t.Stop()
 	select {
 	case r := <-ch:
 		return r.m, r.err
-	case <-time.After(d):
+	case <-t.C():
 		return nil, status.Error(codes.DeadlineExceeded, "no Register message")
 	}
 }

@@ -15,10 +15,8 @@ func (s *Scheduler) watchLoop(ctx context.Context, rev int64) {
 		ch, err := s.store.WatchJobs(ctx, rev+1)
 		if err != nil {
 			s.log.Warn("watch failed; retrying", "err", err)
-			select {
-			case <-ctx.Done():
+			if s.clock.Sleep(ctx, time.Second) != nil {
 				return
-			case <-time.After(time.Second):
 			}
 			continue
 		}
@@ -69,11 +67,13 @@ func (s *Scheduler) observe(ctx context.Context, j *jobs.Job) {
 // was down when the gateway answered 202, or a watch event was missed) is
 // queued again.
 func (s *Scheduler) sweepLoop(ctx context.Context) {
+	t := s.clock.NewTicker(s.cfg.SweepInterval)
+	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(s.cfg.SweepInterval):
+		case <-t.C():
 		}
 		s.sweep(ctx)
 	}

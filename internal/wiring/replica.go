@@ -98,13 +98,13 @@ func StartReplica(ctx context.Context, rc ReplicaConfig) (*Replica, error) {
 	if cfg.Advertise == "" {
 		cfg.Advertise = lis.Addr().String()
 	}
-	sched, err := scheduler.New(cfg, jobstore.New(cli, jobstore.DefaultPrefix), pub, rc.Clock, rc.Log)
+	sched, err := scheduler.New(cfg, scheduler.Deps{Store: jobstore.New(cli, jobstore.DefaultPrefix), Events: pub, Clock: rc.Clock,
+		Errors: errs, Progress: rc.Progress, Notify: rc.Notify,
+		DepthSink: func(ctx context.Context, n int) { _ = scheduler.PublishQueueDepth(ctx, cli, n) },
+		EdgeSink:  func(ctx context.Context, b []byte) { _ = scheduler.PublishEdges(ctx, cli, b) }}, rc.Log)
 	if err != nil {
 		return fail(err)
 	}
-	sched.Errors, sched.Progress, sched.Notify = errs, rc.Progress, rc.Notify
-	sched.DepthSink = func(ctx context.Context, n int) { _ = scheduler.PublishQueueDepth(ctx, cli, n) }
-	sched.EdgeSink = func(ctx context.Context, b []byte) { _ = scheduler.PublishEdges(ctx, cli, b) }
 	if r.consumer, err = queue.NewConsumer(qc, "stickerd-scheduler", queue.TopicJobs); err != nil {
 		return fail(err)
 	}
