@@ -5,6 +5,8 @@ import (
 	"os"
 	"runtime"
 	"time"
+
+	"github.com/stickerd/stickerd/internal/backoff"
 )
 
 // Config configures a worker. Start from DefaultConfig.
@@ -13,8 +15,12 @@ type Config struct {
 	Schedulers  []string // gRPC addresses of the scheduler replicas
 	Concurrency int      // renders at once
 	WorkDir     string   // scratch space for renders and downloads
-	// ReconnectMin and ReconnectMax bound the reconnect backoff.
+	// ReconnectMin and ReconnectMax bound the reconnect backoff, which
+	// doubles per failed try; ReconnectJitter is its random fraction
+	// (internal/backoff), so a fleet that lost its scheduler together does
+	// not reconnect in step.
 	ReconnectMin, ReconnectMax time.Duration
+	ReconnectJitter            float64
 	// ProgressInterval throttles progress messages per job.
 	ProgressInterval time.Duration
 	// ResendAfter is how long a report waits for its Ack before it is sent again.
@@ -38,6 +44,7 @@ func DefaultConfig() Config {
 		WorkDir:          os.TempDir(),
 		ReconnectMin:     100 * time.Millisecond,
 		ReconnectMax:     5 * time.Second,
+		ReconnectJitter:  0.2,
 		ProgressInterval: 250 * time.Millisecond,
 		ResendAfter:      3 * time.Second,
 		DrainTimeout:     60 * time.Second,
@@ -63,8 +70,17 @@ func (c *Config) Validate() error {
 	if c.ReconnectMin <= 0 || c.ReconnectMax < c.ReconnectMin {
 		errs = append(errs, errors.New("worker: need 0 < ReconnectMin <= ReconnectMax"))
 	}
+	if c.ReconnectJitter < 0 || c.ReconnectJitter > 1 {
+		errs = append(errs, errors.New("worker: ReconnectJitter must be in [0,1]"))
+	}
 	if c.ProgressInterval <= 0 || c.ResendAfter <= 0 || c.DrainTimeout <= 0 {
 		errs = append(errs, errors.New("worker: intervals must be positive"))
 	}
 	return errors.Join(errs...)
+}
+
+// reconnect is the backoff between sessions: Delay(n) after the n-th
+// failed try in a row.
+func (c *Config) reconnect() backoff.Policy {
+	return backoff.Policy{Initial: c.ReconnectMin, Max: c.ReconnectMax, Multiplier: 2, Jitter: c.ReconnectJitter}
 }

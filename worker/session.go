@@ -11,7 +11,7 @@ import (
 // session runs one stream to one scheduler; it returns whether the worker
 // got registered, and a leader hint when a standby answered.
 func (w *Worker) session(ctx context.Context, addr string) (bool, string, error) {
-	conn, err := dial(addr)
+	conn, err := w.dial(addr)
 	if err != nil {
 		return false, "", err
 	}
@@ -42,7 +42,7 @@ func (w *Worker) session(ctx context.Context, addr string) (bool, string, error)
 	w.mu.Lock()
 	w.send = out
 	for _, p := range w.pending { // results the previous session did not get acknowledged
-		p.sentAt = time.Now()
+		p.sentAt = w.clock.Now()
 		out <- p.msg
 	}
 	w.mu.Unlock()
@@ -88,18 +88,19 @@ func (w *Worker) session(ctx context.Context, addr string) (bool, string, error)
 	}
 }
 
-// beat sends heartbeats and re-sends reports that wait too long for an Ack.
+// beat sends heartbeats and re-sends reports that wait too long for an
+// Ack. The re-sends of a tick go out before its heartbeat.
 func (w *Worker) beat(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
+	t := w.clock.NewTicker(interval)
 	defer t.Stop()
 	w.heartbeatNow()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
-			w.heartbeatNow()
+		case <-t.C():
 			w.resend()
+			w.heartbeatNow()
 		}
 	}
 }
@@ -114,9 +115,10 @@ func (w *Worker) heartbeatNow() {
 func (w *Worker) resend() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	now := w.clock.Now()
 	for _, p := range w.pending {
-		if time.Since(p.sentAt) >= w.cfg.ResendAfter && w.send != nil {
-			p.sentAt = time.Now()
+		if now.Sub(p.sentAt) >= w.cfg.ResendAfter && w.send != nil {
+			p.sentAt = now
 			select {
 			case w.send <- p.msg:
 			default:
@@ -145,10 +147,10 @@ func (w *Worker) push(m *workerpb.WorkerMessage) {
 	case *workerpb.WorkerMessage_Heartbeat, *workerpb.WorkerMessage_Progress:
 		return
 	}
-	t := time.NewTimer(w.cfg.ResendAfter)
+	t := w.clock.NewTimer(w.cfg.ResendAfter)
 	defer t.Stop()
 	select {
 	case out <- m:
-	case <-t.C: // the session is stuck; resend() or the next session delivers it
+	case <-t.C(): // the session is stuck; resend() or the next session delivers it
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/stickerd/stickerd/internal/blob"
 	"github.com/stickerd/stickerd/internal/errcode"
@@ -51,23 +50,26 @@ func (w *Worker) cancelJob(id jobs.ID, fence int64) {
 
 func (w *Worker) execute(ctx context.Context, a *workerpb.Assign, t *task) {
 	id := jobs.ID(a.GetJobId())
-	start := time.Now()
+	start := w.clock.Now()
 	msg := w.render(ctx, a, t)
 	w.mu.Lock()
-	delete(w.tasks, id)
-	killed := w.killed
-	w.mu.Unlock()
-	t.cancel()
-	select {
-	case w.idle <- struct{}{}:
-	default:
-	}
-	if killed || msg == nil {
+	if killed := w.killed; killed || msg == nil {
+		delete(w.tasks, id)
+		w.notifyLocked()
+		w.mu.Unlock()
+		t.cancel()
 		return
 	}
-	w.log.Info("job done", "job", id, "seconds", time.Since(start).Seconds(), "result", kind(msg))
+	// The report is pending before the task is gone, so that a drain never
+	// sees the worker quiet in between.
+	w.pending[id] = &pendingReport{msg: msg, fence: t.fence, sentAt: w.clock.Now()}
+	delete(w.tasks, id)
+	w.notifyLocked()
+	w.mu.Unlock()
+	t.cancel()
+	w.log.Info("job done", "job", id, "seconds", w.clock.Since(start).Seconds(), "result", kind(msg))
 	metrics.Renders.WithLabelValues(map[string]string{"complete": "succeeded", "fail": "failed", "released": "canceled"}[kind(msg)]).Inc()
-	w.report(id, t.fence, msg)
+	w.push(msg)
 }
 
 // render runs one job and returns the report to send.
@@ -75,8 +77,8 @@ func (w *Worker) render(ctx context.Context, a *workerpb.Assign, t *task) *worke
 	id, fence := a.GetJobId(), a.GetFence()
 	fail := func(err error) *workerpb.WorkerMessage {
 		code := errcode.Of(err)
-		if w.Errors != nil {
-			w.Errors.Report(ctx, errevents.FromError("worker", err, id, "", a.GetTenant()))
+		if w.deps.Errors != nil {
+			w.deps.Errors.Report(ctx, errevents.FromError("worker", err, id, "", a.GetTenant()))
 		}
 		return &workerpb.WorkerMessage{Msg: &workerpb.WorkerMessage_Fail{Fail: &workerpb.Fail{
 			JobId: id, Fence: fence, Code: string(code), Message: err.Error(), Retryable: retryable(err)}}}
@@ -91,7 +93,7 @@ func (w *Worker) render(ctx context.Context, a *workerpb.Assign, t *task) *worke
 	base := filepath.Join(w.cfg.WorkDir, fmt.Sprintf("%s-%d", id, fence))
 	out := base + "." + s.Output.Format
 	defer os.Remove(out) // moved into the blob store on success
-	renderStart := time.Now()
+	renderStart := w.clock.Now()
 	rs := &resolver{blobs: w.blobs, fetch: w.fetch, tenant: a.GetTenant(), base: base}
 	defer rs.cleanup()
 	res, err := w.r.Render(ctx, render.Job{Spec: s, Output: out, Resolver: rs,
@@ -113,7 +115,7 @@ func (w *Worker) render(ctx context.Context, a *workerpb.Assign, t *task) *worke
 	if res.Encoder.Hardware {
 		class = "gpu"
 	}
-	took := time.Since(renderStart).Seconds()
+	took := w.clock.Since(renderStart).Seconds()
 	metrics.RenderDuration.WithLabelValues(class, res.Format).Observe(took)
 	if took > 0 {
 		metrics.RenderRealtime.WithLabelValues(class, res.Format).Observe(res.Duration / took)
@@ -132,9 +134,10 @@ func (w *Worker) render(ctx context.Context, a *workerpb.Assign, t *task) *worke
 
 func (w *Worker) progress(id jobs.ID, t *task, p float64) {
 	w.mu.Lock()
-	due := time.Since(t.lastProg) >= w.cfg.ProgressInterval || p >= 1
+	now := w.clock.Now()
+	due := now.Sub(t.lastProg) >= w.cfg.ProgressInterval || p >= 1
 	if due {
-		t.lastProg = time.Now()
+		t.lastProg = now
 	}
 	w.mu.Unlock()
 	if due {
@@ -146,7 +149,7 @@ func (w *Worker) progress(id jobs.ID, t *task, p float64) {
 // report keeps a result until the scheduler acknowledges it, and sends it.
 func (w *Worker) report(id jobs.ID, fence int64, m *workerpb.WorkerMessage) {
 	w.mu.Lock()
-	w.pending[id] = &pendingReport{msg: m, fence: fence, sentAt: time.Now()}
+	w.pending[id] = &pendingReport{msg: m, fence: fence, sentAt: w.clock.Now()}
 	w.mu.Unlock()
 	w.push(m)
 }
@@ -156,6 +159,7 @@ func (w *Worker) acked(id jobs.ID, fence int64) {
 	defer w.mu.Unlock()
 	if p, ok := w.pending[id]; ok && p.fence == fence {
 		delete(w.pending, id)
+		w.notifyLocked()
 	}
 }
 

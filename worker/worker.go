@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"runtime"
 	"sort"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/stickerd/stickerd/internal/blob"
+	"github.com/stickerd/stickerd/internal/clock"
 	"github.com/stickerd/stickerd/internal/errevents"
 	"github.com/stickerd/stickerd/internal/fetch"
 	"github.com/stickerd/stickerd/internal/jobs"
@@ -31,14 +33,31 @@ type Reporter interface {
 	Report(ctx context.Context, e errevents.Event)
 }
 
+// Deps are the worker's collaborators, as the gateway's Deps are its own.
+// Renderer and Blobs are required; the others are optional, nil meaning
+// "not wired" (or the default).
+type Deps struct {
+	// Renderer renders jobs (*render.Engine).
+	Renderer Renderer
+	// Blobs holds uploaded assets and receives outputs.
+	Blobs blob.Store
+	// Clock drives heartbeats, resends, reconnect backoff and drain
+	// bounds; nil: the real clock.
+	Clock clock.Clock
+	// Errors receives a typed error event for every failed render.
+	Errors Reporter
+	// Dial opens the connection to a scheduler address; nil: TCP. Tests
+	// serve the protocol in process (bufconn).
+	Dial func(ctx context.Context, addr string) (net.Conn, error)
+}
+
 // Worker is one render worker agent.
 type Worker struct {
-	// Errors, when set, receives a typed error event for every failed render.
-	Errors Reporter
-
 	cfg   Config
+	deps  Deps
 	r     Renderer
 	blobs blob.Store
+	clock clock.Clock
 	fetch *fetch.Fetcher
 	log   *slog.Logger
 	cpu   cpuMeter
@@ -51,7 +70,7 @@ type Worker struct {
 	killed   bool
 	runCtx   context.Context
 	kill     context.CancelFunc
-	idle     chan struct{} // signalled whenever a task ends
+	changed  chan struct{} // closed and replaced when a task ends or a report is acknowledged
 }
 
 type task struct {
@@ -68,53 +87,67 @@ type pendingReport struct {
 	sentAt time.Time
 }
 
-// New returns a worker.
-func New(cfg Config, r Renderer, blobs blob.Store, log *slog.Logger) (*Worker, error) {
+// New returns a worker. A nil log discards.
+func New(cfg Config, deps Deps, log *slog.Logger) (*Worker, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if log == nil {
-		log = slog.Default()
+	if deps.Renderer == nil || deps.Blobs == nil {
+		return nil, errors.New("worker: Deps.Renderer and Deps.Blobs are required")
 	}
-	return &Worker{cfg: cfg, r: r, blobs: blobs, log: log.With("component", "worker", "worker", cfg.ID),
+	if deps.Clock == nil {
+		deps.Clock = clock.Real{}
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Worker{cfg: cfg, deps: deps, r: deps.Renderer, blobs: deps.Blobs, clock: deps.Clock,
+		log:   log.With("component", "worker", "worker", cfg.ID),
 		fetch: fetch.New(cfg.MaxDownloadBytes, 10*time.Minute, cfg.AllowPrivateURLs),
-		tasks: map[jobs.ID]*task{}, pending: map[jobs.ID]*pendingReport{}, idle: make(chan struct{}, 1)}, nil
+		tasks: map[jobs.ID]*task{}, pending: map[jobs.ID]*pendingReport{}, changed: make(chan struct{})}, nil
 }
 
 // Run keeps a session with the scheduler leader until ctx ends or Kill is
-// called, reconnecting with exponential backoff.
+// called. It tries the configured addresses in turn; a standby's leader
+// hint is followed at once, and every other failed try waits the
+// reconnect backoff, which grows until a session registers.
 func (w *Worker) Run(ctx context.Context) error {
 	ctx, kill := context.WithCancel(ctx)
 	w.mu.Lock()
 	w.runCtx, w.kill = ctx, kill
 	w.mu.Unlock()
 	defer kill()
-	delay := w.cfg.ReconnectMin
-	next := 0
+	policy := w.cfg.reconnect()
+	failures, next := 0, 0
 	hint := ""
 	for ctx.Err() == nil {
-		addr := hint
-		if addr == "" {
+		addr, viaHint := hint, hint != ""
+		if !viaHint {
 			addr = w.cfg.Schedulers[next%len(w.cfg.Schedulers)]
 			next++
 		}
 		registered, h, err := w.session(ctx, addr)
-		hint = h
 		if ctx.Err() != nil {
 			break
 		}
 		if registered {
-			delay = w.cfg.ReconnectMin
+			failures = 0
 		}
-		w.log.Debug("session ended", "scheduler", addr, "err", err, "leader_hint", hint)
-		if hint != "" && hint != addr {
-			continue // go straight to the leader
+		w.log.Debug("session ended", "scheduler", addr, "err", err, "leader_hint", h)
+		hint = ""
+		if h != "" && h != addr {
+			hint = h
+			if !viaHint {
+				continue // go straight to the leader
+			}
+			// A hint that led to another hint (an election under way, two
+			// standbys naming each other): follow it after the backoff,
+			// so that it cannot become a busy loop.
 		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(delay):
+		failures++
+		if w.clock.Sleep(ctx, policy.Delay(failures)) != nil {
+			break
 		}
-		delay = min(2*delay, w.cfg.ReconnectMax)
 	}
 	return nil
 }
@@ -135,14 +168,19 @@ func (w *Worker) Kill() {
 }
 
 // Drain stops taking work, waits for the running renders until ctx ends,
-// hands back those still running, and waits (bounded by ctx) until the
+// hands back those still running (the scheduler requeues them without
+// counting the attempt), and waits, at most drainAckWait more, until the
 // scheduler has acknowledged every report.
 func (w *Worker) Drain(ctx context.Context) {
 	w.mu.Lock()
 	w.draining = true
 	w.mu.Unlock()
 	w.heartbeatNow()
-	for !w.quiet(false) {
+	for {
+		quiet, changed := w.quiet(false)
+		if quiet {
+			break
+		}
 		select {
 		case <-ctx.Done():
 			w.mu.Lock()
@@ -151,26 +189,46 @@ func (w *Worker) Drain(ctx context.Context) {
 				t.cancel()
 			}
 			w.mu.Unlock()
-			w.waitQuiet(5 * time.Second)
+			w.waitQuiet(drainAckWait)
 			return
-		case <-w.idle:
-		case <-time.After(100 * time.Millisecond):
+		case <-changed:
 		}
 	}
-	w.waitQuiet(5 * time.Second)
+	w.waitQuiet(drainAckWait)
 }
 
-// quiet reports no running task (and, with reports, no unacked report).
-func (w *Worker) quiet(reports bool) bool {
+// drainAckWait bounds the wait for acknowledgements at the end of a drain.
+const drainAckWait = 5 * time.Second
+
+// quiet reports no running task (and, with reports, no unacked report),
+// and a channel closed at the next change.
+func (w *Worker) quiet(reports bool) (bool, <-chan struct{}) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return len(w.tasks) == 0 && (!reports || len(w.pending) == 0)
+	return len(w.tasks) == 0 && (!reports || len(w.pending) == 0), w.changed
 }
 
+// notifyLocked wakes whoever waits for a task to end or a report to be
+// acknowledged.
+func (w *Worker) notifyLocked() {
+	close(w.changed)
+	w.changed = make(chan struct{})
+}
+
+// waitQuiet waits until no task runs and every report is acknowledged, or d.
 func (w *Worker) waitQuiet(d time.Duration) {
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) && !w.quiet(true) {
-		time.Sleep(50 * time.Millisecond)
+	t := w.clock.NewTimer(d)
+	defer t.Stop()
+	for {
+		quiet, changed := w.quiet(true)
+		if quiet {
+			return
+		}
+		select {
+		case <-changed:
+		case <-t.C():
+			return
+		}
 	}
 }
 
@@ -222,8 +280,13 @@ func (w *Worker) capabilities() *workerpb.Capabilities {
 	return caps
 }
 
-func dial(addr string) (*grpc.ClientConn, error) {
-	return grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+func (w *Worker) dial(addr string) (*grpc.ClientConn, error) {
+	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	if w.deps.Dial != nil {
+		// The address means something to Dial only: no name resolution.
+		return grpc.NewClient("passthrough:///"+addr, append(opts, grpc.WithContextDialer(w.deps.Dial))...)
+	}
+	return grpc.NewClient(addr, opts...)
 }
 
 var errNoRegistered = errors.New("worker: the scheduler did not answer Register")

@@ -189,16 +189,15 @@ func runWorker(ctx context.Context, args []string, log *slog.Logger) error {
 	}
 	enc := eng.Encoder("mp4")
 	log.Info("render engine ready", "ffmpeg", eng.Capabilities().FFmpegVersion, "encoder", enc.Name, "reason", enc.Reason)
-	w, err := worker.New(cfg, eng, blob.Dir{Root: filepath.Join(*dataDir, "blobs")}, log)
-	if err != nil {
-		return err
-	}
 	errs, closeErrs, err := errorPublisher(brokers, "worker")
 	if err != nil {
 		return err
 	}
 	defer closeErrs()
-	w.Errors = errs
+	w, err := worker.New(cfg, worker.Deps{Renderer: eng, Blobs: blob.Dir{Root: filepath.Join(*dataDir, "blobs")}, Errors: errs}, log)
+	if err != nil {
+		return err
+	}
 	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	defer stop()
 	done := make(chan struct{})

@@ -241,11 +241,10 @@ func (s *Stack) AddWorker() (*WorkerProc, error) {
 	if s.cfg.Renderer != nil {
 		r = s.cfg.Renderer
 	}
-	w, err := worker.New(cfg, r, s.Blobs, s.log)
+	w, err := worker.New(cfg, worker.Deps{Renderer: r, Blobs: s.Blobs, Errors: s.Errors}, s.log)
 	if err != nil {
 		return nil, err
 	}
-	w.Errors = s.Errors
 	ctx, cancel := context.WithCancel(s.ctx)
 	p := &WorkerProc{Worker: w, cancel: cancel, done: make(chan struct{})}
 	go func() { defer close(p.done); _ = w.Run(ctx) }()
