@@ -10,7 +10,7 @@ import (
 // Code is one entry of the public error taxonomy. The set only grows.
 type Code string
 
-// The taxonomy of shared/API.md.
+// The taxonomy of docs/api.md.
 const (
 	SpecInvalid           Code = "SPEC_INVALID"
 	AssetNotFound         Code = "ASSET_NOT_FOUND"
@@ -37,7 +37,7 @@ const (
 	Internal              Code = "INTERNAL"
 )
 
-// All lists every code, in the order of shared/API.md.
+// All lists every code, in the order of docs/api.md.
 func All() []Code {
 	return []Code{SpecInvalid, AssetNotFound, AssetFetchFailed, AssetUnsupported,
 		AssetTooLarge, SourceUnreadable, FFmpegFailed, FFmpegTimeout, EncoderUnavailable,

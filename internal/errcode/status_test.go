@@ -2,6 +2,9 @@ package errcode
 
 import (
 	"net/http"
+	"os"
+	"regexp"
+	"strconv"
 	"testing"
 )
 
@@ -48,5 +51,31 @@ func TestStatus_Contract(t *testing.T) {
 	}
 	if got := Status("NOPE"); got != 500 {
 		t.Errorf("Status of an unknown code = %d, want 500", got)
+	}
+}
+
+// TestStatus_MatchesTheDocs: docs/api.md's error tables name, for every
+// code, the status of this table.
+func TestStatus_MatchesTheDocs(t *testing.T) {
+	b, err := os.ReadFile("../../docs/api.md")
+	if err != nil {
+		t.Skip("no docs/api.md:", err)
+	}
+	row := regexp.MustCompile("(?m)^\\| `([A-Z_]+)` \\| (\\d{3}) \\|")
+	seen := map[Code]bool{}
+	for _, m := range row.FindAllStringSubmatch(string(b), -1) {
+		c, want := Code(m[1]), m[2]
+		if _, ok := statuses[c]; !ok {
+			continue // another table's row
+		}
+		seen[c] = true
+		if got := strconv.Itoa(Status(c)); got != want {
+			t.Errorf("docs/api.md gives %s status %s, the table %s", c, want, got)
+		}
+	}
+	for c := range statuses {
+		if !seen[c] {
+			t.Errorf("docs/api.md's error tables lack %s", c)
+		}
 	}
 }
