@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/stickerd/stickerd/internal/backoff"
 )
 
 // Config is shared by Producer and Consumer. Start from DefaultConfig: the
@@ -128,11 +130,9 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// backoff is the capped exponential delay before retry number attempt (1-based).
-func (c Config) backoff(attempt int) time.Duration {
-	d := c.RetryBackoffMin
-	for i := 1; i < attempt && d < c.RetryBackoffMax; i++ {
-		d *= 2
-	}
-	return min(d, c.RetryBackoffMax)
+// retry is the capped exponential backoff between attempts: RetryBackoffMin
+// doubled per attempt up to RetryBackoffMax, without jitter (one consumer
+// retries one message; nothing else retries with it).
+func (c Config) retry() backoff.Policy {
+	return backoff.Policy{Initial: c.RetryBackoffMin, Max: c.RetryBackoffMax, Multiplier: 2}
 }

@@ -72,8 +72,8 @@ func TestConfig_BackoffIsExponentialAndCapped(t *testing.T) {
 		{1000, time.Second},
 	}
 	for _, tt := range tests {
-		if got := c.backoff(tt.attempt); got != tt.want {
-			t.Errorf("backoff(%d) = %v, want %v", tt.attempt, got, tt.want)
+		if got := c.retry().Delay(tt.attempt); got != tt.want {
+			t.Errorf("retry().Delay(%d) = %v, want %v", tt.attempt, got, tt.want)
 		}
 	}
 }

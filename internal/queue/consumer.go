@@ -112,7 +112,7 @@ func (c *Consumer) Run(ctx context.Context, h Handler) error {
 			}
 			fetchFailures++
 			c.cfg.Logger.Warn("queue: fetch failed, retrying", "topic", c.topic, "group", c.group, "err", err)
-			if !c.sleep(ctx, c.cfg.backoff(fetchFailures)) {
+			if !c.sleep(ctx, c.cfg.retry().Delay(fetchFailures)) {
 				return c.stopErr()
 			}
 			continue
@@ -143,7 +143,7 @@ func (c *Consumer) handle(ctx context.Context, km kafka.Message, h Handler) bool
 		if stop, _ := c.stopped(ctx); stop {
 			return false
 		}
-		delay := c.cfg.backoff(attempt)
+		delay := c.cfg.retry().Delay(attempt)
 		c.cfg.Logger.Warn("queue: handler failed, retrying the same message",
 			"topic", m.Topic, "partition", m.Partition, "offset", m.Offset,
 			"attempt", attempt, "retry_in", delay, "err", err)
@@ -196,7 +196,7 @@ func (c *Consumer) commit(ctx context.Context, kms ...kafka.Message) bool {
 		}
 		c.cfg.Logger.Warn("queue: commit failed, retrying", "topic", km.Topic,
 			"partition", km.Partition, "offset", km.Offset, "attempt", attempt, "err", err)
-		if !c.sleep(ctx, c.cfg.backoff(attempt)) {
+		if !c.sleep(ctx, c.cfg.retry().Delay(attempt)) {
 			return false
 		}
 	}

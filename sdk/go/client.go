@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/stickerd/stickerd/internal/backoff"
 )
 
 // Defaults of a Client; a zero field means its default.
@@ -135,7 +137,7 @@ func (c *Client) send(ctx context.Context, req request) (*http.Response, error) 
 		}
 		wait := apiErr.RetryAfter
 		if wait == 0 {
-			wait = backoff(attempt)
+			wait = retryBackoff.Delay(attempt + 1)
 		}
 		if wait > c.maxRetryWait() {
 			return nil, apiErr
@@ -185,11 +187,9 @@ func (c *Client) url(path string, query url.Values) (string, error) {
 	return u, nil
 }
 
-// backoff is the wait before retry attempt+1 when the server named none.
-func backoff(attempt int) time.Duration {
-	d := 250 * time.Millisecond << attempt
-	return min(d, 5*time.Second)
-}
+// retryBackoff spaces retries when the server named no Retry-After, and
+// resumed downloads: 250ms doubling to 5s.
+var retryBackoff = backoff.Policy{Initial: 250 * time.Millisecond, Max: 5 * time.Second, Multiplier: 2}
 
 func (c *Client) wait(ctx context.Context, d time.Duration) error {
 	if c.sleep != nil {

@@ -78,7 +78,7 @@ func (c *Client) broken(ctx context.Context, resumes int, err error) error {
 	if resumes >= maxResumes {
 		return fmt.Errorf("stickerd: download broke %d times: %w", resumes+1, err)
 	}
-	return c.wait(ctx, backoff(resumes))
+	return c.wait(ctx, retryBackoff.Delay(resumes+1))
 }
 
 // resumeOffset checks the answer to a Range request from written: 206 from

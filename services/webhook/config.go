@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/stickerd/stickerd/internal/backoff"
 )
 
 // Config configures a Sender. Start from DefaultConfig; zero fields are
@@ -93,6 +95,12 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: backoff_base %s and backoff_max %s: want 0 <= base <= max", ErrInvalidConfig, d.BackoffBase, d.BackoffMax)
 	}
 	return nil
+}
+
+// retry is the backoff between attempts: BackoffBase doubled per attempt
+// up to BackoffMax, with equal jitter (half fixed, half random).
+func (c Config) retry() backoff.Policy {
+	return backoff.Policy{Initial: c.BackoffBase, Max: c.BackoffMax, Multiplier: 2, Jitter: 0.5}
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

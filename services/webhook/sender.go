@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/netip"
@@ -164,12 +163,7 @@ func (s *Sender) wait(attempt int, retryAfter time.Duration) time.Duration {
 	if retryAfter > 0 {
 		return min(retryAfter, s.cfg.BackoffMax)
 	}
-	d := s.cfg.BackoffBase
-	for i := 1; i < attempt && d < s.cfg.BackoffMax; i++ {
-		d *= 2
-	}
-	d = min(d, s.cfg.BackoffMax)
-	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+	return s.cfg.retry().Delay(attempt)
 }
 
 // parseRetryAfter reads a Retry-After header, delay-seconds or an
