@@ -258,6 +258,32 @@ func (c *Fake) BlockUntil(ctx context.Context, n int) error {
 	}
 }
 
+// BlockUntilDeadline waits until a timer or ticker is armed to fire at
+// at, or ctx ends (its error): a test that knows when the code under test
+// must wake (a backoff that ends at a job's NotBefore) waits for exactly
+// that timer, however many others there are.
+func (c *Fake) BlockUntilDeadline(ctx context.Context, at time.Time) error {
+	for {
+		c.mu.Lock()
+		ok, ch := false, c.changed
+		for _, t := range c.active {
+			if t.at.Equal(at) {
+				ok = true
+				break
+			}
+		}
+		c.mu.Unlock()
+		if ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ch:
+		}
+	}
+}
+
 // Deadlines lists when the armed timers and tickers fire next, in the
 // order they will.
 func (c *Fake) Deadlines() []time.Time {

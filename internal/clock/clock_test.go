@@ -126,6 +126,22 @@ func TestFake_BlockUntilHonoursContext(t *testing.T) {
 	if err := c.BlockUntil(ctx, 2); err != nil {
 		t.Fatal(err)
 	}
+	if err := c.BlockUntilDeadline(ctx, time.Unix(2, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.BlockUntilDeadline(ctx, time.Unix(3, 0)); err != context.Canceled {
+		t.Fatalf("BlockUntilDeadline for a deadline nothing has: %v", err)
+	}
+	late := make(chan error, 1)
+	lctx, lcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer lcancel()
+	go func() { late <- c.BlockUntilDeadline(lctx, time.Unix(3, 0)) }()
+	tm := c.AfterFunc(time.Hour, func() {})
+	tm.Reset(3 * time.Second) // a reset, not a new timer, must wake it too
+	if err := <-late; err != nil {
+		t.Fatal(err)
+	}
+	tm.Stop()
 	if ds := c.Deadlines(); len(ds) != 2 || ds[0] != time.Unix(1, 0) || ds[1] != time.Unix(2, 0) {
 		t.Fatalf("deadlines %v", ds)
 	}
