@@ -11,27 +11,27 @@ import (
 type Config struct {
 	// MaxSessions bounds the sessions open on this edge; a POST beyond it
 	// is answered 503 with Retry-After.
-	MaxSessions int `yaml:"max_sessions"`
+	MaxSessions int
 	// MaxSessionsPerTenant bounds one tenant's sessions; beyond it: 429.
-	MaxSessionsPerTenant int `yaml:"max_sessions_per_tenant"`
+	MaxSessionsPerTenant int
 	// RetryAfter is the Retry-After given with 429 and 503.
-	RetryAfter time.Duration `yaml:"retry_after"`
+	RetryAfter time.Duration
 	// IdleTimeout closes a session that has received no media for this
 	// long (including one that never connects).
-	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	IdleTimeout time.Duration
 	// GatherTimeout bounds ICE candidate gathering before the answer.
-	GatherTimeout time.Duration `yaml:"gather_timeout"`
+	GatherTimeout time.Duration
 
 	// ICEHostIPs restricts host candidates to these local addresses
 	// (loopback included when listed). Empty: every non-loopback interface.
-	ICEHostIPs []string `yaml:"ice_host_ips"`
+	ICEHostIPs []string
 	// ICEPortMin and ICEPortMax bound the UDP ports used for media (both 0:
 	// the kernel's ephemeral ports).
-	ICEPortMin uint16 `yaml:"ice_port_min"`
-	ICEPortMax uint16 `yaml:"ice_port_max"`
+	ICEPortMin uint16
+	ICEPortMax uint16
 	// NAT1To1IPs are public addresses advertised instead of the host ones,
 	// for an edge behind a 1:1 NAT.
-	NAT1To1IPs []string `yaml:"nat_1to1_ips"`
+	NAT1To1IPs []string
 	// AllowCandidates and DenyCandidates (addresses or CIDR ranges) adjust
 	// which addresses a client's ICE candidates, in its offer or trickled,
 	// may name; the edge sends STUN checks to them. By default link-local,
@@ -42,35 +42,35 @@ type Config struct {
 	// refuse (a lab on link-local); DenyCandidates refuses more (the
 	// operator's own networks, for an edge that serves only the
 	// internet) and wins over AllowCandidates.
-	AllowCandidates []string `yaml:"allow_candidates"`
-	DenyCandidates  []string `yaml:"deny_candidates"`
+	AllowCandidates []string
+	DenyCandidates  []string
 
 	// MaxMessageBytes bounds one control data-channel message.
-	MaxMessageBytes int `yaml:"max_message_bytes"`
+	MaxMessageBytes int
 	// MaxStickers bounds the stickers of one session.
-	MaxStickers int `yaml:"max_stickers"`
+	MaxStickers int
 	// MaxAssetBytes bounds an uploaded sticker file read through the asset
 	// opener; MaxStickerSide is the longest side a sticker source is kept at
 	// (larger ones are scaled down once when loaded).
-	MaxAssetBytes  int64 `yaml:"max_asset_bytes"`
-	MaxStickerSide int   `yaml:"max_sticker_side"`
+	MaxAssetBytes  int64
+	MaxStickerSide int
 	// MaxFrameWidth and MaxFrameHeight bound the incoming video.
-	MaxFrameWidth  int `yaml:"max_frame_width"`
-	MaxFrameHeight int `yaml:"max_frame_height"`
+	MaxFrameWidth  int
+	MaxFrameHeight int
 
 	// Encoder bitrate bounds and start value, in kbit/s; congestion
 	// control moves the target between Min and Max.
-	MinBitrateKbps   int `yaml:"min_bitrate_kbps"`
-	MaxBitrateKbps   int `yaml:"max_bitrate_kbps"`
-	StartBitrateKbps int `yaml:"start_bitrate_kbps"`
+	MinBitrateKbps   int
+	MaxBitrateKbps   int
+	StartBitrateKbps int
 	// EncoderCPUUsed is libvpx's realtime speed setting, 4 (better) to 16
 	// (faster).
-	EncoderCPUUsed int `yaml:"encoder_cpu_used"`
+	EncoderCPUUsed int
 	// FrameDeadline drops a decoded frame that waited longer than this for
 	// the compositor, instead of sending stale video.
-	FrameDeadline time.Duration `yaml:"frame_deadline"`
+	FrameDeadline time.Duration
 	// StatsInterval paces the stats messages on the control channel.
-	StatsInterval time.Duration `yaml:"stats_interval"`
+	StatsInterval time.Duration
 }
 
 // DefaultConfig returns the settings of `stickerd dev`: ICE on loopback

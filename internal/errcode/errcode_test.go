@@ -40,7 +40,7 @@ func TestError_IsMatchesCode(t *testing.T) {
 
 func TestAll_Valid(t *testing.T) {
 	if len(All()) != 23 {
-		t.Fatalf("taxonomy has %d codes, API.md lists 23", len(All()))
+		t.Fatalf("taxonomy has %d codes, docs/api.md lists 23", len(All()))
 	}
 	for _, c := range All() {
 		if !c.Valid() {

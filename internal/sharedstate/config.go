@@ -13,8 +13,8 @@ import (
 // RateLimit is a token bucket: Burst tokens at most, refilled at Rate
 // tokens per second.
 type RateLimit struct {
-	Rate  float64 `yaml:"rate"`
-	Burst int     `yaml:"burst"`
+	Rate  float64
+	Burst int
 }
 
 // interval is the time one token takes to refill, in whole microseconds
@@ -28,32 +28,32 @@ func (l RateLimit) interval() time.Duration {
 type Config struct {
 	// RedisURL selects Redis ("redis://host:port/db", rediss:// for TLS,
 	// user and password in the URL); empty means in-process.
-	RedisURL string `yaml:"redis_url"`
+	RedisURL string
 	// Prefix namespaces every Redis key and channel; default "stickerd:".
-	Prefix string `yaml:"prefix"`
+	Prefix string
 	// RateLimit applies to every tenant; default 5 requests/s, burst 20.
-	RateLimit RateLimit `yaml:"rate_limit"`
+	RateLimit RateLimit
 	// CacheSize bounds the in-process result cache (entries, least
 	// recently used evicted first); default 10000. Redis bounds its own
 	// memory with maxmemory.
-	CacheSize int `yaml:"cache_size"`
+	CacheSize int
 	// ProgressTTL is how long the latest progress value of a job is kept
 	// for late subscribers after its last update; default 2m.
-	ProgressTTL time.Duration `yaml:"progress_ttl"`
+	ProgressTTL time.Duration
 
 	// DialTimeout, ReadTimeout and WriteTimeout bound each Redis
 	// operation, so an outage turns into a fast error instead of a slow
 	// request; defaults 1s, 500ms, 500ms.
-	DialTimeout  time.Duration `yaml:"dial_timeout"`
-	ReadTimeout  time.Duration `yaml:"read_timeout"`
-	WriteTimeout time.Duration `yaml:"write_timeout"`
+	DialTimeout  time.Duration
+	ReadTimeout  time.Duration
+	WriteTimeout time.Duration
 	// OpTimeout bounds one call of a Redis implementation, its retry
 	// included, when the caller's ctx allows longer; default 750ms. It is
 	// what keeps a hung (not dead) Redis from holding a request.
-	OpTimeout time.Duration `yaml:"op_timeout"`
+	OpTimeout time.Duration
 	// PoolSize is the number of Redis connections; default go-redis's
 	// (10 per CPU).
-	PoolSize int `yaml:"pool_size"`
+	PoolSize int
 }
 
 // DefaultConfig returns the in-process configuration with every default

@@ -12,30 +12,30 @@ import (
 // replaced by their defaults, but Secret is required.
 type Config struct {
 	// Secret signs every message, "whsec_<base64>".
-	Secret string `yaml:"secret"`
+	Secret string
 	// PreviousSecrets also sign every message while a rotation is under
 	// way, so receivers still holding an old secret keep verifying.
-	PreviousSecrets []string `yaml:"previous_secrets"`
+	PreviousSecrets []string
 	// Timeout bounds one attempt, connection to last response byte;
 	// default 10s.
-	Timeout time.Duration `yaml:"timeout"`
+	Timeout time.Duration
 	// MaxAttempts is the number of attempts, the first included;
 	// default 6.
-	MaxAttempts int `yaml:"max_attempts"`
+	MaxAttempts int
 	// BackoffBase is the wait after the first failed attempt, doubled
 	// after each further one (with jitter) up to BackoffMax; defaults 1s
 	// and 5m. A receiver's Retry-After replaces the computed wait, capped
 	// at BackoffMax.
-	BackoffBase time.Duration `yaml:"backoff_base"`
-	BackoffMax  time.Duration `yaml:"backoff_max"`
+	BackoffBase time.Duration
+	BackoffMax  time.Duration
 	// AllowPrivate lets webhooks reach loopback and private addresses
 	// (tests, internal receivers). Off by default.
-	AllowPrivate bool `yaml:"allow_private"`
+	AllowPrivate bool
 
 	// Now and Sleep replace the clock, so retry tests take milliseconds.
 	// Sleep waits d or until ctx ends, returning ctx.Err() then.
-	Now   func() time.Time                                 `yaml:"-"`
-	Sleep func(ctx context.Context, d time.Duration) error `yaml:"-"`
+	Now   func() time.Time
+	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 // DefaultConfig returns a Config with every default filled in and no

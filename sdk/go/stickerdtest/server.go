@@ -3,6 +3,7 @@ package stickerdtest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	_ "image/gif" // image sizes of uploaded stickers
@@ -20,7 +21,8 @@ import (
 	"github.com/stickerd/stickerd/render/builtin"
 )
 
-// Config shapes the fake's behaviour; the zero value is a well-behaved server.
+// Config shapes the fake's behaviour. Start from DefaultConfig; the zero
+// value is a well-behaved server too (zero fields take their defaults).
 type Config struct {
 	// APIKey, when set, is required as a bearer token.
 	APIKey string
@@ -44,6 +46,27 @@ type Config struct {
 	MaxUploadBytes int64
 	// OnRequest, when set, sees every request before it is handled.
 	OnRequest func(*http.Request)
+}
+
+// DefaultConfig is a well-behaved server: three progress steps, 64 KiB
+// outputs, 32 MiB uploads.
+func DefaultConfig() Config {
+	return Config{Steps: []float64{0.25, 0.5, 0.75}, OutputBytes: 64 << 10, MaxUploadBytes: 32 << 20}
+}
+
+// Validate reports the settings the fake cannot serve, joined.
+func (c *Config) Validate() error {
+	var errs []error
+	for i, s := range c.Steps {
+		if s < 0 || s > 1 {
+			errs = append(errs, fmt.Errorf("stickerdtest: Steps[%d] = %v is not in [0, 1]", i, s))
+		}
+	}
+	if c.OutputBytes < 0 || c.MaxUploadBytes < 0 || c.BreakOutputAfter < 0 || c.BreakEventsAfter < 0 ||
+		c.UnavailableSubmits < 0 || c.ThrottledGets < 0 || c.RetryAfter < 0 {
+		errs = append(errs, errors.New("stickerdtest: sizes, counts and RetryAfter must not be negative"))
+	}
+	return errors.Join(errs...)
 }
 
 // JobError is a failed job's error.
@@ -85,16 +108,21 @@ type Server struct {
 	now      func() time.Time
 }
 
-// New returns a fake configured by cfg.
+// New returns a fake configured by cfg; it panics when cfg does not pass
+// Validate (a test's mistake).
 func New(cfg Config) *Server {
+	if err := cfg.Validate(); err != nil {
+		panic(err)
+	}
+	d := DefaultConfig()
 	if cfg.Steps == nil {
-		cfg.Steps = []float64{0.25, 0.5, 0.75}
+		cfg.Steps = d.Steps
 	}
 	if cfg.OutputBytes == 0 {
-		cfg.OutputBytes = 64 << 10
+		cfg.OutputBytes = d.OutputBytes
 	}
 	if cfg.MaxUploadBytes == 0 {
-		cfg.MaxUploadBytes = 32 << 20
+		cfg.MaxUploadBytes = d.MaxUploadBytes
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), assets: map[string]*Upload{}, jobs: map[string]*job{},
 		idem: map[string]string{}, cache: map[string]string{}, now: time.Now}
