@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
+	"go.uber.org/zap"
 )
 
 // MemberConfig configures one etcd member. Zero fields take the values of
@@ -102,7 +103,7 @@ func (c MemberConfig) withDefaults() MemberConfig {
 // Validate reports the first problem of the configuration, zero fields
 // counting as their defaults.
 func (c *MemberConfig) Validate() error {
-	_, err := c.withDefaults().embedConfig()
+	_, err := c.withDefaults().embedConfig(nil)
 	return err
 }
 
@@ -110,8 +111,9 @@ func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
 }
 
-// embedConfig translates a defaulted configuration into etcd's own.
-func (c MemberConfig) embedConfig() (*embed.Config, error) {
+// embedConfig translates a defaulted configuration into etcd's own, with
+// logger as etcd's logger (nil: none, for Validate).
+func (c MemberConfig) embedConfig(logger func(*embed.Config) error) (*embed.Config, error) {
 	if strings.ContainsAny(c.Name, "=,") {
 		return nil, invalid("name %q contains '=' or ','", c.Name)
 	}
@@ -151,12 +153,21 @@ func (c MemberConfig) embedConfig() (*embed.Config, error) {
 	ec.ClusterState = c.InitialClusterState
 	ec.InitialClusterToken = c.ClusterToken
 	ec.Logger, ec.LogLevel, ec.LogOutputs = "zap", c.LogLevel, []string{embed.StdErrLogOutput}
+	// Validate logs etcd's advice, which StartEtcd logs again: validate
+	// silently, then hand over the logger.
+	ec.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
+	// embed.NewConfig leaves this at 0, which makes every request a slow one
+	// that etcd warns about; etcd's own command line defaults to 300ms.
+	ec.WarningUnaryRequestDuration = embed.DefaultWarningUnaryRequestDuration
 	// Keep an hour of history: enough for a watcher that reconnects to
 	// resume from its last revision, bounded so the database does not grow
 	// with every progress update forever.
 	ec.AutoCompactionMode, ec.AutoCompactionRetention = embed.CompactorModePeriodic, "1h"
 	if err := ec.Validate(); err != nil {
 		return nil, invalid("%v", err)
+	}
+	if logger != nil {
+		ec.ZapLoggerBuilder = logger
 	}
 	return ec, nil
 }

@@ -33,12 +33,13 @@ type Member struct {
 // StartTimeout or ctx.
 func StartMember(ctx context.Context, cfg MemberConfig) (*Member, error) {
 	c := cfg.withDefaults()
-	ec, err := c.embedConfig()
+	stopping := new(atomic.Bool)
+	logger, err := memberLogger(c.Logger, c.LogLevel, stopping)
 	if err != nil {
 		return nil, err
 	}
-	stopping := new(atomic.Bool)
-	if ec.ZapLoggerBuilder, err = memberLogger(c.Logger, c.LogLevel, stopping); err != nil {
+	ec, err := c.embedConfig(logger)
+	if err != nil {
 		return nil, err
 	}
 	// A port taken by another process is the usual reason a member cannot
