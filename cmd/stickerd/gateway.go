@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"log/slog"
+	"math"
 	"path/filepath"
 
 	"github.com/stickerd/stickerd/edge"
@@ -23,6 +25,7 @@ import (
 
 // gatewayOpts are the gateway flags shared by `gateway` and `dev`.
 type gatewayOpts struct {
+	fs            *flag.FlagSet
 	apiKeysFile   *string
 	allowedHosts  *flagenv.List
 	allowPrivate  *bool
@@ -33,20 +36,48 @@ type gatewayOpts struct {
 	burst         *int
 }
 
-func gatewayFlags(fs *flag.FlagSet) gatewayOpts {
+// gatewayFlags registers the gateway's flags. dev runs the schedulers and
+// workers too, so there --allow-private-urls and --webhook-secret reach
+// further than on a standalone gateway.
+func gatewayFlags(fs *flag.FlagSet, dev bool) gatewayOpts {
 	d := gateway.DefaultConfig()
 	var hosts flagenv.List
 	fs.Var(&hosts, "allowed-hosts", "host names, comma-separated, that a loopback gateway without API keys answers besides localhost, 127.0.0.1 and [::1]")
+	private := "let spec URLs and webhook_url name loopback, private, link-local or metadata addresses (checked at submit)"
+	secret := "accepted but unused: a standalone gateway sends no webhooks; set it on the schedulers"
+	if dev {
+		private = "let URL assets, webhook_url and webhooks reach loopback, private, link-local or metadata addresses"
+		secret = "whsec_… secret that signs webhooks (default: a random one per start, with a warning)"
+	}
 	return gatewayOpts{
+		fs:            fs,
 		apiKeysFile:   fs.String("api-keys-file", "", "file of tenant:key lines; without it a loopback-only gateway accepts requests without a key"),
 		allowedHosts:  &hosts,
-		allowPrivate:  fs.Bool("allow-private-urls", false, "let URL assets and webhooks reach private and loopback addresses"),
-		webhookSecret: fs.String("webhook-secret", "", "whsec_… secret that signs webhooks (default: a random one per start)"),
-		maxUpload:     fs.Int64("max-upload-bytes", d.MaxUploadBytes, "largest asset upload"),
-		queueLimit:    fs.Int("queue-depth-limit", d.QueueDepthLimit, "queued jobs past which submissions get 503"),
-		rate:          fs.Float64("rate-limit", sharedstate.DefaultConfig().RateLimit.Rate, "submissions and uploads per second per tenant (0: no limit)"),
-		burst:         fs.Int("rate-burst", sharedstate.DefaultConfig().RateLimit.Burst, "burst of the per-tenant rate limit"),
+		allowPrivate:  fs.Bool("allow-private-urls", false, private),
+		webhookSecret: fs.String("webhook-secret", "", secret),
+		maxUpload:     fs.Int64("max-upload-bytes", d.MaxUploadBytes, "largest asset upload, in bytes"),
+		queueLimit:    fs.Int("queue-depth-limit", d.QueueDepthLimit, "submissions are refused with 503 while this many jobs are queued"),
+		rate:          fs.Float64("rate-limit", sharedstate.DefaultConfig().RateLimit.Rate, "uploads and submissions per second per tenant (0: no limit)"),
+		burst:         fs.Int("rate-burst", sharedstate.DefaultConfig().RateLimit.Burst, "burst of the per-tenant rate limit (unused with --rate-limit 0)"),
 	}
+}
+
+// rateLimit is the per-tenant limit of --rate-limit and --rate-burst.
+// unlimited is set for --rate-limit 0, which turns the limit off: the
+// coordination config keeps its valid default and the caller drops the
+// limiter it opens.
+func (o gatewayOpts) rateLimit() (rl sharedstate.RateLimit, unlimited bool, err error) {
+	switch r := *o.rate; {
+	case r == 0:
+		return sharedstate.DefaultConfig().RateLimit, true, nil
+	case r < 0 || math.IsNaN(r) || math.IsInf(r, 0):
+		return rl, false, errUsage{o.fs, fmt.Errorf("--rate-limit %v: want a positive number of requests per second, or 0 for no limit", r)}
+	case r > 1e6:
+		return rl, false, errUsage{o.fs, fmt.Errorf("--rate-limit %v: at most 1e6 per second (0: no limit)", r)}
+	case *o.burst < 1:
+		return rl, false, errUsage{o.fs, fmt.Errorf("--rate-burst %d: want at least 1", *o.burst)}
+	}
+	return sharedstate.RateLimit{Rate: *o.rate, Burst: *o.burst}, false, nil
 }
 
 func (o gatewayOpts) config(httpAddr string) (gateway.Config, error) {
@@ -67,15 +98,22 @@ func (o gatewayOpts) config(httpAddr string) (gateway.Config, error) {
 
 func runGateway(ctx context.Context, args []string, log *slog.Logger) error {
 	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
-	httpAddr := fs.String("http-addr", "127.0.0.1:8080", "HTTP address")
+	httpAddr := fs.String("http-addr", "127.0.0.1:8080", "HTTP listen address: the REST API, health and metrics")
 	dataDir := fs.String("data-dir", "./data", "data folder; blobs (uploads, outputs) live in DATA_DIR/blobs, shared with the workers")
 	etcdEndpoints := flagenv.List{"127.0.0.1:2379"}
 	brokers := flagenv.List{"127.0.0.1:9092"}
 	fs.Var(&etcdEndpoints, "etcd-endpoints", "etcd endpoints, comma-separated")
 	fs.Var(&brokers, "kafka-brokers", "Kafka brokers, comma-separated")
-	redisURL := fs.String("redis-url", "", "Redis for the cache, rate limits, idempotency and progress (in-process when empty)")
-	gw := gatewayFlags(fs)
-	if err := flagenv.Parse(fs, args); err != nil {
+	redisURL := fs.String("redis-url", "", "Redis (redis://host:port/db, rediss:// for TLS) for the cache, rate limits, idempotency and progress (in-process when empty or unreachable at start)")
+	gw := gatewayFlags(fs, false)
+	if err := parseFlags(fs, args, 0); err != nil {
+		return err
+	}
+	rate, unlimited, err := gw.rateLimit()
+	if err != nil {
+		return err
+	}
+	if err := checkPorts(listenFlag{"http-addr", *httpAddr}); err != nil {
 		return err
 	}
 	cli, err := etcd.Dial(ctx, etcdEndpoints)
@@ -92,14 +130,17 @@ func runGateway(ctx context.Context, args []string, log *slog.Logger) error {
 	defer prod.Close()
 	cc := sharedstate.DefaultConfig()
 	cc.RedisURL = *redisURL
-	cc.RateLimit = sharedstate.RateLimit{Rate: *gw.rate, Burst: *gw.burst}
-	set, err := openCoord(ctx, cc)
+	cc.RateLimit = rate
+	set, err := sharedstate.Open(ctx, cc)
 	if err != nil {
 		log.Warn("redis unavailable at start; using in-process state until restart", "err", err)
 		cc.RedisURL = ""
-		if set, err = openCoord(ctx, cc); err != nil {
+		if set, err = sharedstate.Open(ctx, cc); err != nil {
 			return err
 		}
+	}
+	if unlimited {
+		set.Limiter = nil
 	}
 	defer set.Close()
 	store := jobstore.New(cli, jobstore.DefaultPrefix)
@@ -121,17 +162,4 @@ func runGateway(ctx context.Context, args []string, log *slog.Logger) error {
 	g.MountEdgePlacement(edge.SessionsPath, wiring.EdgeDirectory{Client: cli}) // realtime sessions go to the least-loaded edge
 	log.Info("gateway serving", "http", *httpAddr, "coord", set.Backend)
 	return health.Serve(ctx, *httpAddr, g.Handler())
-}
-
-// openCoord opens the coordination set; a zero rate means no rate limit.
-func openCoord(ctx context.Context, cc sharedstate.Config) (*sharedstate.Set, error) {
-	unlimited := cc.RateLimit.Rate <= 0
-	if unlimited {
-		cc.RateLimit = sharedstate.DefaultConfig().RateLimit
-	}
-	set, err := sharedstate.Open(ctx, cc)
-	if err == nil && unlimited {
-		set.Limiter = nil
-	}
-	return set, err
 }

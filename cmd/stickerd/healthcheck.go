@@ -9,8 +9,6 @@ import (
 	"os"
 	"strings"
 	"time"
-
-	"github.com/stickerd/stickerd/internal/flagenv"
 )
 
 // runHealthcheck is for container HEALTHCHECKs: it GETs a path of this
@@ -18,9 +16,9 @@ import (
 // unless the answer is 2xx.
 func runHealthcheck(ctx context.Context, args []string, _ *slog.Logger) error {
 	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
-	httpAddr := fs.String("http-addr", "127.0.0.1:8080", "the process's HTTP address")
-	timeout := fs.Duration("timeout", 3*time.Second, "how long to wait")
-	if err := flagenv.Parse(fs, args); err != nil {
+	httpAddr := fs.String("http-addr", "127.0.0.1:8080", "the process's HTTP address (0.0.0.0:P and :P are dialled as 127.0.0.1:P)")
+	timeout := fs.Duration("timeout", 3*time.Second, "how long to wait for the answer")
+	if err := parseFlags(fs, args, 1); err != nil {
 		return err
 	}
 	target := "/readyz"
