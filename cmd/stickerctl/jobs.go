@@ -13,30 +13,29 @@ import (
 	stickerd "github.com/stickerd/stickerd/sdk/go"
 )
 
-// jobArgs parses the flags of a command that takes one JOB_ID.
-func jobArgs(name string, args []string, stderr io.Writer, withJSON bool) (*serverOpts, stickerd.JobID, bool, bool) {
+// jobArgs parses the flags of a command that takes one JOB_ID. When ok is
+// false the command ends with exit status code.
+func jobArgs(name, synopsis string, args []string, stdout, stderr io.Writer, withJSON bool) (srv *serverOpts, id stickerd.JobID, asJSON bool, code int, ok bool) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	srv := serverFlags(fs)
-	asJSON := false
+	srv = serverFlags(fs)
 	if withJSON {
 		fs.BoolVar(&asJSON, "json", false, "print the job as JSON")
 	}
-	positional, ok := parseArgs(fs, args)
+	positional, code, ok := parseArgs(fs, args, synopsis, stdout, stderr)
 	if !ok {
-		return nil, "", false, false
+		return nil, "", false, code, false
 	}
 	if len(positional) != 1 {
 		fmt.Fprintf(stderr, "stickerctl %s: need exactly one JOB_ID\n", name)
-		return nil, "", false, false
+		return nil, "", false, exitUsage, false
 	}
-	return srv, stickerd.JobID(positional[0]), asJSON, true
+	return srv, stickerd.JobID(positional[0]), asJSON, exitOK, true
 }
 
 func statusCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	srv, id, asJSON, ok := jobArgs("status", args, stderr, true)
+	srv, id, asJSON, code, ok := jobArgs("status", statusSynopsis, args, stdout, stderr, true)
 	if !ok {
-		return exitUsage
+		return code
 	}
 	c, ok := srv.client(stderr)
 	if !ok {
@@ -81,9 +80,9 @@ func when(t *time.Time) string {
 }
 
 func cancelCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	srv, id, _, ok := jobArgs("cancel", args, stderr, false)
+	srv, id, _, code, ok := jobArgs("cancel", cancelSynopsis, args, stdout, stderr, false)
 	if !ok {
-		return exitUsage
+		return code
 	}
 	c, ok := srv.client(stderr)
 	if !ok {
@@ -106,13 +105,14 @@ func cancelCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 
 func stickersCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("stickers", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	srv := serverFlags(fs)
 	asJSON := fs.Bool("json", false, "print the catalogue as JSON")
-	if positional, ok := parseArgs(fs, args); !ok || len(positional) > 0 {
-		if ok {
-			fmt.Fprintln(stderr, "stickerctl stickers: takes no arguments")
-		}
+	positional, code, ok := parseArgs(fs, args, stickersSynopsis, stdout, stderr)
+	if !ok {
+		return code
+	}
+	if len(positional) > 0 {
+		fmt.Fprintln(stderr, "stickerctl stickers: takes no arguments")
 		return exitUsage
 	}
 	c, ok := srv.client(stderr)

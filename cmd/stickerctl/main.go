@@ -37,17 +37,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		usage(stderr)
 		return exitUsage
 	}
+	if (args[0] == "help" || args[0] == "-h" || args[0] == "-help" || args[0] == "--help") && len(args) > 1 {
+		args = []string{args[1], "-h"} // stickerctl help COMMAND
+	}
 	switch args[0] {
 	case "render":
-		return renderCmd(ctx, args[1:], stderr)
+		return renderCmd(ctx, args[1:], stdout, stderr)
 	case "status":
 		return statusCmd(ctx, args[1:], stdout, stderr)
 	case "cancel":
 		return cancelCmd(ctx, args[1:], stdout, stderr)
 	case "stickers":
 		return stickersCmd(ctx, args[1:], stdout, stderr)
-	case "-h", "--help", "help":
-		usage(stderr)
+	case "-h", "-help", "--help", "help":
+		usage(stdout)
 		return exitOK
 	}
 	fmt.Fprintf(stderr, "stickerctl: unknown command %q\n", args[0])
@@ -55,12 +58,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitUsage
 }
 
-func usage(stderr io.Writer) {
-	fmt.Fprint(stderr, `usage:
-  stickerctl render [--local] [--server URL] [--api-key KEY] [-q] SPEC.json -o OUT
-  stickerctl status [--json] JOB_ID
-  stickerctl cancel JOB_ID
-  stickerctl stickers [--json]
+func usage(w io.Writer) {
+	fmt.Fprint(w, `usage:
+  `+renderSynopsis+`
+  `+statusSynopsis+`
+  `+cancelSynopsis+`
+  `+stickersSynopsis+`
+
+stickerctl COMMAND -h lists a command's flags.
 
 commands:
   render     render a sticker spec to a video file (on a server, or --local)

@@ -5,9 +5,11 @@ import (
 	"context"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestRenderLocal(t *testing.T) {
@@ -61,5 +63,51 @@ func TestRender_ExitCodes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Every way of asking for help, of stickerctl and of each command, prints
+// it on stdout and exits 0 with nothing on stderr. The binary is built once
+// and run as a user would.
+func TestHelp_EveryCommand(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "stickerctl")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	type call struct {
+		args []string
+		want string
+	}
+	calls := []call{{[]string{"-h"}, "stickerctl COMMAND -h"}, {[]string{"--help"}, "stickerctl COMMAND -h"},
+		{[]string{"-help"}, "stickerctl COMMAND -h"}, {[]string{"help"}, "stickerctl COMMAND -h"}}
+	for name, synopsis := range map[string]string{"render": renderSynopsis, "status": statusSynopsis,
+		"cancel": cancelSynopsis, "stickers": stickersSynopsis} {
+		for _, args := range [][]string{{name, "-h"}, {name, "--help"}, {name, "-help"}, {"help", name},
+			{name, "--server", "http://127.0.0.1:1", "ARG", "--help"}} {
+			calls = append(calls, call{args, "usage: " + synopsis})
+		}
+	}
+	for _, c := range calls {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		cmd := exec.CommandContext(ctx, bin, c.args...)
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		cancel()
+		line := "stickerctl " + strings.Join(c.args, " ")
+		if err != nil || stderr.Len() > 0 || !strings.Contains(stdout.String(), c.want) {
+			t.Errorf("%s: %v\nstdout:\n%s\nstderr:\n%s\nwant exit 0, %q on stdout, nothing on stderr", line, err, stdout.String(), stderr.String(), c.want)
+		}
+	}
+}
+
+func TestBadFlag_IsAUsageError(t *testing.T) {
+	for _, name := range []string{"render", "status", "cancel", "stickers"} {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), []string{name, "--bogus"}, &stdout, &stderr); code != exitUsage ||
+			!strings.Contains(stderr.String(), "flag provided but not defined: -bogus") || stdout.Len() > 0 {
+			t.Errorf("%s --bogus: exit %d, stdout %q, stderr:\n%s", name, code, stdout.String(), stderr.String())
+		}
 	}
 }

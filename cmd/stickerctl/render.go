@@ -16,17 +16,16 @@ import (
 	"github.com/stickerd/stickerd/render/spec"
 )
 
-func renderCmd(ctx context.Context, args []string, stderr io.Writer) int {
+func renderCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("render", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	local := fs.Bool("local", false, "render in-process instead of on a server")
 	out := fs.String("o", "", "output file (required)")
 	srv := serverFlags(fs)
 	quiet := fs.Bool("q", false, "no progress bar")
 	verbose := fs.Bool("v", false, "print the ffmpeg command line (with --local)")
-	positional, ok := parseArgs(fs, args)
+	positional, code, ok := parseArgs(fs, args, renderSynopsis, stdout, stderr)
 	if !ok {
-		return exitUsage
+		return code
 	}
 	if len(positional) != 1 || *out == "" {
 		fmt.Fprintln(stderr, "stickerctl render: need exactly one SPEC.json and -o OUT")
@@ -44,20 +43,47 @@ func renderCmd(ctx context.Context, args []string, stderr io.Writer) int {
 	return r.run(ctx, positional[0], *out)
 }
 
+// Synopses of the commands, first in their help and in stickerctl's usage.
+const (
+	renderSynopsis   = "stickerctl render [--local] [--server URL] [--api-key KEY] [-q] [-v] SPEC.json -o OUT"
+	statusSynopsis   = "stickerctl status [--server URL] [--api-key KEY] [--json] JOB_ID"
+	cancelSynopsis   = "stickerctl cancel [--server URL] [--api-key KEY] JOB_ID"
+	stickersSynopsis = "stickerctl stickers [--server URL] [--api-key KEY] [--json]"
+)
+
 // parseArgs parses flags that may come before or after the positional
 // arguments (stickerctl render SPEC.json -o OUT) and returns the latter.
-func parseArgs(fs *flag.FlagSet, args []string) ([]string, bool) {
-	var positional []string
+// When the command should stop instead, ok is false and code is its exit
+// status: exitOK after -h, -help or --help printed the command's help on
+// stdout, exitUsage after a bad flag (said on stderr, with the help).
+func parseArgs(fs *flag.FlagSet, args []string, synopsis string, stdout, stderr io.Writer) (positional []string, code int, ok bool) {
+	fs.SetOutput(stderr)
+	fs.Usage = func() {} // the help is printed below, where it belongs
 	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, false
+		err := fs.Parse(args)
+		if errors.Is(err, flag.ErrHelp) {
+			printHelp(stdout, fs, synopsis)
+			return nil, exitOK, false
+		}
+		if err != nil { // the flag package has said what is wrong
+			printHelp(stderr, fs, synopsis)
+			return nil, exitUsage, false
 		}
 		if fs.NArg() == 0 {
-			return positional, true
+			return positional, exitOK, true
 		}
 		positional = append(positional, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
+}
+
+// printHelp prints a command's synopsis and flags.
+func printHelp(w io.Writer, fs *flag.FlagSet, synopsis string) {
+	fmt.Fprintf(w, "usage: %s\n\nflags (before or after the arguments):\n", synopsis)
+	out := fs.Output()
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(out)
 }
 
 func renderLocal(ctx context.Context, specPath, out string, bar func(float64), stderr io.Writer, verbose bool) int {
