@@ -1,6 +1,7 @@
 // Package flagenv gives every command-line flag an environment-variable
-// twin, as shared/API.md requires: --http-addr is also STICKERD_HTTP_ADDR.
-// A flag given on the command line wins over its variable.
+// twin, as docs/api.md (section 1.2) describes: --http-addr is also
+// STICKERD_HTTP_ADDR. A flag given on the command line wins over its
+// variable.
 package flagenv
 
 import (
