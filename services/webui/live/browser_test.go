@@ -19,6 +19,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/stickerd/stickerd/edge"
+	"github.com/stickerd/stickerd/internal/errcode"
+	"github.com/stickerd/stickerd/internal/problem"
 	"github.com/stickerd/stickerd/render/builtin"
 )
 
@@ -103,10 +105,8 @@ func startLive(t *testing.T) *liveEnv {
 	})
 	// An edge that is full, to see a signaling refusal reach the page.
 	mux.HandleFunc("POST /full/v1/rtc/sessions", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/problem+json")
 		w.Header().Set("Retry-After", "7")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprint(w, `{"type":"about:blank","title":"Service Unavailable","status":503,"detail":"this edge is at its session limit","code":"RATE_LIMITED"}`)
+		problem.Write(w, r, errcode.New(errcode.RTCMediaFailed, "this edge is at its session limit"))
 	})
 	srv := httptest.NewServer(mux) // 127.0.0.1
 	t.Cleanup(srv.Close)
@@ -419,9 +419,9 @@ func TestLivePage_StickersReachTheReturnedVideo(t *testing.T) {
 			return { Code: e.code, Status: e.status, RetryAfter: e.retryAfter, Reported: reported };
 		}
 	})()`)
-	if got.Code != "RATE_LIMITED" || got.Status != 503 || got.RetryAfter != 7 ||
-		len(got.Reported) != 1 || got.Reported[0]["code"] != "RATE_LIMITED" {
-		t.Errorf("a full edge: %+v, want RATE_LIMITED, 503, Retry-After 7, reported once to onError", got)
+	if got.Code != "RTC_MEDIA_FAILED" || got.Status != 503 || got.RetryAfter != 7 ||
+		len(got.Reported) != 1 || got.Reported[0]["code"] != "RTC_MEDIA_FAILED" {
+		t.Errorf("a full edge: %+v, want RTC_MEDIA_FAILED, 503, Retry-After 7, reported once to onError", got)
 	}
 
 	t.Log("clearing")
