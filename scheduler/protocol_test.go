@@ -1,0 +1,439 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/stickerd/stickerd/internal/jobs"
+	"github.com/stickerd/stickerd/internal/jobstore"
+	"github.com/stickerd/stickerd/proto/workerpb"
+)
+
+// A worker that stops beating is lost exactly when the clock passes its
+// TTL plus grace (plus its jitter), not before; its job goes back to the
+// queue with the retry backoff and is dispatched again only when that has
+// passed, though another worker is free all along.
+func TestHeartbeatLoss_RequeuesWithBackoff(t *testing.T) {
+	mem, clk := shared()
+	h := newHarness(t, testCfg("s"), mem, clk)
+	h.lead()
+	j := h.submit("job_lost", t0)
+	a := h.register("a", 1)
+	if as := a.assign(); as.GetJobId() != string(j.ID) || as.GetAttempt() != 1 {
+		t.Fatalf("assignment %v", as)
+	}
+	b := h.register("b", 1) // free from now on, beating
+	fence := h.job(j.ID).Fence
+
+	h.clk.Advance(3 * time.Second)
+	b.heartbeat()
+	ttl := h.s.cfg.HeartbeatTTL + h.s.cfg.HeartbeatGrace
+	h.advanceTo(t0.Add(ttl - time.Nanosecond))
+	if got := h.job(j.ID); got.Status != jobs.Running || got.Fence != fence || h.s.Stats().WorkersLost != 0 {
+		t.Fatalf("moved before TTL+grace: %s, lost %d", got.Status, h.s.Stats().WorkersLost)
+	}
+	h.advanceTo(t0.Add(ttl + h.s.cfg.HeartbeatJitter))
+	got := h.job(j.ID)
+	if got.Status != jobs.Queued || got.Error == nil || got.Error.Code != "WORKER_LOST" || got.Attempts != 1 || got.NotBefore == nil {
+		t.Fatalf("after TTL+grace+jitter: %+v", got)
+	}
+	lostAt := got.NotBefore.Add(-h.s.cfg.BackoffBase) // the first retry waits BackoffBase
+	if lostAt.Before(t0.Add(ttl)) || !lostAt.Before(t0.Add(ttl+h.s.cfg.HeartbeatJitter)) {
+		t.Fatalf("lost at %v, want in [TTL+grace, +jitter) after %v", lostAt, t0)
+	}
+	if s := h.s.Stats(); s.WorkersLost != 1 || s.Requeued != 1 {
+		t.Fatalf("stats %+v", s)
+	}
+
+	// The dispatcher has seen the job and armed its release: b stays idle.
+	h.waitTimerAt(*got.NotBefore)
+	b.idle()
+	h.advanceTo(got.NotBefore.Add(-time.Nanosecond))
+	b.idle()
+	if st := h.job(j.ID).Status; st != jobs.Queued {
+		t.Fatalf("dispatched before the backoff passed: %s", st)
+	}
+	h.clk.Advance(time.Nanosecond)
+	as := b.assign()
+	if as.GetJobId() != string(j.ID) || as.GetAttempt() != 2 || as.GetFence() == fence {
+		t.Fatalf("second assignment %v (first fence %d)", as, fence)
+	}
+	if got := h.job(j.ID); got.Status != jobs.Running || *got.Worker != "b" || got.Attempts != 2 {
+		t.Fatalf("after the backoff: %+v", got)
+	}
+}
+
+// A report that carries the fencing token of an assignment that is no
+// longer current (the worker was declared lost and the job runs
+// elsewhere) is refused over the real protocol and changes nothing; the
+// current assignment's report is accepted.
+func TestStaleFence_RefusedAndChangesNothing(t *testing.T) {
+	mem, clk := shared()
+	h := newHarness(t, testCfg("s"), mem, clk)
+	h.serve(nil)
+	h.lead()
+	j := h.submit("job_fenced", t0)
+
+	a := h.connect("a", 1)
+	if m := a.next(); m.GetRegistered() == nil {
+		t.Fatalf("first message %v", m)
+	}
+	old := a.next().GetAssign()
+	if old.GetJobId() != string(j.ID) {
+		t.Fatalf("assignment %v", old)
+	}
+	// a goes silent: lost, and the job is requeued; b takes it after the
+	// backoff.
+	h.clk.Advance(h.s.cfg.HeartbeatTTL + h.s.cfg.HeartbeatGrace + h.s.cfg.HeartbeatJitter)
+	requeued := h.job(j.ID)
+	if requeued.Status != jobs.Queued {
+		t.Fatalf("not requeued: %s", requeued.Status)
+	}
+	b := h.connect("b", 1)
+	b.next() // Registered
+	h.waitTimerAt(*requeued.NotBefore)
+	h.advanceTo(*requeued.NotBefore)
+	cur := b.next().GetAssign()
+	if cur.GetJobId() != string(j.ID) || cur.GetFence() == old.GetFence() {
+		t.Fatalf("b's assignment %v, a's fence %d", cur, old.GetFence())
+	}
+	before := h.job(j.ID)
+
+	// a comes back, still rendering its old assignment: it is told to
+	// cancel it, and its completion is refused.
+	a2 := h.connect("a", 1, &workerpb.RunningJob{JobId: string(j.ID), Fence: old.GetFence()})
+	a2.next() // Registered
+	if c := a2.next().GetCancel(); c.GetJobId() != string(j.ID) || c.GetFence() != old.GetFence() {
+		t.Fatalf("a's old assignment not canceled: %v", c)
+	}
+	a2.send(&workerpb.WorkerMessage{Msg: &workerpb.WorkerMessage_Complete{Complete: &workerpb.Complete{
+		JobId: string(j.ID), Fence: old.GetFence(), Output: &workerpb.Output{Key: "stale", Bytes: 1, Format: "mp4"}}}})
+	ack := a2.next().GetAck()
+	if ack.GetJobId() != string(j.ID) || ack.GetFence() != old.GetFence() || ack.GetAccepted() {
+		t.Fatalf("stale completion answered %v, want a refusal", ack)
+	}
+	after := h.job(j.ID)
+	if after.Revision != before.Revision || after.Status != jobs.Running || *after.Worker != "b" || after.Completions != 0 || after.Output != nil {
+		t.Fatalf("a refused report changed the record: %+v", after)
+	}
+	if n := h.s.Stats().StaleRefused; n != 1 {
+		t.Fatalf("stale refusals %d", n)
+	}
+
+	b.send(&workerpb.WorkerMessage{Msg: &workerpb.WorkerMessage_Complete{Complete: &workerpb.Complete{
+		JobId: string(j.ID), Fence: cur.GetFence(), Output: &workerpb.Output{Key: "good", Bytes: 1, Format: "mp4"}}}})
+	if ack := b.next().GetAck(); !ack.GetAccepted() || ack.GetFence() != cur.GetFence() {
+		t.Fatalf("current completion answered %v", ack)
+	}
+	if got := h.job(j.ID); got.Status != jobs.Succeeded || got.Completions != 1 || got.Output.Key != "good" || got.Attempts != 2 {
+		t.Fatalf("job %+v", got)
+	}
+}
+
+// blindStore hides some jobs from the scheduler's watch, as a lost Kafka
+// message and a missed watch event would.
+type blindStore struct {
+	*jobstore.Memory
+	blind map[jobs.ID]bool
+}
+
+func (b blindStore) WatchJobs(ctx context.Context, from int64) (<-chan jobs.Event, error) {
+	in, err := b.Memory.WatchJobs(ctx, from)
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan jobs.Event)
+	go func() {
+		defer close(out)
+		for ev := range in {
+			if b.blind[ev.Job.ID] {
+				continue
+			}
+			select {
+			case out <- ev:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
+// The outbox sweep queues an accepted job the leader never heard of, once
+// it is older than SweepAge, and leaves a younger one for a later sweep.
+func TestSweep_PicksUpAcceptedJobNotSeen(t *testing.T) {
+	mem, clk := shared()
+	store := blindStore{Memory: mem, blind: map[jobs.ID]bool{"job_a_young": true, "job_b_old": true}}
+	h := newHarness(t, testCfg("s"), store, clk)
+	h.lead()
+	// Accepted while the leader's intake was down: an old one and one
+	// just now. The ids put the young one first in the sweep's scan.
+	young := h.submit("job_a_young", t0)
+	old := h.submit("job_b_old", t0.Add(-time.Minute))
+	if n := h.s.QueueDepth(); n != 0 {
+		t.Fatalf("queue depth %d before any sweep", n)
+	}
+	h.clk.Advance(h.s.cfg.SweepInterval) // first sweep: cutoff t0-1s
+	eventually(t, "the sweep to queue the old job", func() bool { return h.s.Stats().Swept == 1 })
+	h.s.mu.Lock()
+	held, heldYoung := h.s.q.has(old.ID), h.s.q.has(young.ID)
+	h.s.mu.Unlock()
+	if !held || heldYoung {
+		t.Fatalf("after the first sweep: old queued %v, young queued %v", held, heldYoung)
+	}
+	w := h.register("w", 2)
+	if as := w.assign(); as.GetJobId() != string(old.ID) {
+		t.Fatalf("assigned %v, want the swept job", as)
+	}
+	h.clk.Advance(h.s.cfg.SweepInterval) // second sweep: cutoff t0+1s
+	if as := w.assign(); as.GetJobId() != string(young.ID) {
+		t.Fatalf("assigned %v, want the young job once it is old enough", as)
+	}
+	if n := h.s.Stats().Swept; n != 2 {
+		t.Fatalf("swept %d jobs, want 2 (a running job is not swept again)", n)
+	}
+}
+
+// handElector is an election the test runs: Campaign returns when the
+// test grants leadership, and leadership ends when the test revokes it.
+type handElector struct {
+	addr  string
+	board *board
+	grant chan struct{}
+
+	mu     sync.Mutex
+	revoke context.CancelFunc
+}
+
+// board is who leads now.
+type board struct {
+	mu     sync.Mutex
+	leader string
+}
+
+func (b *board) get(context.Context) string { b.mu.Lock(); defer b.mu.Unlock(); return b.leader }
+
+func (e *handElector) Campaign(ctx context.Context) (context.Context, error) {
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-e.grant:
+	}
+	lctx, cancel := context.WithCancel(ctx)
+	e.mu.Lock()
+	e.revoke = cancel
+	e.mu.Unlock()
+	e.board.mu.Lock()
+	e.board.leader = e.addr
+	e.board.mu.Unlock()
+	return lctx, nil
+}
+
+func (e *handElector) Leader(ctx context.Context) string { return e.board.get(ctx) }
+
+func (e *handElector) resign() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.board.mu.Lock()
+	e.board.leader = ""
+	e.board.mu.Unlock()
+	e.revoke()
+}
+
+func (h *harness) run(el Elector) {
+	ctx, cancel := context.WithCancel(h.ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = h.s.Run(ctx, el) }()
+	h.t.Cleanup(func() { cancel(); <-done })
+}
+
+// When leadership moves, the new leader rebuilds its queue from the store:
+// queued jobs wait for workers, a running job stays with a worker that
+// re-registers holding it, and one whose worker never comes back is
+// requeued once the heartbeat TTL passes. The old leader sends workers to
+// the new one.
+func TestElection_NewLeaderRebuildsFromStore(t *testing.T) {
+	mem, clk := shared()
+	lb := &board{}
+	ha, hb := newHarness(t, testCfg("a"), mem, clk), newHarness(t, testCfg("b"), mem, clk)
+	ea := &handElector{addr: "sched-a", board: lb, grant: make(chan struct{})}
+	eb := &handElector{addr: "sched-b", board: lb, grant: make(chan struct{})}
+	ha.serve(ea.Leader)
+	ha.run(ea)
+	hb.run(eb)
+	ea.grant <- struct{}{}
+	ha.leading()
+
+	j1 := ha.submit("job_1", t0)
+	j2 := ha.submit("job_2", t0.Add(time.Millisecond))
+	j3 := ha.submit("job_3", t0.Add(2*time.Millisecond))
+	w1 := ha.register("w1", 1)
+	if as := w1.assign(); as.GetJobId() != string(j1.ID) {
+		t.Fatalf("w1 got %v", as)
+	}
+	w2 := ha.register("w2", 1)
+	if as := w2.assign(); as.GetJobId() != string(j2.ID) {
+		t.Fatalf("w2 got %v", as)
+	}
+	fence1, fence2 := ha.job(j1.ID).Fence, ha.job(j2.ID).Fence
+
+	ea.resign()
+	eventually(t, "a to step down", func() bool { return !ha.s.Leading() })
+	if n := ha.s.QueueDepth(); n != 0 || len(ha.s.Workers()) != 0 {
+		t.Fatalf("the old leader kept %d queued and workers %v", n, ha.s.Workers())
+	}
+	eb.grant <- struct{}{}
+	hb.leading()
+
+	// A worker that reaches the old leader is sent to the new one.
+	stray := ha.connect("w3", 1)
+	select {
+	case err := <-stray.err:
+		if status.Code(err) != codes.Unavailable || stray.stream.Trailer().Get(workerpb.LeaderHeader)[0] != "sched-b" {
+			t.Fatalf("the standby answered %v with trailer %v", err, stray.stream.Trailer())
+		}
+	case m := <-stray.in:
+		t.Fatalf("the standby sent %v", m)
+	case <-time.After(wait):
+		t.Fatal("the standby did not answer")
+	}
+
+	// b's view, from the store alone.
+	if n := hb.s.QueueDepth(); n != 1 {
+		t.Fatalf("b's queue holds %d jobs, want job_3", n)
+	}
+	hb.s.mu.Lock()
+	held1, held2 := hb.s.workers["w1"].running[j1.ID], hb.s.workers["w2"].running[j2.ID]
+	hb.s.mu.Unlock()
+	if held1 != fence1 || held2 != fence2 {
+		t.Fatalf("b holds w1's job at fence %d (want %d) and w2's at %d (want %d)", held1, fence1, held2, fence2)
+	}
+
+	// w1 re-registers with b holding job_1, and with a free slot takes job_3.
+	w1b := hb.register("w1", 2, &workerpb.RunningJob{JobId: string(j1.ID), Fence: fence1})
+	if as := w1b.assign(); as.GetJobId() != string(j3.ID) {
+		t.Fatalf("w1 got %v from the new leader, want job_3", as)
+	}
+	// w2 never comes back: lost after the TTL, counted from b's recovery.
+	hb.clk.Advance(3 * time.Second)
+	w1b.heartbeat()
+	hb.clk.Advance(hb.s.cfg.HeartbeatTTL + hb.s.cfg.HeartbeatGrace + hb.s.cfg.HeartbeatJitter - 3*time.Second)
+	if got := hb.job(j2.ID); got.Status != jobs.Queued || got.Error.Code != "WORKER_LOST" {
+		t.Fatalf("w2's job after the TTL: %+v", got)
+	}
+	if got := hb.job(j1.ID); got.Status != jobs.Running || *got.Worker != "w1" || got.Fence != fence1 || got.Attempts != 1 {
+		t.Fatalf("w1's job moved: %+v", got)
+	}
+	// Reports of the re-registered worker are accepted by the new leader.
+	hb.s.complete(hb.ctx, w1b.w, &workerpb.Complete{JobId: string(j1.ID), Fence: fence1, Output: &workerpb.Output{Format: "mp4"}})
+	if ack := w1b.next().GetAck(); !ack.GetAccepted() {
+		t.Fatalf("completion after the handover answered %v", ack)
+	}
+}
+
+// A job a draining worker hands back is requeued at once, without a
+// backoff and without counting the attempt.
+func TestReleased_HandedBackWithoutAttempt(t *testing.T) {
+	mem, clk := shared()
+	h := newHarness(t, testCfg("s"), mem, clk)
+	h.lead()
+	j := h.submit("job_drained", t0)
+	a := h.register("a", 1)
+	as := a.assign()
+	h.s.heartbeat(a.w, &workerpb.Heartbeat{Draining: true})
+	h.s.released(h.ctx, a.w, &workerpb.Released{JobId: as.GetJobId(), Fence: as.GetFence()})
+	if ack := a.next().GetAck(); !ack.GetAccepted() {
+		t.Fatalf("hand-back answered %v", ack)
+	}
+	got := h.job(j.ID)
+	if got.Status != jobs.Queued || got.Attempts != 0 || got.NotBefore == nil || got.NotBefore.After(h.clk.Now()) {
+		t.Fatalf("handed back: %+v", got)
+	}
+	b := h.register("b", 1)
+	if as := b.assign(); as.GetJobId() != string(j.ID) || as.GetAttempt() != 1 {
+		t.Fatalf("reassigned %v, want attempt 1", as)
+	}
+	a.idle() // draining: nothing more for a
+}
+
+// A store that cannot answer does not lose a report: the write is retried
+// on the clock's backoff until it goes through.
+func TestReport_RetriedWhileStoreUnavailable(t *testing.T) {
+	mem, clk := shared()
+	flaky := &flakyStore{Memory: mem, failures: 2}
+	h := newHarness(t, testCfg("s"), flaky, clk)
+	h.lead()
+	j := h.submit("job_flaky", t0)
+	a := h.register("a", 1)
+	as := a.assign()
+	armed := h.clk.Pending() // the tickers and a's heartbeat timer
+	flaky.arm()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h.s.complete(h.ctx, a.w, &workerpb.Complete{JobId: as.GetJobId(), Fence: as.GetFence(), Output: &workerpb.Output{Format: "mp4"}})
+	}()
+	for i := 1; i <= 2; i++ {
+		// The retry waits on the clock: one more timer.
+		ctx, cancel := context.WithTimeout(h.ctx, wait)
+		if err := h.clk.BlockUntil(ctx, armed+1); err != nil {
+			t.Fatalf("retry %d never waited (armed %v)", i, h.clk.Deadlines())
+		}
+		cancel()
+		if st := h.job(j.ID).Status; st != jobs.Running {
+			t.Fatalf("recorded while the store was down: %s", st)
+		}
+		h.clk.Advance(storeRetry.Delay(i) * 2) // past any jitter
+	}
+	select {
+	case <-done:
+	case <-time.After(wait):
+		t.Fatal("the completion was not recorded")
+	}
+	if ack := a.next().GetAck(); !ack.GetAccepted() {
+		t.Fatalf("completion answered %v", ack)
+	}
+	if got := h.job(j.ID); got.Status != jobs.Succeeded {
+		t.Fatalf("job %+v", got)
+	}
+}
+
+// flakyStore answers ErrUnavailable to the next failures updates once armed.
+type flakyStore struct {
+	*jobstore.Memory
+	mu       sync.Mutex
+	armed    bool
+	failures int
+}
+
+func (f *flakyStore) arm() { f.mu.Lock(); f.armed = true; f.mu.Unlock() }
+
+func (f *flakyStore) fail() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.armed && f.failures > 0 {
+		f.failures--
+		return errors.Join(jobstore.ErrUnavailable, errors.New("test: no leader"))
+	}
+	return nil
+}
+
+func (f *flakyStore) Update(ctx context.Context, id jobs.ID, fn func(*jobs.Job) error) (*jobs.Job, error) {
+	if err := f.fail(); err != nil {
+		return nil, err
+	}
+	return f.Memory.Update(ctx, id, fn)
+}
+
+func (f *flakyStore) UpdateFrom(ctx context.Context, known *jobs.Job, fn func(*jobs.Job) error) (*jobs.Job, error) {
+	if err := f.fail(); err != nil {
+		return nil, err
+	}
+	return f.Memory.UpdateFrom(ctx, known, fn)
+}
