@@ -55,7 +55,7 @@ type fakeScheduler struct {
 type conn struct {
 	reg  *workerpb.Register
 	mode mode
-	in   chan *workerpb.WorkerMessage   // from the worker
+	in   chan *workerpb.WorkerMessage    // from the worker
 	out  chan *workerpb.SchedulerMessage // to the worker
 	end  chan error                      // ends the stream with this status
 }
