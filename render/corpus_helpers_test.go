@@ -39,8 +39,6 @@ const (
 	corpusMarker = "0x00FF00"
 )
 
-var corpusBGColor = color.NRGBA{0x20, 0x38, 0x70, 255}
-
 // corpusRecipe makes one clip at out. need names an ffmpeg encoder the
 // recipe cannot do without (the clip is skipped when it is missing).
 type corpusRecipe struct {

@@ -46,15 +46,11 @@ type Assembler struct {
 	lost    bool
 	depack  codecs.VP8Packet
 	out     []byte
-	skipped int
 }
 
 // New returns an assembler that waits at most maxWait for a missing packet
 // (a NACK retransmission) before skipping past it.
 func New(maxWait time.Duration) *Assembler { return &Assembler{maxWait: maxWait} }
-
-// Skipped returns how many packets were discarded as lost, late or broken.
-func (a *Assembler) Skipped() int { return a.skipped }
 
 // Push adds a packet and calls emit for every frame it completes, in order.
 func (a *Assembler) Push(p *rtp.Packet, now time.Time, emit func(Frame)) {
@@ -67,8 +63,7 @@ func (a *Assembler) Push(p *rtp.Packet, now time.Time, emit func(Frame)) {
 	}
 	d := int16(seq - a.head)
 	if d < 0 {
-		a.skipped++ // late or duplicate: its frame is already out or skipped
-		return
+		return // late or duplicate: its frame is already out or skipped
 	}
 	if int(d) >= ringSize {
 		a.reset(seq)
@@ -87,10 +82,7 @@ func (a *Assembler) Push(p *rtp.Packet, now time.Time, emit func(Frame)) {
 // reset drops everything buffered and restarts at seq.
 func (a *Assembler) reset(seq uint16) {
 	for i := range a.ring {
-		if a.ring[i].present {
-			a.ring[i].present = false
-			a.skipped++
-		}
+		a.ring[i].present = false
 	}
 	a.head, a.lost = seq, true
 }
@@ -108,9 +100,6 @@ func (a *Assembler) consume(end uint16, dropped bool) {
 	for ; a.head != end; a.head++ {
 		if s := a.at(a.head); s != nil {
 			s.present = false
-			if dropped {
-				a.skipped++
-			}
 		}
 	}
 	if dropped {

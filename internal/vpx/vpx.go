@@ -83,14 +83,6 @@ func (im *Image) Resize(w, h int) {
 	im.V = grow(im.V, cw*ch)
 }
 
-// CopyFrom makes im a copy of src, reusing im's memory.
-func (im *Image) CopyFrom(src *Image) {
-	im.Resize(src.Width, src.Height)
-	copy(im.Y, src.Y)
-	copy(im.U, src.U)
-	copy(im.V, src.V)
-}
-
 // Fill paints the whole image one colour.
 func (im *Image) Fill(y, u, v byte) {
 	fill(im.Y, y)

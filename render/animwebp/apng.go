@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"compress/zlib"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash/crc32"
 	"image"
@@ -14,33 +13,11 @@ import (
 	"time"
 )
 
-// WriteAPNG encodes frames as an APNG to w: IHDR (8-bit RGBA), acTL with
-// num_plays = loops (0 = forever), then per frame an fcTL carrying its delay
-// and IDAT (frame 0, which is also the default image) or fdAT data, using
-// dispose_op NONE and blend_op SOURCE. Frames must share one size.
-func WriteAPNG(w io.Writer, frames []Frame, loops int) error {
-	if len(frames) == 0 {
-		return errors.New("animwebp: WriteAPNG: no frames")
-	}
-	for i, f := range frames {
-		if f.Image == nil {
-			return fmt.Errorf("animwebp: WriteAPNG: frame %d has no image", i)
-		}
-	}
-	size := frames[0].Image.Bounds().Size()
-	aw, err := newAPNGWriter(w, size.X, size.Y, len(frames), loops)
-	if err != nil {
-		return err
-	}
-	for _, f := range frames {
-		if err := aw.writeFrame(f.Image, f.Delay); err != nil {
-			return err
-		}
-	}
-	return aw.close()
-}
-
-// apngWriter streams an APNG whose frame count is known up front.
+// apngWriter streams an APNG whose frame count is known up front: IHDR
+// (8-bit RGBA), acTL with num_plays = loops (0 = forever), then per frame an
+// fcTL carrying its delay and IDAT (frame 0, which is also the default image)
+// or fdAT data, using dispose_op NONE and blend_op SOURCE. Frames must share
+// one size.
 type apngWriter struct {
 	w        *bufio.Writer
 	size     image.Point

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"image"
 	"image/color"
@@ -132,7 +133,7 @@ func TestWriteAPNG(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			if err := WriteAPNG(&buf, tt.frames, tt.loops); err != nil {
+			if err := writeAPNG(&buf, tt.frames, tt.loops); err != nil {
 				t.Fatal(err)
 			}
 			ihdr, n, plays, got := readAPNG(t, buf.Bytes())
@@ -185,13 +186,13 @@ func TestWriteAPNGErrors(t *testing.T) {
 	}
 	t.Run("writer error", func(t *testing.T) {
 		boom := errors.New("boom")
-		if err := WriteAPNG(failWriter{boom}, []Frame{{a, 0}}, 0); !errors.Is(err, boom) {
+		if err := writeAPNG(failWriter{boom}, []Frame{{a, 0}}, 0); !errors.Is(err, boom) {
 			t.Errorf("error = %v, want %v", err, boom)
 		}
 	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := WriteAPNG(io.Discard, tt.frames, tt.loops)
+			err := writeAPNG(io.Discard, tt.frames, tt.loops)
 			if err == nil || (tt.want != nil && !errors.Is(err, tt.want)) {
 				t.Errorf("error = %v, want %v", err, tt.want)
 			}
@@ -223,7 +224,7 @@ func TestDelayFraction(t *testing.T) {
 	}
 }
 
-// TestConvertToAPNG checks ConvertToAPNG against Decode + WriteAPNG.
+// TestConvertToAPNG checks ConvertToAPNG against Decode + writeAPNG.
 func TestConvertToAPNG(t *testing.T) {
 	for _, name := range fixtures {
 		t.Run(name, func(t *testing.T) {
@@ -233,7 +234,7 @@ func TestConvertToAPNG(t *testing.T) {
 				t.Fatal(err)
 			}
 			var want, got bytes.Buffer
-			if err := WriteAPNG(&want, frames, info.LoopCount); err != nil {
+			if err := writeAPNG(&want, frames, info.LoopCount); err != nil {
 				t.Fatal(err)
 			}
 			cinfo, err := ConvertToAPNG(bytes.NewReader(data), &got, DefaultLimits())
@@ -241,8 +242,33 @@ func TestConvertToAPNG(t *testing.T) {
 				t.Fatal(err)
 			}
 			if cinfo != info || !bytes.Equal(got.Bytes(), want.Bytes()) {
-				t.Errorf("ConvertToAPNG differs from Decode+WriteAPNG (info %+v vs %+v)", cinfo, info)
+				t.Errorf("ConvertToAPNG differs from Decode+writeAPNG (info %+v vs %+v)", cinfo, info)
 			}
 		})
 	}
+}
+
+// writeAPNG writes frames, all decoded up front, as an APNG to w with the
+// writer ConvertToAPNG streams through, for tests that hold frames from
+// Decode.
+func writeAPNG(w io.Writer, frames []Frame, loops int) error {
+	if len(frames) == 0 {
+		return errors.New("animwebp: writeAPNG: no frames")
+	}
+	for i, f := range frames {
+		if f.Image == nil {
+			return fmt.Errorf("animwebp: writeAPNG: frame %d has no image", i)
+		}
+	}
+	size := frames[0].Image.Bounds().Size()
+	aw, err := newAPNGWriter(w, size.X, size.Y, len(frames), loops)
+	if err != nil {
+		return err
+	}
+	for _, f := range frames {
+		if err := aw.writeFrame(f.Image, f.Delay); err != nil {
+			return err
+		}
+	}
+	return aw.close()
 }

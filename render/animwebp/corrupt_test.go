@@ -222,8 +222,8 @@ func FuzzDecode(f *testing.F) {
 				t.Fatalf("frame %d bounds %v, info %+v", i, b, info)
 			}
 		}
-		if err := WriteAPNG(io.Discard, frames, info.LoopCount); err != nil {
-			t.Fatalf("WriteAPNG: %v", err)
+		if err := writeAPNG(io.Discard, frames, info.LoopCount); err != nil {
+			t.Fatalf("writeAPNG: %v", err)
 		}
 	})
 }

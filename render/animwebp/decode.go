@@ -134,7 +134,7 @@ func cloneNRGBA(m *image.NRGBA) *image.NRGBA {
 }
 
 // ConvertToAPNG decodes a WebP from r and writes it to w as an APNG (see
-// Decode and WriteAPNG) with the file's loop count. It composites and
+// Decode and apngWriter) with the file's loop count. It composites and
 // encodes one frame at a time, so besides the compressed input it holds only
 // the canvas and the frame being decoded. On error, w may already hold a
 // partial APNG: write to a temporary file and discard it on failure.

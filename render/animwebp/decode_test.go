@@ -17,7 +17,6 @@ type spot struct {
 
 var (
 	red    = color.NRGBA{255, 0, 0, 255}
-	green  = color.NRGBA{0, 255, 0, 255}
 	blue   = color.NRGBA{0, 0, 255, 255}
 	yellow = color.NRGBA{255, 255, 0, 255}
 	white  = color.NRGBA{255, 255, 255, 255}

@@ -18,7 +18,7 @@ var (
 	ErrTooLarge = errors.New("animwebp: WebP exceeds decode limits")
 	// ErrUnsupported means the input uses a feature this package cannot
 	// decode (for example a VP8 bitstream that is not a key frame), or
-	// WriteAPNG was given frames it cannot represent.
+	// frames an APNG cannot represent.
 	ErrUnsupported = errors.New("animwebp: unsupported")
 )
 

@@ -29,11 +29,6 @@ var dejaVuSerifTTF []byte
 
 var builtinNames = [...]string{FontSans, FontSerif, FontMono}
 
-// Fonts returns the names of the built-in fonts, in fallback order.
-func Fonts() []string {
-	return append([]string(nil), builtinNames[:]...)
-}
-
 // textFont is a parsed outline font plus the vertical metrics that layout
 // needs, all in font units. sfnt.Font is safe for concurrent use as long as
 // every goroutine brings its own sfnt.Buffer.
@@ -155,7 +150,7 @@ func loadUploaded(path string) (*textFont, error) {
 }
 
 // fontChain returns the fonts to try for a rune, primary first, then the
-// remaining built-in fonts in Fonts() order.
+// remaining built-in fonts in builtinNames order.
 func fontChain(name string) ([]*textFont, error) {
 	bs, err := builtins()
 	if err != nil {

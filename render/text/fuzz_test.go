@@ -22,7 +22,7 @@ func FuzzRender(f *testing.F) {
 	f.Add("x", uint8(0), uint8(255), uint8(2), true)
 	f.Fuzz(func(t *testing.T, s string, height, stroke, font uint8, bg bool) {
 		st := Style{
-			Font:          Fonts()[int(font)%len(Fonts())],
+			Font:          builtinNames[int(font)%len(builtinNames)],
 			HeightPx:      1 + float64(height%64),
 			Color:         color.NRGBA{255, 255, 255, 255},
 			StrokeColor:   color.NRGBA{0, 0, 0, 255},

@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -29,10 +28,8 @@ type Canary struct {
 	// URL serves the same bytes over loopback HTTP.
 	URL string
 
-	fd      int
-	hits    atomic.Int64
-	mu      sync.Mutex
-	touched []string
+	fd   int
+	hits atomic.Int64
 }
 
 // New makes a canary video in a temporary folder, watches it and serves it.
