@@ -90,16 +90,28 @@ func get(t *testing.T, s *Stack, id jobs.ID) *jobs.Job {
 	return j
 }
 
+// waitTerminal polls the store until every job is terminal, and fails t
+// when one is not within d.
 func waitTerminal(t *testing.T, s *Stack, d time.Duration, ids ...jobs.ID) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	strs := make([]string, len(ids))
-	for i, id := range ids {
-		strs[i] = string(id)
-	}
-	if err := s.WaitTerminal(ctx, strs...); err != nil {
-		t.Fatal(err)
+	for _, id := range ids {
+		for {
+			j, err := s.Store.Get(ctx, id)
+			if err == nil && j.Status.Terminal() {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				status := "unknown"
+				if err == nil {
+					status = string(j.Status)
+				}
+				t.Fatalf("job %s not terminal after %s: %s (%v)", id, d, status, err)
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
 	}
 }
 

@@ -2,7 +2,6 @@ package wiring
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -306,22 +305,4 @@ func (s *Stack) Close() {
 	if s.Etcd != nil {
 		s.Etcd.Close()
 	}
-}
-
-// WaitTerminal polls the store until every job is terminal or ctx ends.
-func (s *Stack) WaitTerminal(ctx context.Context, ids ...string) error {
-	for _, id := range ids {
-		for {
-			j, err := s.Store.Get(ctx, jobsID(id))
-			if err == nil && j.Status.Terminal() {
-				break
-			}
-			select {
-			case <-ctx.Done():
-				return errors.Join(ctx.Err(), fmt.Errorf("job %s not terminal: %v", id, statusOf(j)))
-			case <-time.After(20 * time.Millisecond):
-			}
-		}
-	}
-	return nil
 }
