@@ -399,3 +399,22 @@ func TestLogger_EachKeyOnce(t *testing.T) {
 		}
 	}
 }
+
+// The deployment files give the edge --advertise as HOST:PORT; gateways
+// redirect clients to it, so it must become an absolute URL.
+func TestAdvertiseURL(t *testing.T) {
+	tests := []struct{ advertise, httpAddr, want string }{
+		{"", "127.0.0.1:8090", "http://127.0.0.1:8090"},
+		{"edge:8080", "0.0.0.0:8080", "http://edge:8080"},
+		{"10.0.0.7:8088", "0.0.0.0:8088", "http://10.0.0.7:8088"},
+		{"https://rtc.example.com/", "0.0.0.0:8088", "https://rtc.example.com"},
+		{"ftp://x:1", "", ""},
+		{"http://x:1/v1", "", ""},
+	}
+	for _, tt := range tests {
+		got, err := advertiseURL(tt.advertise, tt.httpAddr)
+		if got != tt.want || (err != nil) != (tt.want == "") {
+			t.Errorf("advertiseURL(%q, %q) = %q, %v; want %q", tt.advertise, tt.httpAddr, got, err, tt.want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"time"
@@ -35,7 +36,7 @@ func runEdge(ctx context.Context, args []string, log *slog.Logger) error {
 	portMax := fs.Uint("udp-port-max", 0, "highest UDP port for media (0 with --udp-port-min 0: the kernel's ephemeral ports)")
 	fs.IntVar(&cfg.MaxSessions, "max-sessions", cfg.MaxSessions, "sessions this edge holds; more are answered 503")
 	id := fs.String("id", hostID("edge"), "edge id")
-	advertise := fs.String("advertise", "", "signaling base URL gateways send clients to (default: http://HTTP_ADDR)")
+	advertise := fs.String("advertise", "", "signaling base URL gateways send clients to, http(s)://HOST:PORT; a bare HOST:PORT means http:// (default: http://HTTP_ADDR)")
 	var schedulers, brokers flagenv.List
 	fs.Var(&brokers, "kafka-brokers", "Kafka brokers for error events (empty: counted locally only)")
 	fs.Var(&schedulers, "schedulers", "scheduler gRPC addresses to heartbeat to, comma-separated (empty: no heartbeats)")
@@ -52,6 +53,10 @@ func runEdge(ctx context.Context, args []string, log *slog.Logger) error {
 			return errUsage{fs, fmt.Errorf("--%s %d is not a port number", p.flag, p.v)}
 		}
 	}
+	base, err := advertiseURL(*advertise, *httpAddr)
+	if err != nil {
+		return errUsage{fs, err}
+	}
 	if err := checkPorts(listenFlag{"http-addr", *httpAddr}); err != nil {
 		return err
 	}
@@ -60,7 +65,6 @@ func runEdge(ctx context.Context, args []string, log *slog.Logger) error {
 	cfg.ICEPortMin, cfg.ICEPortMax = uint16(*portMin), uint16(*portMax)
 	var keys map[string]string
 	if *apiKeys != "" {
-		var err error
 		if keys, err = gateway.LoadAPIKeys(*apiKeys); err != nil {
 			return err
 		}
@@ -94,11 +98,7 @@ func runEdge(ctx context.Context, args []string, log *slog.Logger) error {
 		h = gateway.LocalOnly(mux, allowedHosts)
 	}
 	if len(schedulers) > 0 {
-		url := *advertise
-		if url == "" {
-			url = "http://" + *httpAddr
-		}
-		go ed.Heartbeat(ctx, *id, url, cfg.MaxSessions, schedulers, time.Second, log)
+		go ed.Heartbeat(ctx, *id, base, cfg.MaxSessions, schedulers, time.Second, log)
 	}
 	log.Info("edge serving", "http", *httpAddr)
 	return health.Serve(ctx, *httpAddr, h)
@@ -152,4 +152,22 @@ func errorPublisher(brokers []string, service string) (*errevents.Publisher, fun
 			prod.Close()
 		}
 	}, nil
+}
+
+// advertiseURL is the base URL of the edge's signaling that gateways
+// redirect clients to: --advertise, with http:// added to a bare
+// HOST:PORT (a redirect to "edge:8080/v1/..." would be a relative path),
+// or http://HTTP_ADDR.
+func advertiseURL(advertise, httpAddr string) (string, error) {
+	if advertise == "" {
+		return "http://" + httpAddr, nil
+	}
+	if !strings.Contains(advertise, "://") {
+		advertise = "http://" + advertise
+	}
+	u, err := url.Parse(advertise)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+		return "", fmt.Errorf("--advertise %q: want http(s)://HOST:PORT", advertise)
+	}
+	return strings.TrimSuffix(advertise, "/"), nil
 }
