@@ -71,25 +71,16 @@ func (h *harness) lead() {
 	h.leading()
 }
 
-// leading waits until the replica leads and its sweep and gauge tickers
-// run, so that advancing the clock drives them.
+// leading waits until the replica leads: its sweep and gauge tickers,
+// which it starts once it has rebuilt its view, run (and advancing the
+// clock drives them).
 func (h *harness) leading() {
 	h.t.Helper()
 	now := h.clk.Now()
-	eventually(h.t, "the replica to lead", h.s.Leading)
 	h.waitTimerAt(now.Add(h.s.cfg.SweepInterval))
 	h.waitTimerAt(now.Add(time.Second))
-}
-
-// eventually waits for cond, which another goroutine makes true.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(wait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
+	if !h.s.Leading() {
+		h.t.Fatal("the tickers run but the replica does not lead")
 	}
 }
 

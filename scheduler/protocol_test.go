@@ -179,17 +179,14 @@ func TestSweep_PicksUpAcceptedJobNotSeen(t *testing.T) {
 	if n := h.s.QueueDepth(); n != 0 {
 		t.Fatalf("queue depth %d before any sweep", n)
 	}
-	h.clk.Advance(h.s.cfg.SweepInterval) // first sweep: cutoff t0-1s
-	eventually(t, "the sweep to queue the old job", func() bool { return h.s.Stats().Swept == 1 })
-	h.s.mu.Lock()
-	held, heldYoung := h.s.q.has(old.ID), h.s.q.has(young.ID)
-	h.s.mu.Unlock()
-	if !held || heldYoung {
-		t.Fatalf("after the first sweep: old queued %v, young queued %v", held, heldYoung)
-	}
 	w := h.register("w", 2)
+	h.clk.Advance(h.s.cfg.SweepInterval) // first sweep: cutoff t0-1s
 	if as := w.assign(); as.GetJobId() != string(old.ID) {
 		t.Fatalf("assigned %v, want the swept job", as)
+	}
+	// The sweep looked at the young job before the old one: it left it.
+	if h.s.holds(young.ID) || h.s.Stats().Swept != 1 {
+		t.Fatalf("the first sweep took the young job too (swept %d)", h.s.Stats().Swept)
 	}
 	h.clk.Advance(h.s.cfg.SweepInterval) // second sweep: cutoff t0+1s
 	if as := w.assign(); as.GetJobId() != string(young.ID) {
@@ -203,9 +200,10 @@ func TestSweep_PicksUpAcceptedJobNotSeen(t *testing.T) {
 // handElector is an election the test runs: Campaign returns when the
 // test grants leadership, and leadership ends when the test revokes it.
 type handElector struct {
-	addr  string
-	board *board
-	grant chan struct{}
+	addr      string
+	board     *board
+	grant     chan struct{}
+	campaigns chan struct{} // a Campaign began: the replica does not lead
 
 	mu     sync.Mutex
 	revoke context.CancelFunc
@@ -220,6 +218,7 @@ type board struct {
 func (b *board) get(context.Context) string { b.mu.Lock(); defer b.mu.Unlock(); return b.leader }
 
 func (e *handElector) Campaign(ctx context.Context) (context.Context, error) {
+	e.campaigns <- struct{}{}
 	select {
 	case <-ctx.Done():
 		return nil, ctx.Err()
@@ -262,8 +261,8 @@ func TestElection_NewLeaderRebuildsFromStore(t *testing.T) {
 	mem, clk := shared()
 	lb := &board{}
 	ha, hb := newHarness(t, testCfg("a"), mem, clk), newHarness(t, testCfg("b"), mem, clk)
-	ea := &handElector{addr: "sched-a", board: lb, grant: make(chan struct{})}
-	eb := &handElector{addr: "sched-b", board: lb, grant: make(chan struct{})}
+	ea := &handElector{addr: "sched-a", board: lb, grant: make(chan struct{}), campaigns: make(chan struct{}, 4)}
+	eb := &handElector{addr: "sched-b", board: lb, grant: make(chan struct{}), campaigns: make(chan struct{}, 4)}
 	ha.serve(ea.Leader)
 	ha.run(ea)
 	hb.run(eb)
@@ -283,8 +282,16 @@ func TestElection_NewLeaderRebuildsFromStore(t *testing.T) {
 	}
 	fence1, fence2 := ha.job(j1.ID).Fence, ha.job(j2.ID).Fence
 
+	<-ea.campaigns // the first
 	ea.resign()
-	eventually(t, "a to step down", func() bool { return !ha.s.Leading() })
+	select {
+	case <-ea.campaigns: // Lead returned: a stepped down
+	case <-time.After(wait):
+		t.Fatal("a never stepped down")
+	}
+	if ha.s.Leading() {
+		t.Fatal("a campaigns again but still leads")
+	}
 	if n := ha.s.QueueDepth(); n != 0 || len(ha.s.Workers()) != 0 {
 		t.Fatalf("the old leader kept %d queued and workers %v", n, ha.s.Workers())
 	}
