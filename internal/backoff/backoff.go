@@ -38,7 +38,7 @@ type Policy struct {
 	Jitter float64
 	// Rand draws the jitter; nil uses math/rand/v2. Tests that want
 	// jitter but a fixed sequence set a seeded *rand.Rand or Fixed.
-	Rand Source `json:"-" yaml:"-"`
+	Rand Source
 }
 
 // DefaultPolicy is 100ms doubling to at most 10s, with 20% jitter.
