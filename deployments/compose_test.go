@@ -256,7 +256,7 @@ func TestCompose_KafkaTopicsAreCreated(t *testing.T) {
 		t.Fatal("no topic-creating service (with KAFKA_TOPICS) in docker-compose.yml")
 	}
 	if got := strings.Fields(init.env("KAFKA_TOPICS")); !sameSet(got, queue.Topics()) {
-		t.Errorf("%s creates %v, want the topics of shared/API.md %v", init.Name, got, queue.Topics())
+		t.Errorf("%s creates %v, want the topics of docs/api.md %v", init.Name, got, queue.Topics())
 	}
 	schedulers := 0
 	for _, s := range stickerdServices(t, p) {

@@ -23,7 +23,7 @@ const (
 	assetTimeout  = 10 * time.Second
 )
 
-// reply is an edge → client control message (shared/API.md, "Realtime
+// reply is an edge → client control message (docs/api.md, "Realtime
 // data channel"); id, field and errors are additions clients may ignore.
 type reply struct {
 	Op      string               `json:"op"`

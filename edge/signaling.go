@@ -16,7 +16,7 @@ import (
 	"github.com/stickerd/stickerd/internal/problem"
 )
 
-// Route paths of the signaling API (shared/API.md).
+// Route paths of the signaling API (docs/api.md).
 const (
 	SessionsPath = "/v1/rtc/sessions"
 	maxOfferSize = 64 << 10

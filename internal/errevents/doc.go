@@ -1,5 +1,5 @@
 // Package errevents is how every stickerd service reports a typed error: an
-// Event (shared/API.md, "Kafka topics": stickerd.errors) built by FromError
+// Event (docs/api.md, "Kafka topics": stickerd.errors) built by FromError
 // from any Go error through errcode.Of, and a Publisher that counts it in
 // stickerd_local_errors_total and ships it to Kafka in the background. The
 // caller never waits on Kafka and never sees a failure: when the buffer is

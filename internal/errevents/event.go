@@ -16,7 +16,7 @@ import (
 type Event struct {
 	// Service is the role that saw the error: one of Services().
 	Service string `json:"service"`
-	// Code is from the taxonomy of shared/API.md.
+	// Code is from the taxonomy of docs/api.md.
 	Code errcode.Code `json:"code"`
 	// JobID or SessionID name what failed, when anything did.
 	JobID     string `json:"job_id"`

@@ -73,7 +73,7 @@ func TestEvent_WireShape(t *testing.T) {
 	slices.Sort(keys)
 	want := []string{"code", "job_id", "message", "service", "session_id", "tenant", "time"}
 	if !slices.Equal(keys, want) {
-		t.Fatalf("keys %v, want %v (API.md)", keys, want)
+		t.Fatalf("keys %v, want %v (docs/api.md)", keys, want)
 	}
 	if m["time"] != "2026-01-02T03:04:05Z" {
 		t.Fatalf("time %v", m["time"])

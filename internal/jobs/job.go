@@ -15,7 +15,7 @@ func NewID() ID { return ID("job_" + randomBase32(16)) }
 // Status is a job's state.
 type Status string
 
-// The states of shared/API.md.
+// The states of docs/api.md.
 const (
 	Queued    Status = "queued"
 	Running   Status = "running"
@@ -67,7 +67,7 @@ type Output struct {
 	Key string `json:"key,omitempty"`
 }
 
-// Job is the record of one render. The public fields of shared/API.md come
+// Job is the record of one render. The public fields of docs/api.md come
 // first; the rest is the scheduler's bookkeeping.
 type Job struct {
 	ID         ID                `json:"id"`

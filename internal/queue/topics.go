@@ -10,7 +10,7 @@ import (
 	"github.com/segmentio/kafka-go"
 )
 
-// The topics of shared/API.md, "Kafka topics". Every message is keyed by job
+// The topics of docs/api.md, "Kafka topics". Every message is keyed by job
 // id (or session id), so one job's messages land on one partition in order.
 const (
 	TopicJobs   = "stickerd.render.jobs"   // render requests

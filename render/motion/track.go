@@ -9,7 +9,7 @@ import (
 // Easing shapes the segment that ends at a key.
 type Easing string
 
-// The easings of shared/API.md.
+// The easings of docs/api.md.
 const (
 	Linear    Easing = "linear"
 	EaseIn    Easing = "ease-in"

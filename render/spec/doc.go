@@ -1,4 +1,4 @@
-// Package spec is the sticker spec of shared/API.md ("The render request"):
+// Package spec is the sticker spec of docs/api.md ("The render request"):
 // the Go model of a render request, a strict parser that rejects unknown
 // fields and wrong types with their JSON paths, and the validation of every
 // rule of the contract. All problems are collected into one

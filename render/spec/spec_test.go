@@ -29,7 +29,7 @@ const validSpec = `{
 func TestParse_APIExample(t *testing.T) {
 	s, err := Parse([]byte(validSpec), ParseOptions{})
 	if err != nil {
-		t.Fatalf("the example of shared/API.md is refused: %v", err)
+		t.Fatalf("the example of docs/api.md is refused: %v", err)
 	}
 	if len(s.Stickers) != 2 || *s.Stickers[0].Start != 0.5 || s.Stickers[1].Text != "Hello 👋" {
 		t.Fatalf("parsed wrong: %+v", s)

@@ -1,5 +1,5 @@
 // Package stickerd is the Go client of the stickerd REST API
-// (shared/API.md): upload assets, submit renders, follow their progress,
+// (docs/api.md): upload assets, submit renders, follow their progress,
 // download the result.
 //
 // Every answer outside 2xx is an *APIError read from the problem+json body,

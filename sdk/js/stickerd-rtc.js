@@ -1,11 +1,11 @@
 // @ts-check
 // stickerd realtime SDK for browsers: send the camera to a stickerd edge over
 // WebRTC, get it back with stickers composited, and add, move and remove the
-// stickers live over the "control" data channel (shared/API.md, "Realtime
+// stickers live over the "control" data channel (docs/api.md, "Realtime
 // data channel"). One ES module, no dependencies, no build step. It has the
 // shape of the Go SDK (sdk/go/rtc).
 
-/** The signaling endpoint (shared/API.md). */
+/** The signaling endpoint (docs/api.md). */
 export const SESSIONS_PATH = '/v1/rtc/sessions';
 /** The label of the sticker control data channel. */
 export const CONTROL_LABEL = 'control';

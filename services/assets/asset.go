@@ -10,7 +10,7 @@ import (
 // Kind is what an asset is used for in a spec.
 type Kind string
 
-// The kinds of shared/API.md: animated images are "image" too (their
+// The kinds of docs/api.md: animated images are "image" too (their
 // Duration is set).
 const (
 	KindVideo Kind = "video"

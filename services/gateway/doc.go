@@ -1,4 +1,4 @@
-// Package gateway is stickerd's public REST API (shared/API.md, "REST
+// Package gateway is stickerd's public REST API (docs/api.md, "REST
 // API"), served with gin: uploads, render submission with idempotency keys,
 // a result cache and backpressure, job reads, listings and Server-Sent
 // Events, output downloads with Range support, the built-in sticker

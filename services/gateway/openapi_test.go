@@ -12,7 +12,7 @@ import (
 )
 
 // notMounted are documented operations that other packages mount on
-// Engine: the realtime routes of shared/API.md.
+// Engine: the realtime routes of docs/api.md.
 func notMounted(method, path string) bool { return strings.HasPrefix(path, "/v1/rtc/") }
 
 func TestOpenAPI_MatchesRoutes(t *testing.T) {

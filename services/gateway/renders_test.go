@@ -13,7 +13,7 @@ import (
 	"github.com/stickerd/stickerd/services/assets/assetstest"
 )
 
-// publicFields are the job fields of shared/API.md, and all of them.
+// publicFields are the job fields of docs/api.md, and all of them.
 var publicFields = []string{"attempts", "created_at", "error", "finished_at", "id", "metadata", "output",
 	"priority", "progress", "started_at", "status", "worker"}
 

@@ -8,7 +8,7 @@ import (
 	"github.com/stickerd/stickerd/services/assets"
 )
 
-// publicJob is the job of shared/API.md: exactly its fields, none of the
+// publicJob is the job of docs/api.md: exactly its fields, none of the
 // scheduler's bookkeeping (tenant, spec, webhook, fence, blob key...).
 type publicJob struct {
 	ID         jobs.ID           `json:"id"`
@@ -71,7 +71,7 @@ func publicError(e *jobs.Error) *jobs.Error {
 	return &out
 }
 
-// publicAsset is the asset of shared/API.md plus what a client can use:
+// publicAsset is the asset of docs/api.md plus what a client can use:
 // its media type, content hash and creation time.
 type publicAsset struct {
 	ID          string      `json:"id"`
@@ -90,6 +90,6 @@ func viewAsset(a *assets.Asset) publicAsset {
 		Height: a.Height, Duration: a.Duration, SHA256: a.SHA256, CreatedAt: a.CreatedAt}
 }
 
-// PublicJob is the job as shared/API.md shows it, without the scheduler's
+// PublicJob is the job as docs/api.md shows it, without the scheduler's
 // bookkeeping: what GET /v1/renders/{id} answers and webhooks carry.
 func PublicJob(j *jobs.Job) any { return viewJob(j) }

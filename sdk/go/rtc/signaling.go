@@ -14,7 +14,7 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// sessionsPath is the signaling endpoint (shared/API.md).
+// sessionsPath is the signaling endpoint (docs/api.md).
 const sessionsPath = "/v1/rtc/sessions"
 
 // signaler speaks WHIP-style signaling: POST the offer, PATCH trickled

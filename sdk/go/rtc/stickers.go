@@ -7,7 +7,7 @@ import (
 )
 
 // Sticker is a realtime sticker: the fields of a spec sticker (shared/
-// API.md) without start and end. A map[string]any works as well.
+// docs/api.md) without start and end. A map[string]any works as well.
 type Sticker struct {
 	Type string `json:"type"` // "image" or "text"
 	// image: exactly one of Builtin or AssetID.

@@ -1,5 +1,5 @@
 // Package stickerdtest is an in-memory fake of the stickerd REST API
-// (shared/API.md), for testing clients without the real service: uploads,
+// (docs/api.md), for testing clients without the real service: uploads,
 // submits with idempotency keys and the result cache, job progress over
 // Server-Sent Events, outputs with Range support, cancellation, paging and
 // problem+json errors. Specs are checked by the real parser (render/spec).

@@ -1,4 +1,4 @@
-// A small client of the stickerd REST API (shared/API.md), same origin.
+// A small client of the stickerd REST API (docs/api.md), same origin.
 
 const KEY_STORAGE = 'stickerd.apiKey';
 

@@ -1,4 +1,4 @@
-// Builds a render request (sticker spec v1, shared/API.md) from what the
+// Builds a render request (sticker spec v1, docs/api.md) from what the
 // page holds. Pure functions only: no DOM, no network, so that they can be
 // tested on their own.
 
