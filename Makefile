@@ -16,7 +16,7 @@ build:
 # Starts stickerd dev: the REST API and the web UI on http://127.0.0.1:8080,
 # with embedded etcd and Kafka and one worker; data under ./data.
 run: deps
-	$(GO) run ./cmd/stickerd dev
+	$(GO) run ./cmd/stickerd dev $(ARGS)
 
 # lint first: gofmt, go vet and a tidy go.mod, then the whole suite.
 test: deps lint
