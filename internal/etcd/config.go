@@ -15,37 +15,37 @@ import (
 // DefaultMemberConfig, so a test can set only what differs.
 type MemberConfig struct {
 	// Name is the member's name in the cluster, default "default".
-	Name string `yaml:"name"`
+	Name string
 	// DataDir holds the member's WAL and database, default "./data/etcd".
-	DataDir string `yaml:"data_dir"`
+	DataDir string
 	// ClientURLs are the URLs clients reach the member at, default
 	// ["http://127.0.0.1:2379"]. The member listens on them too unless
 	// ListenClientURLs is set.
-	ClientURLs []string `yaml:"client_urls"`
+	ClientURLs []string
 	// PeerURLs are the URLs the other members reach this one at, default
 	// ["http://127.0.0.1:2380"]; listened on unless ListenPeerURLs is set.
-	PeerURLs []string `yaml:"peer_urls"`
+	PeerURLs []string
 	// ListenClientURLs and ListenPeerURLs, when set, are where the member
 	// listens, while ClientURLs and PeerURLs are only advertised: a
 	// container listens on 0.0.0.0 and advertises its host name.
-	ListenClientURLs []string `yaml:"listen_client_urls"`
-	ListenPeerURLs   []string `yaml:"listen_peer_urls"`
+	ListenClientURLs []string
+	ListenPeerURLs   []string
 	// InitialCluster names every member's peer URL,
 	// "a=http://127.0.0.1:2380,b=...". Default: this member alone.
-	InitialCluster string `yaml:"initial_cluster"`
+	InitialCluster string
 	// InitialClusterState is "new" when bootstrapping a cluster and
 	// "existing" when joining one. Ignored once the data dir holds a WAL.
-	InitialClusterState string `yaml:"initial_cluster_state"`
+	InitialClusterState string
 	// ClusterToken keeps two clusters on one network apart, default "stickerd".
-	ClusterToken string `yaml:"cluster_token"`
+	ClusterToken string
 	// LogLevel is the lowest level of etcd's own lines that are logged,
 	// default "warn": etcd is very chatty at info.
-	LogLevel string `yaml:"log_level"`
+	LogLevel string
 	// Logger receives etcd's lines as slog records with component=etcd
 	// (no stack traces); default slog.Default().
 	Logger *slog.Logger `yaml:"-"`
 	// StartTimeout bounds StartMember, default 60s.
-	StartTimeout time.Duration `yaml:"start_timeout"`
+	StartTimeout time.Duration
 }
 
 // DefaultMemberConfig is a single member on the standard loopback ports.
