@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stickerd/stickerd/internal/clock"
 	"github.com/stickerd/stickerd/internal/jobs"
 	"github.com/stickerd/stickerd/services/webhook"
 )
@@ -31,12 +32,17 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// noWait is the real clock with no waits: retries come at once.
+type noWait struct{ clock.Real }
+
+func (noWait) Sleep(context.Context, time.Duration) error { return nil }
+
 // A delivery that fails for good is logged with its reason.
 func TestWebhooks_FailureIsLoggedWithItsReason(t *testing.T) {
 	var logs syncBuffer
 	cfg := webhook.DefaultConfig()
 	cfg.Secret = webhook.NewSecret()
-	cfg.Sleep = func(context.Context, time.Duration) error { return nil }
+	cfg.Clock = noWait{}
 	w, err := NewWebhooks(context.Background(), cfg, nil, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)

@@ -1,11 +1,11 @@
 package webhook
 
 import (
-	"context"
 	"fmt"
 	"time"
 
 	"github.com/stickerd/stickerd/internal/backoff"
+	"github.com/stickerd/stickerd/internal/clock"
 )
 
 // Config configures a Sender. Start from DefaultConfig; zero fields are
@@ -32,10 +32,10 @@ type Config struct {
 	// (tests, internal receivers). Off by default.
 	AllowPrivate bool
 
-	// Now and Sleep replace the clock, so retry tests take milliseconds.
-	// Sleep waits d or until ctx ends, returning ctx.Err() then.
-	Now   func() time.Time
-	Sleep func(ctx context.Context, d time.Duration) error
+	// Clock times the retries and stamps the signatures; nil is the real
+	// clock. Tests pass a fake so a retry schedule of minutes takes
+	// microseconds.
+	Clock clock.Clock
 }
 
 // DefaultConfig returns a Config with every default filled in and no
@@ -46,8 +46,7 @@ func DefaultConfig() Config {
 		MaxAttempts: 6,
 		BackoffBase: time.Second,
 		BackoffMax:  5 * time.Minute,
-		Now:         time.Now,
-		Sleep:       sleep,
+		Clock:       clock.Real{},
 	}
 }
 
@@ -65,11 +64,8 @@ func (c Config) withDefaults() Config {
 	if c.BackoffMax == 0 {
 		c.BackoffMax = d.BackoffMax
 	}
-	if c.Now == nil {
-		c.Now = d.Now
-	}
-	if c.Sleep == nil {
-		c.Sleep = d.Sleep
+	if c.Clock == nil {
+		c.Clock = d.Clock
 	}
 	return c
 }
@@ -101,15 +97,4 @@ func (c *Config) Validate() error {
 // up to BackoffMax, with equal jitter (half fixed, half random).
 func (c Config) retry() backoff.Policy {
 	return backoff.Policy{Initial: c.BackoffBase, Max: c.BackoffMax, Multiplier: 2, Jitter: 0.5}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -103,7 +103,7 @@ func (s *Sender) Deliver(ctx context.Context, rawURL, id string, body []byte) er
 		if !a.retryable() || attempt >= s.cfg.MaxAttempts || ctx.Err() != nil {
 			return failed(id, host, a)
 		}
-		if err := s.cfg.Sleep(ctx, s.wait(attempt, a.RetryAfter)); err != nil {
+		if err := s.cfg.Clock.Sleep(ctx, s.wait(attempt, a.RetryAfter)); err != nil {
 			if errors.Is(err, context.Canceled) {
 				return fmt.Errorf("webhook %s: %w", id, err)
 			}
@@ -124,7 +124,7 @@ func (s *Sender) attempt(ctx context.Context, rawURL, id string, body []byte) *A
 	if err != nil {
 		return &AttemptError{Err: err}
 	}
-	unix := s.cfg.Now().Unix()
+	unix := s.cfg.Clock.Now().Unix()
 	var sigs []byte
 	for i, key := range s.keys {
 		if i > 0 {
@@ -150,7 +150,7 @@ func (s *Sender) attempt(ctx context.Context, rawURL, id string, body []byte) *A
 	}
 	return &AttemptError{
 		StatusCode: resp.StatusCode,
-		RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), s.cfg.Now()),
+		RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), s.cfg.Clock.Now()),
 	}
 }
 

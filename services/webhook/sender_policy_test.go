@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stickerd/stickerd/internal/clock"
 	"github.com/stickerd/stickerd/internal/errcode"
 	"github.com/stickerd/stickerd/internal/fetch"
 )
@@ -24,7 +25,7 @@ func TestSender_RefusesPrivateAddresses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clock := newFakeTime()
+			clock := newFakeTime(t)
 			s := newTestSender(t, clock, func(c *Config) { c.AllowPrivate = false; c.Timeout = time.Second })
 			err := s.Deliver(context.Background(), tt.url, "msg_1", []byte(`{}`))
 			if errcode.Of(err) != errcode.WebhookFailed || !errors.Is(err, fetch.ErrForbiddenAddress) {
@@ -43,8 +44,8 @@ func TestSender_RefusesPrivateAddresses(t *testing.T) {
 // TestSender_ControlRefusesNonPublic checks the dial-time filter on
 // addresses directly, so that the test sends nothing anywhere.
 func TestSender_ControlRefusesNonPublic(t *testing.T) {
-	strict := newTestSender(t, newFakeTime(), func(c *Config) { c.AllowPrivate = false })
-	lenient := newTestSender(t, newFakeTime(), nil)
+	strict := newTestSender(t, newFakeTime(t), func(c *Config) { c.AllowPrivate = false })
+	lenient := newTestSender(t, newFakeTime(t), nil)
 	tests := []struct {
 		address    string
 		wantPublic bool
@@ -75,7 +76,7 @@ func TestSender_ControlRefusesNonPublic(t *testing.T) {
 func TestSender_RefusesBadURLs(t *testing.T) {
 	for _, url := range []string{"ftp://example.com/x", "http://user:pw@example.com/", "not a url", ""} {
 		t.Run(url, func(t *testing.T) {
-			clock := newFakeTime()
+			clock := newFakeTime(t)
 			err := newTestSender(t, clock, nil).Deliver(context.Background(), url, "msg_1", []byte(`{}`))
 			if errcode.Of(err) != errcode.WebhookFailed || len(clock.Sleeps()) != 0 {
 				t.Fatalf("Deliver = %v after %d waits, want WEBHOOK_FAILED at once", err, len(clock.Sleeps()))
@@ -120,7 +121,7 @@ func TestSender_RetriesTransportErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clock := newFakeTime()
+			clock := newFakeTime(t)
 			s := newTestSender(t, clock, func(c *Config) { c.MaxAttempts = 3; c.Timeout = 100 * time.Millisecond })
 			err := s.Deliver(context.Background(), tt.url(t), "msg_1", []byte(`{}`))
 			if tt.want {
@@ -140,10 +141,17 @@ func TestSender_RetriesTransportErrors(t *testing.T) {
 func TestSender_CanceledIsNotAFailure(t *testing.T) {
 	recv := newReceiver(t, answer{status: 503})
 	ctx, cancel := context.WithCancel(context.Background())
-	clock := newFakeTime()
-	s := newTestSender(t, clock, func(c *Config) {
-		c.Sleep = func(context.Context, time.Duration) error { cancel(); return context.Canceled }
-	})
+	defer cancel()
+	// The shutdown comes while the sender waits to retry.
+	fake := clock.NewFake(time.Unix(1_760_000_000, 0))
+	s := newTestSender(t, fake, nil)
+	go func() {
+		wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer wcancel()
+		if fake.BlockUntil(wctx, 1) == nil {
+			cancel()
+		}
+	}()
 	err := s.Deliver(ctx, recv.URL, "msg_1", []byte(`{}`))
 	if !errors.Is(err, context.Canceled) || errcode.Of(err) == errcode.WebhookFailed {
 		t.Fatalf("Deliver = %v (code %s), want context.Canceled, not WEBHOOK_FAILED", err, errcode.Of(err))
@@ -216,7 +224,7 @@ func TestSender_FailureNamesTheReason(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clock := newFakeTime()
+			clock := newFakeTime(t)
 			s := newTestSender(t, clock, func(c *Config) { c.AllowPrivate = tt.private })
 			err := s.Deliver(context.Background(), tt.url, "msg_1", []byte(`{}`))
 			if errcode.Of(err) != errcode.WebhookFailed || !strings.Contains(err.Error(), tt.want) {

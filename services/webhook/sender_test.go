@@ -12,36 +12,41 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stickerd/stickerd/internal/clock"
 	"github.com/stickerd/stickerd/internal/errcode"
 )
 
 const testSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
-// fakeTime is the Sender's clock in tests: Sleep records the wait and
-// moves Now on by it, so a retry schedule of minutes runs in microseconds.
+// fakeTime is the Sender's clock in tests: a clock.Fake that a goroutine
+// moves on to the end of each wait as soon as the Sender starts it,
+// recording the wait, so a retry schedule of minutes runs in microseconds.
 type fakeTime struct {
+	*clock.Fake
 	mu     sync.Mutex
-	now    time.Time
 	sleeps []time.Duration
 }
 
-func newFakeTime() *fakeTime { return &fakeTime{now: time.Unix(1_760_000_000, 0)} }
-
-func (f *fakeTime) Now() time.Time {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.now
-}
-
-func (f *fakeTime) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.sleeps = append(f.sleeps, d)
-	f.now = f.now.Add(d)
-	return nil
+func newFakeTime(t *testing.T) *fakeTime {
+	f := &fakeTime{Fake: clock.NewFake(time.Unix(1_760_000_000, 0))}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for f.BlockUntil(ctx, 1) == nil {
+			next := f.Deadlines()
+			if len(next) == 0 { // the wait was stopped meanwhile
+				continue
+			}
+			d := next[0].Sub(f.Now())
+			f.mu.Lock()
+			f.sleeps = append(f.sleeps, d)
+			f.mu.Unlock()
+			f.Advance(d)
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	return f
 }
 
 func (f *fakeTime) Sleeps() []time.Duration {
@@ -89,12 +94,12 @@ func (r *receiver) Requests() ([]*http.Request, [][]byte) {
 	return append([]*http.Request(nil), r.requests...), append([][]byte(nil), r.bodies...)
 }
 
-func newTestSender(t *testing.T, clock *fakeTime, mutate func(*Config)) *Sender {
+func newTestSender(t *testing.T, clk clock.Clock, mutate func(*Config)) *Sender {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Secret = testSecret
 	cfg.AllowPrivate = true // httptest listens on 127.0.0.1
-	cfg.Now, cfg.Sleep = clock.Now, clock.Sleep
+	cfg.Clock = clk
 	if mutate != nil {
 		mutate(&cfg)
 	}
@@ -149,7 +154,7 @@ func TestSender_Deliver(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			recv := newReceiver(t, tt.answers...)
-			clock := newFakeTime()
+			clock := newFakeTime(t)
 			body := []byte(`{"id":"job_1","status":"succeeded"}`)
 			err := newTestSender(t, clock, tt.mutate).Deliver(context.Background(), recv.URL+"/hook?token=x", "msg_job_1", body)
 
