@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stickerd/stickerd/internal/blob"
+	"github.com/stickerd/stickerd/internal/clock"
 	"github.com/stickerd/stickerd/internal/errcode"
 	"github.com/stickerd/stickerd/render/media"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -46,8 +47,8 @@ type Store struct {
 	// RequestTimeout bounds each etcd request (DefaultRequestTimeout
 	// when 0).
 	RequestTimeout time.Duration
-	// Now is the clock for CreatedAt (time.Now when nil).
-	Now func() time.Time
+	// Clock stamps CreatedAt (the real clock when nil).
+	Clock clock.Clock
 }
 
 // New returns a store with records in etcd under prefix (DefaultPrefix when
@@ -114,11 +115,11 @@ func (s *Store) Put(ctx context.Context, tenant, contentType string, r io.Reader
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now
-	if s.Now != nil {
-		now = s.Now
+	var clk clock.Clock = clock.Real{}
+	if s.Clock != nil {
+		clk = s.Clock
 	}
-	a.ID, a.Tenant, a.Bytes, a.SHA256, a.CreatedAt = id, tenant, n, hex.EncodeToString(h.Sum(nil)), now().UTC()
+	a.ID, a.Tenant, a.Bytes, a.SHA256, a.CreatedAt = id, tenant, n, hex.EncodeToString(h.Sum(nil)), clk.Now().UTC()
 	key := blob.AssetKey(tenant, id)
 	if _, err := s.blobs.PutFile(ctx, key, path); err != nil {
 		return nil, errcode.Wrap(errcode.StorageFailed, err, "storing the upload")

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/stickerd/stickerd/internal/clock"
 	"github.com/stickerd/stickerd/internal/errcode"
 	"github.com/stickerd/stickerd/internal/jobs"
 	"github.com/stickerd/stickerd/internal/jobstore"
@@ -36,7 +37,8 @@ type Submitter struct {
 	Store Store
 	Pub   Publisher
 	Log   *slog.Logger
-	Now   func() time.Time
+	// Clock stamps the jobs (the real clock when nil).
+	Clock clock.Clock
 	// PublishTimeout bounds the Kafka produce after the job is recorded.
 	PublishTimeout time.Duration
 }
@@ -120,10 +122,10 @@ func (s *Submitter) Cancel(ctx context.Context, tenant string, id jobs.ID) (*job
 }
 
 func (s *Submitter) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
+	if s.Clock != nil {
+		return s.Clock.Now()
 	}
-	return time.Now()
+	return clock.Real{}.Now()
 }
 
 func storeErr(err error) error {
