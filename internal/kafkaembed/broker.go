@@ -34,6 +34,11 @@ type Config struct {
 	Partitions int
 }
 
+// DefaultConfig listens on DefaultAddr with DefaultPartitions per topic.
+func DefaultConfig() Config {
+	return Config{Addr: DefaultAddr, Partitions: DefaultPartitions}
+}
+
 func (c Config) withDefaults() Config {
 	if c.Addr == "" {
 		c.Addr = DefaultAddr

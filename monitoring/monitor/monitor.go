@@ -34,6 +34,11 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// DefaultConfig returns the defaults; set Brokers.
+func DefaultConfig() Config {
+	return Config{Group: DefaultGroup, LagInterval: 5 * time.Second}
+}
+
 func (c Config) withDefaults() Config {
 	if c.Group == "" {
 		c.Group = DefaultGroup
