@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/stickerd/stickerd/internal/clock"
 )
 
 // MemoryCache is the in-process ResultCache: a map with per-entry expiry,
@@ -17,7 +18,7 @@ type MemoryCache struct {
 	maxEntries int
 	order      *list.List // of *cacheEntry, most recently used first
 	entries    map[string]*list.Element
-	now        func() time.Time
+	clock      clock.Clock
 }
 
 type cacheEntry struct {
@@ -32,7 +33,7 @@ func NewMemoryCache(maxEntries int) *MemoryCache {
 		maxEntries: max(maxEntries, 1),
 		order:      list.New(),
 		entries:    make(map[string]*list.Element),
-		now:        time.Now,
+		clock:      clock.Real{},
 	}
 }
 
@@ -48,7 +49,7 @@ func (c *MemoryCache) Get(ctx context.Context, key string) (string, bool, error)
 		return "", false, nil
 	}
 	e := el.Value.(*cacheEntry)
-	if !c.now().Before(e.expires) {
+	if !c.clock.Now().Before(e.expires) {
 		c.order.Remove(el)
 		delete(c.entries, key)
 		return "", false, nil
@@ -67,7 +68,7 @@ func (c *MemoryCache) Put(ctx context.Context, key, jobID string, ttl time.Durat
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	expires := c.now().Add(ttl)
+	expires := c.clock.Now().Add(ttl)
 	if el, ok := c.entries[key]; ok {
 		e := el.Value.(*cacheEntry)
 		e.jobID, e.expires = jobID, expires

@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
+	"github.com/stickerd/stickerd/internal/clock"
 )
 
 // RateLimit is a token bucket: Burst tokens at most, refilled at Rate
@@ -54,6 +55,9 @@ type Config struct {
 	// PoolSize is the number of Redis connections; default go-redis's
 	// (10 per CPU).
 	PoolSize int
+	// Clock times the in-process implementations' expiries and rate
+	// limits; nil is the real clock. Redis keeps its own time.
+	Clock clock.Clock
 }
 
 // DefaultConfig returns the in-process configuration with every default

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/stickerd/stickerd/internal/clock"
 )
 
 // sweepEvery is how often the in-process stores drop expired entries, so
@@ -19,7 +20,7 @@ type MemoryIdempotency struct {
 	mu        sync.Mutex
 	entries   map[string]idemEntry
 	lastSweep time.Time
-	now       func() time.Time
+	clock     clock.Clock
 }
 
 type idemEntry struct {
@@ -29,7 +30,7 @@ type idemEntry struct {
 
 // NewMemoryIdempotency returns an empty reservation table.
 func NewMemoryIdempotency() *MemoryIdempotency {
-	return &MemoryIdempotency{entries: make(map[string]idemEntry), now: time.Now}
+	return &MemoryIdempotency{entries: make(map[string]idemEntry), clock: clock.Real{}}
 }
 
 // Reserve records key → (bodyHash, jobID) for ttl unless key is held.
@@ -42,7 +43,7 @@ func (m *MemoryIdempotency) Reserve(ctx context.Context, key, bodyHash, jobID st
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	now := m.now()
+	now := m.clock.Now()
 	if now.Sub(m.lastSweep) >= sweepEvery {
 		for k, e := range m.entries {
 			if !now.Before(e.expires) {

@@ -5,13 +5,9 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/stickerd/stickerd/internal/clock"
 )
-
-// fakeClock is a settable clock for the in-process stores' sweeps.
-type fakeClock struct{ t time.Time }
-
-func (c *fakeClock) Now() time.Time          { return c.t }
-func (c *fakeClock) Advance(d time.Duration) { c.t = c.t.Add(d) }
 
 func TestMemoryCache_EvictsLeastRecentlyUsed(t *testing.T) {
 	c := NewMemoryCache(2)
@@ -42,19 +38,19 @@ func TestMemory_IdleKeysAreSwept(t *testing.T) {
 		name string
 		// fill adds 100 keys that go idle within a second; size reports
 		// how many are held.
-		fill func(clock *fakeClock) (size func() int, touch func())
+		fill func(fake *clock.Fake) (size func() int, touch func())
 	}{
-		{"rate limiter", func(clock *fakeClock) (func() int, func()) {
+		{"rate limiter", func(fake *clock.Fake) (func() int, func()) {
 			l := NewMemoryRateLimiter(RateLimit{Rate: 10, Burst: 5})
-			l.now = clock.Now
+			l.clock = fake
 			for i := range 100 {
 				l.Allow(ctx, fmt.Sprintf("tenant-%d", i))
 			}
 			return l.Len, func() { l.Allow(ctx, "tenant-0") }
 		}},
-		{"idempotency", func(clock *fakeClock) (func() int, func()) {
+		{"idempotency", func(fake *clock.Fake) (func() int, func()) {
 			m := NewMemoryIdempotency()
-			m.now = clock.Now
+			m.clock = fake
 			for i := range 100 {
 				m.Reserve(ctx, fmt.Sprintf("key-%d", i), "h", "j", time.Second)
 			}
@@ -63,17 +59,32 @@ func TestMemory_IdleKeysAreSwept(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
-			size, touch := tt.fill(clock)
+			fake := clock.NewFake(time.Unix(1_700_000_000, 0))
+			size, touch := tt.fill(fake)
 			if size() != 100 {
 				t.Fatalf("holding %d keys, want 100", size())
 			}
-			clock.Advance(sweepEvery)
+			fake.Advance(sweepEvery)
 			touch()
 			if size() != 1 {
 				t.Fatalf("holding %d keys after a sweep, want only the one just used", size())
 			}
 		})
+	}
+}
+
+// NewMemory runs the in-process stores on Config.Clock.
+func TestNewMemory_UsesConfigClock(t *testing.T) {
+	fake := clock.NewFake(time.Unix(1_700_000_000, 0))
+	set, err := NewMemory(Config{Clock: fake})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustPut(t, set.Cache, "a", "job_a", time.Minute)
+	wantCached(t, set.Cache, "a", "job_a")
+	fake.Advance(time.Minute)
+	if _, ok, _ := set.Cache.Get(context.Background(), "a"); ok {
+		t.Fatal("the entry outlived its TTL on the fake clock")
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"math"
 	"sync"
 	"time"
+
+	"github.com/stickerd/stickerd/internal/clock"
 )
 
 // offer hands v to a subscriber's one-slot channel without blocking: a
@@ -42,7 +44,7 @@ type MemoryProgress struct {
 	latest    map[string]latestProgress
 	subs      map[string]map[chan float64]struct{}
 	lastSweep time.Time
-	now       func() time.Time
+	clock     clock.Clock
 }
 
 type latestProgress struct {
@@ -57,7 +59,7 @@ func NewMemoryProgress(ttl time.Duration) *MemoryProgress {
 		ttl:    ttl,
 		latest: make(map[string]latestProgress),
 		subs:   make(map[string]map[chan float64]struct{}),
-		now:    time.Now,
+		clock:  clock.Real{},
 	}
 }
 
@@ -71,7 +73,7 @@ func (m *MemoryProgress) Publish(ctx context.Context, jobID string, progress flo
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	now := m.now()
+	now := m.clock.Now()
 	if now.Sub(m.lastSweep) >= sweepEvery {
 		for job, l := range m.latest {
 			if !now.Before(l.expires) {
@@ -100,7 +102,7 @@ func (m *MemoryProgress) Subscribe(ctx context.Context, jobID string) (<-chan fl
 		m.subs[jobID] = make(map[chan float64]struct{})
 	}
 	m.subs[jobID][ch] = struct{}{}
-	if l, ok := m.latest[jobID]; ok && m.now().Before(l.expires) {
+	if l, ok := m.latest[jobID]; ok && m.clock.Now().Before(l.expires) {
 		offer(ch, l.value)
 	}
 	m.mu.Unlock()

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/stickerd/stickerd/internal/clock"
 )
 
 // Both limiters implement GCRA, the token bucket written as one
@@ -25,7 +26,7 @@ type MemoryRateLimiter struct {
 	burst     time.Duration // burst * interval
 	tats      map[string]time.Time
 	lastSweep time.Time
-	now       func() time.Time
+	clock     clock.Clock
 }
 
 // NewMemoryRateLimiter returns a limiter applying limit to every key.
@@ -36,7 +37,7 @@ func NewMemoryRateLimiter(limit RateLimit) *MemoryRateLimiter {
 		interval: iv,
 		burst:    time.Duration(limit.Burst) * iv,
 		tats:     make(map[string]time.Time),
-		now:      time.Now,
+		clock:    clock.Real{},
 	}
 }
 
@@ -47,7 +48,7 @@ func (l *MemoryRateLimiter) Allow(ctx context.Context, key string) (bool, time.D
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := l.now()
+	now := l.clock.Now()
 	if now.Sub(l.lastSweep) >= sweepEvery {
 		for k, tat := range l.tats {
 			if !tat.After(now) {

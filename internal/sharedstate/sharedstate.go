@@ -91,11 +91,16 @@ func NewMemory(cfg Config) (*Set, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	cache, limiter := NewMemoryCache(cfg.CacheSize), NewMemoryRateLimiter(cfg.RateLimit)
+	idem, progress := NewMemoryIdempotency(), NewMemoryProgress(cfg.ProgressTTL)
+	if cfg.Clock != nil {
+		cache.clock, limiter.clock, idem.clock, progress.clock = cfg.Clock, cfg.Clock, cfg.Clock, cfg.Clock
+	}
 	return &Set{
-		Cache:       NewMemoryCache(cfg.CacheSize),
-		Limiter:     NewMemoryRateLimiter(cfg.RateLimit),
-		Idempotency: NewMemoryIdempotency(),
-		Progress:    NewMemoryProgress(cfg.ProgressTTL),
+		Cache:       cache,
+		Limiter:     limiter,
+		Idempotency: idem,
+		Progress:    progress,
 		Backend:     "memory",
 	}, nil
 }
