@@ -26,11 +26,10 @@ type EdgeInfo struct {
 
 // edgeRegistry keeps the edges that reported within their TTL.
 type edgeRegistry struct {
-	mu     sync.Mutex
-	edges  map[string]*edgeEntry
-	clock  clock.Clock
-	ttl    time.Duration
-	onGone func(id string)
+	mu    sync.Mutex
+	edges map[string]*edgeEntry
+	clock clock.Clock
+	ttl   time.Duration
 }
 
 type edgeEntry struct {

@@ -2,7 +2,6 @@ package scheduler
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -81,17 +80,3 @@ func (e *EtcdElector) Leader(ctx context.Context) string {
 	}
 	return string(resp.Kvs[0].Value)
 }
-
-// Always is an Elector for a single replica: it leads at once.
-type Always struct{ Addr string }
-
-// Campaign implements Elector.
-func (a Always) Campaign(ctx context.Context) (context.Context, error) {
-	if ctx.Err() != nil {
-		return nil, errors.New("canceled")
-	}
-	return ctx, nil
-}
-
-// Leader implements Elector.
-func (a Always) Leader(context.Context) string { return a.Addr }

@@ -207,6 +207,6 @@ func (p *Publisher) drop(n int, why error) {
 	last := p.lastDropLog.Load()
 	if now-last >= int64(dropLogEvery) && p.lastDropLog.CompareAndSwap(last, now) {
 		p.cfg.Logger.Warn("errevents: error events dropped", "count", n, "reason", why.Error(),
-			"service", p.cfg.Service)
+			"events_of", p.cfg.Service)
 	}
 }

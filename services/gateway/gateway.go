@@ -52,7 +52,7 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Gateway, error) {
 			return err
 		}}}
 	}
-	g := &Gateway{cfg: cfg, deps: deps, log: log.With("service", "gateway"), keys: map[[32]byte]string{},
+	g := &Gateway{cfg: cfg, deps: deps, log: log.With("component", "gateway"), keys: map[[32]byte]string{},
 		met: newGatewayMetrics(), recorded: map[string]struct{}{}}
 	for key, tenant := range cfg.APIKeys {
 		g.keys[sha256.Sum256([]byte(key))] = tenant

@@ -50,7 +50,7 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
 		Problem(w, http.StatusConflict, "CONFLICT", "job "+j.ID+" already "+j.Status)
 		return
 	}
-	now := s.now().UTC()
+	now := s.clock.Now().UTC()
 	j.Status, j.FinishedAt = "canceled", &now
 	j.Error = &JobError{Code: "CANCELED", Message: "canceled by the client"}
 	close(j.changed)

@@ -55,7 +55,7 @@ func terminal(status string) bool {
 // advance moves j one step on and says what kind of event that was ("" for
 // none: the job ended, or is held). The caller holds s.mu.
 func (s *Server) advance(j *job) string {
-	now := s.now().UTC()
+	now := s.clock.Now().UTC()
 	switch {
 	case terminal(j.Status):
 		return ""
@@ -120,7 +120,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	}
 	s.seq++
 	j := &job{view: view{ID: fmt.Sprintf("job_%04d", s.seq), Status: "queued", Attempts: 1,
-		Priority: cmp.Or(sp.Priority, "normal"), CreatedAt: s.now().UTC(), Metadata: sp.Metadata},
+		Priority: cmp.Or(sp.Priority, "normal"), CreatedAt: s.clock.Now().UTC(), Metadata: sp.Metadata},
 		body: string(norm), changed: make(chan struct{})}
 	if j.Metadata == nil {
 		j.Metadata = map[string]string{}

@@ -14,8 +14,8 @@ import (
 	"path"
 	"strings"
 	"sync"
-	"time"
 
+	"github.com/stickerd/stickerd/internal/clock"
 	"github.com/stickerd/stickerd/internal/errcode"
 	"github.com/stickerd/stickerd/internal/problem"
 	"github.com/stickerd/stickerd/render/builtin"
@@ -105,7 +105,7 @@ type Server struct {
 	requests []string
 	brokeOut bool
 	brokeEv  bool
-	now      func() time.Time
+	clock    clock.Clock // stamps the jobs
 }
 
 // New returns a fake configured by cfg; it panics when cfg does not pass
@@ -125,7 +125,7 @@ func New(cfg Config) *Server {
 		cfg.MaxUploadBytes = d.MaxUploadBytes
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), assets: map[string]*Upload{}, jobs: map[string]*job{},
-		idem: map[string]string{}, cache: map[string]string{}, now: time.Now}
+		idem: map[string]string{}, cache: map[string]string{}, clock: clock.Real{}}
 	s.mux.HandleFunc("POST /v1/assets", s.upload)
 	s.mux.HandleFunc("POST /v1/renders", s.submit)
 	s.mux.HandleFunc("GET /v1/renders", s.list)
