@@ -108,6 +108,22 @@ func (s *Scheduler) assign(ctx context.Context, it *item, w *worker) {
 	} else {
 		j, err = s.store.Update(ctx, it.id, fn)
 	}
+	var again *jobs.Job // the record read back after a failed write
+	if err != nil && !errors.Is(err, errSkip) {
+		// The write may have committed although its answer was lost (etcd
+		// changed leader while it was in flight): the record says.
+		// Read until the store answers: a job left running in the record
+		// but unknown to the leader would wait for nobody.
+		_ = s.retryStore(ctx, func() (gerr error) {
+			again, gerr = s.store.Get(ctx, it.id)
+			return gerr
+		})
+		if again != nil && fence != 0 && again.Status == jobs.Running && again.Fence == fence &&
+			again.Worker != nil && *again.Worker == w.id {
+			s.log.Info("assignment committed although its write reported an error", "job", it.id, "err", err)
+			j, err = again, nil
+		}
+	}
 	s.mu.Lock()
 	delete(s.assigning, it.id)
 	if err != nil || j.Status != jobs.Running {
@@ -115,8 +131,8 @@ func (s *Scheduler) assign(ctx context.Context, it *item, w *worker) {
 		if err != nil && !errors.Is(err, errSkip) {
 			// The store is unavailable or the job vanished: try again later.
 			s.log.Warn("assign failed", "job", it.id, "err", err)
-			if j2, gerr := s.store.Get(ctx, it.id); gerr == nil && j2.Status == jobs.Queued {
-				s.q.push(j2)
+			if again != nil && again.Status == jobs.Queued {
+				s.q.push(again)
 			}
 		}
 		s.mu.Unlock()

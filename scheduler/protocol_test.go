@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -443,4 +444,47 @@ func (f *flakyStore) UpdateFrom(ctx context.Context, known *jobs.Job, fn func(*j
 		return nil, err
 	}
 	return f.Memory.UpdateFrom(ctx, known, fn)
+}
+
+// An assignment write that commits while its caller sees an error (etcd's
+// leader changed while the write was in flight) is not left behind: the
+// scheduler reads the record back, finds its own assignment, and sends it.
+// Before, the job stayed running on a worker that never heard of it.
+func TestAssign_AmbiguousWriteThatCommittedIsSent(t *testing.T) {
+	mem, clk := shared()
+	amb := &ambiguousStore{Memory: mem}
+	h := newHarness(t, testCfg("s"), amb, clk)
+	h.lead()
+	j := h.submit("job_ambiguous", t0)
+	amb.arm()
+	a := h.register("a", 1)
+	as := a.assign()
+	got := h.job(j.ID)
+	if as.GetJobId() != string(j.ID) || got.Status != jobs.Running || got.Fence != as.GetFence() || got.Attempts != 1 {
+		t.Fatalf("assigned %v; record %+v", as, got)
+	}
+}
+
+// ambiguousStore commits the next update once armed but answers
+// ErrUnavailable, as a write that outlived its etcd leader does.
+type ambiguousStore struct {
+	*jobstore.Memory
+	armed atomic.Bool
+}
+
+func (f *ambiguousStore) arm() { f.armed.Store(true) }
+
+func (f *ambiguousStore) lie(j *jobs.Job, err error) (*jobs.Job, error) {
+	if err == nil && f.armed.CompareAndSwap(true, false) {
+		return nil, errors.Join(jobstore.ErrUnavailable, errors.New("test: context deadline exceeded"))
+	}
+	return j, err
+}
+
+func (f *ambiguousStore) Update(ctx context.Context, id jobs.ID, fn func(*jobs.Job) error) (*jobs.Job, error) {
+	return f.lie(f.Memory.Update(ctx, id, fn))
+}
+
+func (f *ambiguousStore) UpdateFrom(ctx context.Context, known *jobs.Job, fn func(*jobs.Job) error) (*jobs.Job, error) {
+	return f.lie(f.Memory.UpdateFrom(ctx, known, fn))
 }
