@@ -138,7 +138,6 @@ func (s *Scheduler) assign(ctx context.Context, it *item, w *worker) {
 		s.mu.Unlock()
 		if j != nil && j.Status == jobs.Canceled {
 			s.stats.canceled.Add(1)
-			s.emit(j)
 		}
 		s.poke()
 		return
@@ -151,7 +150,6 @@ func (s *Scheduler) assign(ctx context.Context, it *item, w *worker) {
 	s.mu.Unlock()
 	s.stats.assigned.Add(1)
 	metrics.SubmitToRunning.Observe(now.Sub(j.CreatedAt).Seconds())
-	s.emit(j)
 	if !current {
 		// The worker went away while the assignment was written.
 		s.requeue(ctx, it.id, fence, "WORKER_LOST", "the worker disconnected during assignment", true)

@@ -86,3 +86,58 @@ func appendEvent(batch []queue.Message, e event) []queue.Message {
 	}
 	return append(batch, queue.Message{Topic: topic, Key: []byte(e.JobID), Value: b})
 }
+
+// announcer remembers, per job, the last state the leader announced, so
+// that each state change is announced once however many writes (progress,
+// cancel requests) the record sees in that state. It belongs to one watch
+// loop.
+type announcer struct {
+	last map[jobs.ID]announced
+}
+
+type announced struct {
+	status   jobs.Status
+	attempts int
+}
+
+// changed reports whether j is a state not yet announced for its job, and
+// records it.
+func (a *announcer) changed(j *jobs.Job) bool {
+	if a.last == nil {
+		a.last = map[jobs.ID]announced{}
+	}
+	k := announced{j.Status, j.Attempts}
+	if j.Status == jobs.Queued && j.Attempts == 0 {
+		return false // a new job: the gateway answered 202 for it; not a change
+	}
+	if a.last[j.ID] == k {
+		return false
+	}
+	if j.Status.Terminal() {
+		delete(a.last, j.ID) // no state follows a terminal one
+	} else {
+		a.last[j.ID] = k
+	}
+	return true
+}
+
+// announce tells everyone outside the scheduler about a state the store
+// committed: the state-change event, the typed error event, the
+// dead-letter record and the webhook. Called from the watch of the job
+// records only, never from the handler that made the write: a write that
+// committed although its answer was lost is announced, and one that did
+// not commit never is.
+func (s *Scheduler) announce(a *announcer, j *jobs.Job) {
+	if !a.changed(j) {
+		return
+	}
+	s.emit(j)
+	s.reportError(j)
+	if j.Status == jobs.Failed && j.Error != nil && j.Error.Code == "ATTEMPTS_EXHAUSTED" {
+		metrics.DeadLettered.Inc()
+		s.deadLetter(j)
+	}
+	if s.deps.Notify != nil && j.Status.Terminal() {
+		s.deps.Notify(j)
+	}
+}

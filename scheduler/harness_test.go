@@ -51,7 +51,14 @@ type harness struct {
 
 func newHarness(t *testing.T, cfg Config, store Store, clk *clock.Fake) *harness {
 	t.Helper()
-	s, err := New(cfg, Deps{Store: store, Clock: clk}, nil)
+	return newHarnessDeps(t, cfg, Deps{Store: store, Clock: clk})
+}
+
+// newHarnessDeps is newHarness with more collaborators wired.
+func newHarnessDeps(t *testing.T, cfg Config, deps Deps) *harness {
+	t.Helper()
+	store, clk := deps.Store, deps.Clock.(*clock.Fake)
+	s, err := New(cfg, deps, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

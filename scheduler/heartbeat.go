@@ -121,9 +121,14 @@ func (s *Scheduler) requeue(ctx context.Context, id jobs.ID, fence int64, code, 
 	s.finished(j)
 }
 
-// finished accounts for a job that reached a new state through a report.
+// finished accounts for a job that reached a new state through one of the
+// leader's writes: counters, its place in the queue, the leader's
+// bookkeeping. What others are told (events, webhooks, error events, the
+// dead-letter topic) follows from the committed record instead, through
+// the watch (announce), so that a write that committed while its caller
+// saw an error is announced all the same, and one that did not commit
+// never is.
 func (s *Scheduler) finished(j *jobs.Job) {
-	s.reportError(j)
 	switch j.Status {
 	case jobs.Queued:
 		s.stats.requeued.Add(1)
@@ -136,18 +141,12 @@ func (s *Scheduler) finished(j *jobs.Job) {
 		s.stats.failed.Add(1)
 		if j.Error != nil && j.Error.Code == "ATTEMPTS_EXHAUSTED" {
 			s.stats.dlq.Add(1)
-			metrics.DeadLettered.Inc()
-			s.deadLetter(j)
 		}
 	}
 	s.mu.Lock()
 	delete(s.progress, j.ID)
 	delete(s.records, j.ID)
 	s.mu.Unlock()
-	s.emit(j)
-	if s.deps.Notify != nil && j.Status.Terminal() {
-		s.deps.Notify(j)
-	}
 }
 
 func itoa(n int) string {

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/stickerd/stickerd/internal/jobs"
 	"github.com/stickerd/stickerd/internal/jobstore"
+	"github.com/stickerd/stickerd/internal/queue"
 	"github.com/stickerd/stickerd/proto/workerpb"
 )
 
@@ -487,4 +489,93 @@ func (f *ambiguousStore) Update(ctx context.Context, id jobs.ID, fn func(*jobs.J
 
 func (f *ambiguousStore) UpdateFrom(ctx context.Context, known *jobs.Job, fn func(*jobs.Job) error) (*jobs.Job, error) {
 	return f.lie(f.Memory.UpdateFrom(ctx, known, fn))
+}
+
+// A completion whose write committed while its caller saw an error is
+// announced once (event and webhook, from the committed record) and the
+// worker's resend is acknowledged as recorded, not refused as stale.
+// Before, the job ended succeeded in the store with no event, no webhook,
+// and a "stale completion refused" in the log.
+func TestComplete_AmbiguousWriteAnnouncedFromTheRecord(t *testing.T) {
+	mem, clk := shared()
+	amb := &ambiguousStore{Memory: mem}
+	pub := &capturePublisher{}
+	var notified atomic.Int32
+	h := newHarnessDeps(t, testCfg("s"), Deps{Store: amb, Clock: clk, Events: pub,
+		Notify: func(j *jobs.Job) { notified.Add(1) }})
+	h.lead()
+	j := h.submit("job_amb_done", t0)
+	a := h.register("a", 1)
+	as := a.assign()
+	complete := &workerpb.Complete{JobId: as.GetJobId(), Fence: as.GetFence(), Output: &workerpb.Output{Key: "outputs/t1/x.mp4", Format: "mp4"}}
+	amb.arm()
+	go h.s.complete(h.ctx, a.w, complete) // the first write commits, answers unavailable, and is retried on the clock
+	armed := h.clk.Pending()
+	ctx, cancel := context.WithTimeout(h.ctx, wait)
+	defer cancel()
+	if err := h.clk.BlockUntil(ctx, armed+1); err != nil {
+		t.Fatal("the completion was not retried")
+	}
+	h.clk.Advance(storeRetry.Delay(1) * 2)
+	if ack := a.next().GetAck(); !ack.GetAccepted() {
+		t.Fatalf("the resend was answered %v, want accepted", ack)
+	}
+	h.s.complete(h.ctx, a.w, complete) // the worker's own resend, after a reconnect
+	if ack := a.next().GetAck(); !ack.GetAccepted() {
+		t.Fatalf("a second resend was answered %v, want accepted", ack)
+	}
+	if st := h.job(j.ID); st.Status != jobs.Succeeded || st.Completions != 1 {
+		t.Fatalf("record %+v", st)
+	}
+	pub.waitFor(t, `"status":"succeeded"`, 1)
+	if n := notified.Load(); n != 1 {
+		t.Fatalf("webhook notified %d times, want 1", n)
+	}
+	if s := h.s.Stats(); s.StaleRefused != 0 {
+		t.Fatalf("stale refusals %d", s.StaleRefused)
+	}
+}
+
+// capturePublisher keeps what the scheduler publishes.
+type capturePublisher struct {
+	mu   sync.Mutex
+	msgs []queue.Message
+}
+
+func (p *capturePublisher) Publish(ctx context.Context, topic string, key, value []byte) error {
+	return p.PublishBatch(ctx, []queue.Message{{Topic: topic, Key: key, Value: value}})
+}
+
+func (p *capturePublisher) PublishBatch(_ context.Context, msgs []queue.Message) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.msgs = append(p.msgs, msgs...)
+	return nil
+}
+
+// waitFor waits until exactly n published values contain substr (and
+// fails when more arrive or the wait runs out).
+func (p *capturePublisher) waitFor(t *testing.T, substr string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for {
+		p.mu.Lock()
+		got := 0
+		for _, m := range p.msgs {
+			if strings.Contains(string(m.Value), substr) {
+				got++
+			}
+		}
+		p.mu.Unlock()
+		if got > n {
+			t.Fatalf("%d events with %s, want %d", got, substr, n)
+		}
+		if got == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d events with %s after %s, want %d", got, substr, wait, n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

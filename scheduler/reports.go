@@ -164,6 +164,15 @@ func (s *Scheduler) complete(ctx context.Context, w *worker, c *workerpb.Complet
 		s.finished(j)
 		s.sendTo(w, ackMsg(string(id), fence, true))
 	case errors.Is(err, jobs.ErrStaleFence) || errors.Is(err, jobs.ErrTransition):
+		if cur, gerr := s.store.Get(ctx, id); gerr == nil && cur.Status == jobs.Succeeded && cur.Fence == fence &&
+			cur.Output != nil && cur.Output.Key == out.Key {
+			// An earlier send of this report was recorded although its
+			// write answered an error (etcd changed leader meanwhile): the
+			// record is this attempt's. The watch announces it.
+			s.log.Info("completion already recorded by an earlier write that reported an error", "job", id, "worker", w.id, "fence", fence)
+			s.sendTo(w, ackMsg(string(id), fence, true))
+			return
+		}
 		s.stats.stale.Add(1)
 		metrics.StaleReports.Inc()
 		s.log.Warn("stale completion refused", "job", id, "worker", w.id, "fence", fence)

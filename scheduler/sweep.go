@@ -7,10 +7,12 @@ import (
 	"github.com/stickerd/stickerd/internal/jobs"
 )
 
-// watchLoop follows the store from the recovery revision: new and requeued
-// jobs join the queue (whichever replica's intake saw their message), and
-// cancellations of running jobs reach their workers.
+// watchLoop follows the store from the recovery revision: every committed
+// state change is announced, new and requeued jobs join the queue
+// (whichever replica's intake saw their message), and cancellations of
+// running jobs reach their workers.
 func (s *Scheduler) watchLoop(ctx context.Context, rev int64) {
+	var ann announcer
 	for ctx.Err() == nil {
 		ch, err := s.store.WatchJobs(ctx, rev+1)
 		if err != nil {
@@ -27,6 +29,7 @@ func (s *Scheduler) watchLoop(ctx context.Context, rev int64) {
 			if ev.Job.Revision > rev {
 				rev = ev.Job.Revision
 			}
+			s.announce(&ann, ev.Job)
 			s.observe(ctx, ev.Job)
 		}
 	}
