@@ -79,7 +79,7 @@ func (w *Worker) session(ctx context.Context, addr string) (bool, string, error)
 		case *workerpb.SchedulerMessage_Cancel:
 			w.cancelJob(jobs.ID(msg.Cancel.GetJobId()), msg.Cancel.GetFence())
 		case *workerpb.SchedulerMessage_Ack:
-			w.acked(jobs.ID(msg.Ack.GetJobId()), msg.Ack.GetFence())
+			w.acked(jobs.ID(msg.Ack.GetJobId()), msg.Ack.GetFence(), msg.Ack.GetAccepted())
 		case *workerpb.SchedulerMessage_Drain:
 			w.mu.Lock()
 			w.draining = true

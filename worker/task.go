@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/stickerd/stickerd/internal/blob"
 	"github.com/stickerd/stickerd/internal/errcode"
@@ -121,7 +122,7 @@ func (w *Worker) render(ctx context.Context, a *workerpb.Assign, t *task) *worke
 		metrics.RenderRealtime.WithLabelValues(class, res.Format).Observe(res.Duration / took)
 	}
 	metrics.RenderOutputBytes.WithLabelValues(res.Format).Observe(float64(res.Bytes))
-	key := blob.OutputKey(a.GetTenant(), id, res.Format)
+	key := blob.OutputKey(a.GetTenant(), id, fence, res.Format)
 	n, err := w.blobs.PutFile(ctx, key, out)
 	if err != nil {
 		return fail(errcode.Wrap(errcode.StorageFailed, err, "storing the output"))
@@ -154,13 +155,33 @@ func (w *Worker) report(id jobs.ID, fence int64, m *workerpb.WorkerMessage) {
 	w.push(m)
 }
 
-func (w *Worker) acked(id jobs.ID, fence int64) {
+// acked forgets a report the scheduler answered. A completion it refused
+// (the job moved on to another attempt, or ended) leaves an output nobody
+// will serve: it is removed, the accepted attempt's own file untouched
+// since every attempt writes under its own fencing token.
+func (w *Worker) acked(id jobs.ID, fence int64, accepted bool) {
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	if p, ok := w.pending[id]; ok && p.fence == fence {
-		delete(w.pending, id)
-		w.notifyLocked()
+	p, ok := w.pending[id]
+	if !ok || p.fence != fence {
+		w.mu.Unlock()
+		return
 	}
+	delete(w.pending, id)
+	w.notifyLocked()
+	w.mu.Unlock()
+	if c := p.msg.GetComplete(); c != nil && !accepted && c.GetOutput().GetKey() != "" {
+		go w.removeRefused(id, fence, c.GetOutput().GetKey()) // not on the stream's receive loop
+	}
+}
+
+func (w *Worker) removeRefused(id jobs.ID, fence int64, key string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := w.blobs.Delete(ctx, key); err != nil {
+		w.log.Warn("could not remove the output of a refused attempt", "job", id, "fence", fence, "key", key, "err", err)
+		return
+	}
+	w.log.Info("removed the output of a refused attempt", "job", id, "fence", fence, "key", key)
 }
 
 // Retryable reports whether another attempt (on another worker) may

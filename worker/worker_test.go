@@ -2,9 +2,13 @@ package worker
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/stickerd/stickerd/internal/blob"
 	"github.com/stickerd/stickerd/internal/errcode"
 	"github.com/stickerd/stickerd/proto/workerpb"
 )
@@ -218,4 +222,43 @@ func reportFence(m *workerpb.WorkerMessage) int64 {
 		return m.GetFail().GetFence()
 	}
 	return m.GetReleased().GetFence()
+}
+
+// Every attempt stores its output under its own fencing token, and a
+// completion the scheduler refuses (the job moved on while this worker was
+// paused) has its output removed; the accepted attempt's file is never
+// touched. Before, both attempts wrote the job's one output name, so a
+// late attempt replaced the output the record describes.
+func TestOutput_PerAttemptAndRemovedWhenRefused(t *testing.T) {
+	n := newNetwork(t, "s1")
+	dir := t.TempDir()
+	g := newRig(t, testConfig(t, "s1"), n, &testRenderer{started: make(chan string, 4)})
+	g.w.blobs = blob.Dir{Root: dir}
+	g.run()
+	c := g.session("s1")
+	c.assign("job_1", 5)
+	accepted := c.report(t).GetComplete().GetOutput().GetKey()
+	c.ack("job_1", 5)
+	g.acked()
+	c.assign("job_1", 8) // a later attempt of the same job on this worker
+	late := c.report(t).GetComplete().GetOutput().GetKey()
+	if accepted == late || !strings.Contains(accepted, "job_1-5.") || !strings.Contains(late, "job_1-8.") {
+		t.Fatalf("output keys %q and %q: want one per fencing token", accepted, late)
+	}
+	c.out <- &workerpb.SchedulerMessage{Msg: &workerpb.SchedulerMessage_Ack{Ack: &workerpb.Ack{JobId: "job_1", Fence: 8, Accepted: false}}}
+	g.acked()
+	deadline := time.Now().Add(wait)
+	for {
+		_, err := os.Stat(filepath.Join(dir, late))
+		if os.IsNotExist(err) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the refused attempt's output %s is still there (%v)", late, err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if _, err := os.Stat(filepath.Join(dir, accepted)); err != nil {
+		t.Fatalf("the accepted output is gone: %v", err)
+	}
 }

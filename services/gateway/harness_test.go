@@ -158,7 +158,7 @@ func (h *harness) succeed(id string, format string, data []byte) *jobs.Job {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	key := blob.OutputKey(j.Tenant, id, format)
+	key := blob.OutputKey(j.Tenant, id, 1, format)
 	if _, err := h.blobs.Put(h.ctx(), key, bytes.NewReader(data), 0); err != nil {
 		h.t.Fatal(err)
 	}
