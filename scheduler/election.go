@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/stickerd/stickerd/internal/jobstore"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 )
@@ -57,7 +58,10 @@ func (e *EtcdElector) Campaign(ctx context.Context) (context.Context, error) {
 		sess.Close()
 		return nil, err
 	}
-	lctx, cancel := context.WithCancel(ctx)
+	// The term fences every write the leader makes with lctx (or with a
+	// context that Scheduler.fenced gives the term): the election key's
+	// create revision must still be el.Rev() when the write commits.
+	lctx, cancel := context.WithCancel(jobstore.WithTerm(ctx, jobstore.Term{Key: el.Key(), Rev: el.Rev()}))
 	go func() {
 		defer cancel()
 		select {

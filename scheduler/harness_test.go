@@ -71,7 +71,14 @@ func newHarnessDeps(t *testing.T, cfg Config, deps Deps) *harness {
 // until the test ends.
 func (h *harness) lead() {
 	h.t.Helper()
-	ctx, cancel := context.WithCancel(h.ctx)
+	h.leadWith(h.ctx)
+}
+
+// leadWith is lead with a leader context of the test's, e.g. one that
+// carries an election term.
+func (h *harness) leadWith(parent context.Context) {
+	h.t.Helper()
+	ctx, cancel := context.WithCancel(parent)
 	done := make(chan struct{})
 	go func() { defer close(done); _ = h.s.Lead(ctx) }()
 	h.t.Cleanup(func() { cancel(); <-done })

@@ -1,6 +1,8 @@
 package scheduler
 
 import (
+	"errors"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"context"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/stickerd/stickerd/internal/errcode"
 	"github.com/stickerd/stickerd/internal/errevents"
+	"github.com/stickerd/stickerd/internal/jobstore"
 	"github.com/stickerd/stickerd/internal/metrics"
 
 	"github.com/stickerd/stickerd/internal/jobs"
@@ -43,12 +46,24 @@ func (s *Scheduler) lost(w *worker) {
 		s.mu.Unlock()
 		return
 	}
+	ctx := s.leaderCtx
+	s.mu.Unlock()
+	// The timer may have fired because this replica was paused, not the
+	// worker: a leader that slept past its lease must not act on what it
+	// saw before. Ask the store whether the term still holds first.
+	if !s.termHolds(ctx) {
+		return
+	}
+	s.mu.Lock()
+	if s.workers[w.id] != w || !s.leading {
+		s.mu.Unlock()
+		return
+	}
 	held := make(map[jobs.ID]int64, len(w.running))
 	for id, fence := range w.running {
 		held[id] = fence
 	}
 	s.dropLocked(w.id, w)
-	ctx := s.leaderCtx
 	s.mu.Unlock()
 	s.stats.lost.Add(1)
 	metrics.WorkersLost.Inc()
@@ -112,7 +127,11 @@ func (s *Scheduler) requeue(ctx context.Context, id jobs.ID, fence int64, code, 
 		})
 		return err
 	})
-	if err != nil {
+	switch {
+	case errors.Is(err, jobstore.ErrDeposed):
+		s.deposed("requeue", id, err)
+		return
+	case err != nil:
 		if err != errSkip {
 			s.log.Error("requeue failed; the next leader's recovery will retry", "job", id, "err", err)
 		}

@@ -579,3 +579,60 @@ func (p *capturePublisher) waitFor(t *testing.T, substr string, n int) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// A leader paused past its lease wakes to heartbeat timers that fired
+// while it slept. It changes nothing: it asks the store whether its term
+// holds before acting on them, and even when that answer is wrong (the
+// term ends between the check and the write) every write it makes is
+// fenced by its term and refused. Before, it declared the worker lost and
+// requeued its job on the strength of its stale view.
+func TestDeposedLeader_ChangesNothingWhenItWakes(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		// lies makes the lease check answer "still leading" regardless.
+		lies bool
+	}{
+		{"the lease check stops it", false},
+		{"the fence stops it when the check is wrong", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			mem, clk := shared()
+			var store Store = mem
+			if tt.lies {
+				store = &lyingTerms{Memory: mem}
+			}
+			h := newHarness(t, testCfg("s"), store, clk)
+			h.leadWith(jobstore.WithTerm(h.ctx, mem.Elect("leader")))
+			j := h.submit("job_paused_leader", t0)
+			a := h.register("a", 1)
+			as := a.assign()
+			before := h.job(j.ID)
+
+			// Paused past its lease: the term ends, another replica wins.
+			mem.EndTerm("leader")
+			mem.Elect("leader")
+			ttl := h.s.cfg.HeartbeatTTL + h.s.cfg.HeartbeatGrace + h.s.cfg.HeartbeatJitter
+			h.advanceTo(t0.Add(ttl)) // a's heartbeat timer fires on waking
+			h.s.complete(h.ctx, a.w, &workerpb.Complete{JobId: as.GetJobId(), Fence: as.GetFence(),
+				Output: &workerpb.Output{Key: "outputs/t1/x.mp4", Format: "mp4"}})
+			h.s.progressReport(h.ctx, &workerpb.Progress{JobId: as.GetJobId(), Fence: as.GetFence(), Progress: 0.5})
+
+			after := h.job(j.ID)
+			if after.Revision != before.Revision || after.Status != jobs.Running || after.Fence != before.Fence {
+				t.Fatalf("the deposed leader wrote: before %+v, after %+v", before, after)
+			}
+			st := h.s.Stats()
+			if st.Deposed == 0 || st.Requeued != 0 || st.Completed != 0 {
+				t.Fatalf("stats %+v: want refusals, no requeue, no completion", st)
+			}
+			if !tt.lies && st.WorkersLost != 0 {
+				t.Fatalf("declared %d workers lost after its term ended", st.WorkersLost)
+			}
+		})
+	}
+}
+
+// lyingTerms says every term still holds.
+type lyingTerms struct{ *jobstore.Memory }
+
+func (lyingTerms) TermValid(context.Context, jobstore.Term) (bool, error) { return true, nil }

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/stickerd/stickerd/internal/jobs"
+	"github.com/stickerd/stickerd/internal/jobstore"
 	"github.com/stickerd/stickerd/internal/metrics"
 	"github.com/stickerd/stickerd/proto/workerpb"
 )
@@ -97,6 +98,7 @@ func (s *Scheduler) heartbeat(w *worker, hb *workerpb.Heartbeat) {
 // progressReport stores a running job's progress, at most once per
 // ProgressWriteInterval per job: watchers (SSE) follow the record.
 func (s *Scheduler) progressReport(ctx context.Context, p *workerpb.Progress) {
+	ctx = s.fenced(ctx)
 	id := jobs.ID(p.GetJobId())
 	if s.deps.Progress != nil {
 		if err := s.deps.Progress.Publish(ctx, string(id), p.GetProgress()); err != nil {
@@ -140,6 +142,7 @@ func (s *Scheduler) progressReport(ctx context.Context, p *workerpb.Progress) {
 // complete records a finished render; a report from a stale assignment
 // (another worker has the job now, or it already ended) is refused.
 func (s *Scheduler) complete(ctx context.Context, w *worker, c *workerpb.Complete) {
+	ctx = s.fenced(ctx)
 	id, fence := jobs.ID(c.GetJobId()), c.GetFence()
 	o := c.GetOutput()
 	out := jobs.Output{URL: "/v1/renders/" + string(id) + "/output", Key: o.GetKey(), Bytes: o.GetBytes(), Format: o.GetFormat(),
@@ -163,6 +166,8 @@ func (s *Scheduler) complete(ctx context.Context, w *worker, c *workerpb.Complet
 	case err == nil:
 		s.finished(j)
 		s.sendTo(w, ackMsg(string(id), fence, true))
+	case errors.Is(err, jobstore.ErrDeposed):
+		s.deposed("completion", id, err) // the new leader takes the worker's resend
 	case errors.Is(err, jobs.ErrStaleFence) || errors.Is(err, jobs.ErrTransition):
 		if cur, gerr := s.store.Get(ctx, id); gerr == nil && cur.Status == jobs.Succeeded && cur.Fence == fence &&
 			cur.Output != nil && cur.Output.Key == out.Key {
@@ -185,6 +190,7 @@ func (s *Scheduler) complete(ctx context.Context, w *worker, c *workerpb.Complet
 // fail records a failed attempt: retried elsewhere when the worker says
 // it is worth it, failed for good otherwise.
 func (s *Scheduler) fail(ctx context.Context, w *worker, f *workerpb.Fail) {
+	ctx = s.fenced(ctx)
 	id := jobs.ID(f.GetJobId())
 	s.release(w, id)
 	s.requeue(ctx, id, f.GetFence(), f.GetCode(), f.GetMessage(), f.GetRetryable())
@@ -194,6 +200,7 @@ func (s *Scheduler) fail(ctx context.Context, w *worker, f *workerpb.Fail) {
 // released handles a job a worker gave back: canceled on request, or
 // handed back by a draining worker (requeued at once, the attempt not counted).
 func (s *Scheduler) released(ctx context.Context, w *worker, r *workerpb.Released) {
+	ctx = s.fenced(ctx)
 	id, fence := jobs.ID(r.GetJobId()), r.GetFence()
 	s.release(w, id)
 	now := s.clock.Now()

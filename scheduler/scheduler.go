@@ -85,6 +85,9 @@ type Deps struct {
 // Stats are counters for metrics and tests.
 type Stats struct {
 	Assigned, Completed, Failed, Canceled, Requeued, StaleRefused, WorkersLost, DeadLettered, Swept int64
+	// Deposed counts writes refused, and timers not acted on, because this
+	// replica's leadership term had ended.
+	Deposed int64
 }
 
 // Scheduler is one replica. Only the elected leader dispatches; every
@@ -108,7 +111,7 @@ type Scheduler struct {
 	wake         chan struct{}
 
 	stats struct {
-		assigned, completed, failed, canceled, requeued, stale, lost, dlq, swept atomic.Int64
+		assigned, completed, failed, canceled, requeued, stale, lost, dlq, swept, deposed atomic.Int64
 	}
 	events chan event
 	edges  edgeRegistry
@@ -139,7 +142,7 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Scheduler, error) {
 func (s *Scheduler) Stats() Stats {
 	return Stats{Assigned: s.stats.assigned.Load(), Completed: s.stats.completed.Load(), Failed: s.stats.failed.Load(),
 		Canceled: s.stats.canceled.Load(), Requeued: s.stats.requeued.Load(), StaleRefused: s.stats.stale.Load(),
-		WorkersLost: s.stats.lost.Load(), DeadLettered: s.stats.dlq.Load(), Swept: s.stats.swept.Load()}
+		WorkersLost: s.stats.lost.Load(), DeadLettered: s.stats.dlq.Load(), Swept: s.stats.swept.Load(), Deposed: s.stats.deposed.Load()}
 }
 
 // Leading reports whether this replica dispatches now.

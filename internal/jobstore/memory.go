@@ -31,6 +31,10 @@ type Memory struct {
 	subs      map[*memSub]struct{}
 	// listScanLimit as Store's, a field so that tests can lower it.
 	listScanLimit int
+	// terms are the election keys' current terms (Elect), termSeq the
+	// last term handed out.
+	terms   map[string]int64
+	termSeq int64
 }
 
 type memRecord struct {
@@ -139,6 +143,9 @@ func (m *Memory) CAS(ctx context.Context, j *jobs.Job) (*jobs.Job, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if err := m.checkTermLocked(ctx); err != nil {
+		return nil, err
+	}
 	r, ok := m.records[c.ID]
 	switch {
 	case !ok:

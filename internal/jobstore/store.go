@@ -142,11 +142,12 @@ func (s *Store) CAS(ctx context.Context, j *jobs.Job) (*jobs.Job, error) {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
 	key := s.keys.job(c.ID)
+	fence, readTerm, term, fenced := termCmp(ctx)
 	start := time.Now()
 	resp, err := s.cli.Txn(ctx).
-		If(clientv3.Compare(clientv3.ModRevision(key), "=", c.Revision)).
+		If(append(fence, clientv3.Compare(clientv3.ModRevision(key), "=", c.Revision))...).
 		Then(clientv3.OpPut(key, string(data)), s.queuedOp(c)).
-		Else(clientv3.OpGet(key, clientv3.WithKeysOnly())).
+		Else(append([]clientv3.Op{clientv3.OpGet(key, clientv3.WithKeysOnly())}, readTerm...)...).
 		Commit()
 	observe("cas", start, err)
 	if err != nil {
@@ -155,6 +156,11 @@ func (s *Store) CAS(ctx context.Context, j *jobs.Job) (*jobs.Job, error) {
 	if resp.Succeeded {
 		c.Revision = resp.Header.Revision
 		return c, nil
+	}
+	if fenced {
+		if err := deposed(term, resp, 1); err != nil {
+			return nil, err
+		}
 	}
 	kvs := resp.Responses[0].GetResponseRange().GetKvs()
 	if len(kvs) == 0 {
