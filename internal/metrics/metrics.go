@@ -117,6 +117,9 @@ var (
 	EtcdHasLeader = promauto.NewGauge(prometheus.GaugeOpts{
 		Name: "stickerd_etcd_has_leader", Help: "1 while the embedded etcd member sees a leader (kv and dev processes).",
 	})
+	SchedulerAuthRefused = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "stickerd_scheduler_auth_refused_total", Help: "Connections and calls the scheduler refused for want of a valid client certificate or join token, by reason (plaintext, no_certificate, bad_certificate, handshake, token).",
+	}, []string{"reason"})
 )
 
 // Errors (the taxonomy) and webhooks.
