@@ -102,6 +102,11 @@ type Job struct {
 	CancelRequested bool `json:"cancel_requested,omitempty"`
 	// Completions counts accepted completions; it is 1 for a succeeded job.
 	Completions int `json:"completions,omitempty"`
+	// Term is the leadership term (the scheduler election key's create
+	// revision) under which the record was last written, 0 for a write
+	// made outside one (the gateway's). The store stamps it; with etcd's
+	// history it shows that no write committed after its term ended.
+	Term int64 `json:"term,omitempty"`
 
 	// Revision is the store's modification revision of this record, the
 	// value a compare-and-swap checks. Not stored in the record itself.

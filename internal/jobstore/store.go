@@ -135,6 +135,8 @@ func (s *Store) CAS(ctx context.Context, j *jobs.Job) (*jobs.Job, error) {
 		return nil, fmt.Errorf("%w: %s: no revision to compare (use Create for a new job)", ErrConflict, j.ID)
 	}
 	c := j.Clone()
+	fence, readTerm, term, fenced := termCmp(ctx)
+	c.Term = term.Rev
 	data, err := json.Marshal(c)
 	if err != nil {
 		return nil, fmt.Errorf("jobstore: encode %s: %w", c.ID, err)
@@ -142,7 +144,6 @@ func (s *Store) CAS(ctx context.Context, j *jobs.Job) (*jobs.Job, error) {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
 	key := s.keys.job(c.ID)
-	fence, readTerm, term, fenced := termCmp(ctx)
 	start := time.Now()
 	resp, err := s.cli.Txn(ctx).
 		If(append(fence, clientv3.Compare(clientv3.ModRevision(key), "=", c.Revision))...).

@@ -42,7 +42,7 @@ func TermOf(ctx context.Context) (Term, bool) {
 func termCmp(ctx context.Context) ([]clientv3.Cmp, []clientv3.Op, Term, bool) {
 	t, ok := TermOf(ctx)
 	if !ok {
-		return nil, nil, t, false
+		return nil, nil, Term{}, false
 	}
 	return []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(t.Key), "=", t.Rev)},
 		[]clientv3.Op{clientv3.OpGet(t.Key, clientv3.WithKeysOnly())}, t, true

@@ -66,8 +66,11 @@ func TestTerm_FencesWritesOfADeposedLeader(t *testing.T) {
 			term, end := b.elect(t, s, "leader")
 			lead := WithTerm(ctx, term)
 			bump := func(j *jobs.Job) error { j.Progress += 0.1; return nil }
-			if _, err := s.Update(lead, j.ID, bump); err != nil {
-				t.Fatalf("a write in the term: %v", err)
+			if w, err := s.Update(lead, j.ID, bump); err != nil || w.Term != term.Rev {
+				t.Fatalf("a write in the term: %v, stamped with term %v, want %d", err, w, term.Rev)
+			}
+			if got, _ := s.Get(ctx, j.ID); got.Term != term.Rev {
+				t.Fatalf("the stored record carries term %d, want %d", got.Term, term.Rev)
 			}
 			valid := s.(interface {
 				TermValid(context.Context, Term) (bool, error)
@@ -94,8 +97,8 @@ func TestTerm_FencesWritesOfADeposedLeader(t *testing.T) {
 			if _, err := s.Update(WithTerm(ctx, next), j.ID, bump); err != nil {
 				t.Fatalf("the new term's write: %v", err)
 			}
-			if _, err := s.Update(ctx, j.ID, bump); err != nil {
-				t.Fatalf("an unfenced write: %v", err)
+			if w, err := s.Update(ctx, j.ID, bump); err != nil || w.Term != 0 {
+				t.Fatalf("an unfenced write: %v (%+v)", err, w)
 			}
 		})
 	}
