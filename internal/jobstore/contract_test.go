@@ -213,17 +213,24 @@ func updateLosesNoConcurrentIncrement(t *testing.T, _ backend, s contract) {
 	}
 	wg.Wait()
 	close(errs)
-	ok := 0
+	// Giving up after updateTries under contention is the documented
+	// answer (ErrConflict, nothing written), and a loaded machine reaches
+	// it now and then; what must never happen is an acknowledged
+	// increment that is lost, or one that was refused but counted.
+	ok, gaveUp := 0, 0
 	for err := range errs {
-		if err != nil {
+		switch {
+		case errors.Is(err, ErrConflict):
+			gaveUp++
+		case err != nil:
 			t.Errorf("update: %v", err)
-			continue
+		default:
+			ok++
 		}
-		ok++
 	}
 	got, err := s.Get(ctx, j.ID)
-	if err != nil || got.Attempts != ok || ok != writers*each {
-		t.Fatalf("attempts = %d after %d acknowledged of %d updates (%v)", got.Attempts, ok, writers*each, err)
+	if err != nil || got.Attempts != ok || gaveUp > writers*each/10 {
+		t.Fatalf("attempts = %d after %d acknowledged, %d given up of %d updates (%v)", got.Attempts, ok, gaveUp, writers*each, err)
 	}
 }
 
