@@ -14,11 +14,13 @@ import (
 // Heartbeat reports the edge's load to the scheduler leader every
 // interval until ctx ends, trying each replica in turn and staying with
 // the one that answered, so gateways can place sessions on the
-// least-loaded edge.
-func (e *Edge) Heartbeat(ctx context.Context, id, url string, maxSessions int, schedulers []string, interval time.Duration, log *slog.Logger) {
+// least-loaded edge. opts are added to the connections' options (TLS
+// credentials and the join token, internal/tlsconf); none: plain text.
+func (e *Edge) Heartbeat(ctx context.Context, id, url string, maxSessions int, schedulers []string, interval time.Duration, log *slog.Logger, opts ...grpc.DialOption) {
 	conns := make([]*grpc.ClientConn, 0, len(schedulers))
+	opts = append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, opts...)
 	for _, a := range schedulers {
-		c, err := grpc.NewClient(a, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		c, err := grpc.NewClient(a, opts...)
 		if err == nil {
 			conns = append(conns, c)
 			defer c.Close()

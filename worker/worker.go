@@ -49,6 +49,9 @@ type Deps struct {
 	// Dial opens the connection to a scheduler address; nil: TCP. Tests
 	// serve the protocol in process (bufconn).
 	Dial func(ctx context.Context, addr string) (net.Conn, error)
+	// DialOptions are added to every connection to a scheduler: TLS
+	// credentials and the join token (internal/tlsconf); none: plain text.
+	DialOptions []grpc.DialOption
 }
 
 // Worker is one render worker agent.
@@ -281,7 +284,7 @@ func (w *Worker) capabilities() *workerpb.Capabilities {
 }
 
 func (w *Worker) dial(addr string) (*grpc.ClientConn, error) {
-	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	opts := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, w.deps.DialOptions...)
 	if w.deps.Dial != nil {
 		// The address means something to Dial only: no name resolution.
 		return grpc.NewClient("passthrough:///"+addr, append(opts, grpc.WithContextDialer(w.deps.Dial))...)

@@ -1,12 +1,15 @@
 package etcd
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"strings"
 	"time"
 
+	"go.etcd.io/etcd/client/pkg/v3/transport"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
 )
@@ -46,6 +49,18 @@ type MemberConfig struct {
 	Logger *slog.Logger `yaml:"-"`
 	// StartTimeout bounds StartMember, default 60s.
 	StartTimeout time.Duration
+	// CertFile and KeyFile, when set, serve client and peer traffic over
+	// TLS, and every URL must then be https://. With TrustedCAFile as
+	// well, clients and peers must present a certificate that CA issued
+	// (etcd's --client-cert-auth and --peer-client-cert-auth). The pair is
+	// also the member's client certificate towards its peers, so it needs
+	// both the serverAuth and the clientAuth usages.
+	CertFile, KeyFile, TrustedCAFile string
+	// InsecureListen lets a member without TLS listen on addresses other
+	// than loopback, for a network that is trusted as a whole. Without it
+	// such a member refuses to start: task state is never served in clear
+	// off the machine by accident.
+	InsecureListen bool
 }
 
 // DefaultMemberConfig is a single member on the standard loopback ports.
@@ -144,10 +159,28 @@ func (c MemberConfig) embedConfig(logger func(*embed.Config) error) (*embed.Conf
 		{"listen_client_urls", c.ListenClientURLs, &ec.ListenClientUrls},
 		{"listen_peer_urls", c.ListenPeerURLs, &ec.ListenPeerUrls},
 	}
+	secure := c.CertFile != "" || c.KeyFile != ""
+	if secure && (c.CertFile == "" || c.KeyFile == "") {
+		return nil, invalid("cert_file and key_file go together")
+	}
+	if c.TrustedCAFile != "" && !secure {
+		return nil, invalid("trusted_ca_file needs cert_file and key_file")
+	}
 	for _, f := range fields {
-		if *f.out, err = parseURLs(f.name, f.in); err != nil {
+		if *f.out, err = parseURLs(f.name, f.in, secure); err != nil {
 			return nil, err
 		}
+	}
+	if !secure && !c.InsecureListen {
+		for _, u := range append(append([]url.URL(nil), ec.ListenClientUrls...), ec.ListenPeerUrls...) {
+			if !loopbackHost(u.Hostname()) {
+				return nil, invalid("%s listens off loopback without TLS: give cert_file and key_file (https:// URLs), or allow it on a trusted network (insecure_listen)", u.String())
+			}
+		}
+	}
+	if secure {
+		info := transport.TLSInfo{CertFile: c.CertFile, KeyFile: c.KeyFile, TrustedCAFile: c.TrustedCAFile, ClientCertAuth: c.TrustedCAFile != ""}
+		ec.ClientTLSInfo, ec.PeerTLSInfo = info, info
 	}
 	ec.InitialCluster = c.InitialCluster
 	ec.ClusterState = c.InitialClusterState
@@ -172,15 +205,37 @@ func (c MemberConfig) embedConfig(logger func(*embed.Config) error) (*embed.Conf
 	return ec, nil
 }
 
-func parseURLs(field string, in []string) ([]url.URL, error) {
+// loopbackHost reports whether a listen URL's host is loopback only.
+func loopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// clientTLS is the TLS configuration of a client of this member: its own
+// pair (it has the clientAuth usage) and CA; nil without TLS.
+func (c MemberConfig) clientTLS() (*tls.Config, error) {
+	if c.CertFile == "" {
+		return nil, nil
+	}
+	return transport.TLSInfo{CertFile: c.CertFile, KeyFile: c.KeyFile, TrustedCAFile: c.TrustedCAFile}.ClientConfig()
+}
+
+func parseURLs(field string, in []string, secure bool) ([]url.URL, error) {
 	out := make([]url.URL, 0, len(in))
+	scheme, why := "http", "TLS is not configured"
+	if secure {
+		scheme, why = "https", "TLS is configured"
+	}
 	for _, s := range in {
 		u, err := url.Parse(s)
 		if err != nil {
 			return nil, invalid("%s: %v", field, err)
 		}
-		if u.Scheme != "http" || u.Host == "" || u.Port() == "" {
-			return nil, invalid("%s: %q is not http://host:port (TLS is not configured)", field, s)
+		if u.Scheme != scheme || u.Host == "" || u.Port() == "" {
+			return nil, invalid("%s: %q is not %s://host:port (%s)", field, s, scheme, why)
 		}
 		out = append(out, *u)
 	}

@@ -21,7 +21,24 @@ func TestMemberConfig_Validate(t *testing.T) {
 		{"listen apart from advertise", func(c *MemberConfig) {
 			c.ClientURLs = []string{"http://etcd1:2379"}
 			c.ListenClientURLs = []string{"http://0.0.0.0:2379"}
+			c.InsecureListen = true
 		}, false},
+		{"off loopback in clear", func(c *MemberConfig) {
+			c.ClientURLs = []string{"http://etcd1:2379"}
+			c.ListenClientURLs = []string{"http://0.0.0.0:2379"}
+		}, true},
+		{"peer off loopback in clear", func(c *MemberConfig) { c.PeerURLs = []string{"http://10.0.0.1:2380"} }, true},
+		{"tls off loopback", func(c *MemberConfig) {
+			c.CertFile, c.KeyFile, c.TrustedCAFile = "etcd.crt", "etcd.key", "ca.crt"
+			c.ClientURLs, c.PeerURLs = []string{"https://etcd1:2379"}, []string{"https://etcd1:2380"}
+			c.ListenClientURLs, c.ListenPeerURLs = []string{"https://0.0.0.0:2379"}, []string{"https://0.0.0.0:2380"}
+		}, false},
+		{"tls with http urls", func(c *MemberConfig) { c.CertFile, c.KeyFile = "etcd.crt", "etcd.key" }, true},
+		{"cert without key", func(c *MemberConfig) {
+			c.CertFile = "etcd.crt"
+			c.ClientURLs, c.PeerURLs = []string{"https://127.0.0.1:2379"}, []string{"https://127.0.0.1:2380"}
+		}, true},
+		{"ca without cert", func(c *MemberConfig) { c.TrustedCAFile = "ca.crt" }, true},
 		{"bad cluster state", func(c *MemberConfig) { c.InitialClusterState = "joining" }, true},
 		{"bad log level", func(c *MemberConfig) { c.LogLevel = "loud" }, true},
 		{"url without port", func(c *MemberConfig) { c.ClientURLs = []string{"http://127.0.0.1"} }, true},

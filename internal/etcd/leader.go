@@ -10,14 +10,20 @@ import (
 // WatchLeader keeps stickerd_etcd_has_leader current for the member (or
 // cluster) at endpoints until ctx ends, checking every interval.
 func WatchLeader(ctx context.Context, endpoints []string, interval time.Duration) {
-	cli, err := Dial(ctx, endpoints)
+	WatchLeaderConfig(ctx, ClientConfig{Endpoints: endpoints}, interval)
+}
+
+// WatchLeaderConfig is WatchLeader with TLS and credentials.
+func WatchLeaderConfig(ctx context.Context, cc ClientConfig, interval time.Duration) {
+	endpoints := cc.Endpoints
+	cli, err := DialConfig(ctx, cc)
 	for err != nil {
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(interval):
 		}
-		cli, err = Dial(ctx, endpoints)
+		cli, err = DialConfig(ctx, cc)
 	}
 	defer cli.Close()
 	for {

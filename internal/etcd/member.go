@@ -85,7 +85,14 @@ func (m *Member) Endpoints() []string { return append([]string(nil), m.cfg.Clien
 
 // Client returns a client of this member alone; the caller closes it.
 func (m *Member) Client(ctx context.Context) (*clientv3.Client, error) {
-	return Dial(ctx, m.Endpoints())
+	return DialConfig(ctx, m.ClientConfig())
+}
+
+// ClientConfig is how to reach this member alone: its client URLs, and
+// with TLS its own certificate and CA.
+func (m *Member) ClientConfig() ClientConfig {
+	tc, _ := m.cfg.clientTLS() // loaded once already by StartMember
+	return ClientConfig{Endpoints: m.Endpoints(), TLS: tc}
 }
 
 // IsLeader reports whether the member is running and is the Raft leader.

@@ -1,10 +1,16 @@
 package queue
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/sasl"
+	"github.com/segmentio/kafka-go/sasl/plain"
+	"github.com/segmentio/kafka-go/sasl/scram"
 
 	"github.com/stickerd/stickerd/internal/backoff"
 )
@@ -47,6 +53,51 @@ type Config struct {
 
 	// Logger receives retries and broker errors; nil discards them.
 	Logger *slog.Logger
+
+	// TLS, when set, dials the brokers over TLS; a client certificate in
+	// it authenticates this process to brokers with ssl.client.auth.
+	TLS *tls.Config
+	// SASLUser and SASLPassword authenticate with SASL; SASLMechanism is
+	// SCRAM-SHA-512 (the default), SCRAM-SHA-256 or PLAIN (over TLS only).
+	SASLMechanism, SASLUser, SASLPassword string
+}
+
+// SASL mechanisms.
+const (
+	ScramSHA512 = "SCRAM-SHA-512"
+	ScramSHA256 = "SCRAM-SHA-256"
+	Plain       = "PLAIN"
+)
+
+// mechanism is the SASL mechanism of c, nil without SASL.
+func (c Config) mechanism() (sasl.Mechanism, error) {
+	if c.SASLUser == "" && c.SASLPassword == "" {
+		if c.SASLMechanism != "" {
+			return nil, fmt.Errorf("queue: SASL mechanism %s without a user", c.SASLMechanism)
+		}
+		return nil, nil
+	}
+	if c.SASLUser == "" || c.SASLPassword == "" {
+		return nil, errors.New("queue: SASL needs both a user and a password")
+	}
+	switch c.SASLMechanism {
+	case "", ScramSHA512:
+		return scram.Mechanism(scram.SHA512, c.SASLUser, c.SASLPassword)
+	case ScramSHA256:
+		return scram.Mechanism(scram.SHA256, c.SASLUser, c.SASLPassword)
+	case Plain:
+		if c.TLS == nil {
+			return nil, errors.New("queue: SASL PLAIN sends the password in clear: use it over TLS only")
+		}
+		return plain.Mechanism{Username: c.SASLUser, Password: c.SASLPassword}, nil
+	}
+	return nil, fmt.Errorf("queue: SASL mechanism %q is not %s, %s or %s", c.SASLMechanism, ScramSHA512, ScramSHA256, Plain)
+}
+
+// dialer is a kafka-go dialer with c's TLS and SASL settings.
+func (c Config) dialer() *kafka.Dialer {
+	mech, _ := c.mechanism() // validated
+	return &kafka.Dialer{ClientID: c.ClientID, Timeout: c.WriteTimeout, DualStack: true, TLS: c.TLS, SASLMechanism: mech}
 }
 
 // DefaultConfig returns a Config with every default filled in and no brokers.
@@ -117,6 +168,9 @@ func (c *Config) Validate() error {
 		if f.v < 0 {
 			return fmt.Errorf("queue: %s must not be negative, got %v", f.name, f.v)
 		}
+	}
+	if _, err := c.mechanism(); err != nil {
+		return err
 	}
 	d := c.withDefaults()
 	if d.HeartbeatInterval >= d.SessionTimeout {

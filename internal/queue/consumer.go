@@ -44,7 +44,7 @@ func NewConsumer(cfg Config, group, topic string) (*Consumer, error) {
 		Brokers:           cfg.Brokers,
 		GroupID:           group,
 		Topic:             topic,
-		Dialer:            &kafka.Dialer{ClientID: cfg.ClientID, Timeout: cfg.WriteTimeout, DualStack: true},
+		Dialer:            cfg.dialer(),
 		MinBytes:          1,
 		MaxBytes:          10 << 20,
 		MaxWait:           cfg.MaxWait,

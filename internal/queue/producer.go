@@ -38,6 +38,7 @@ func NewProducer(cfg Config) (*Producer, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
+	mech, _ := cfg.mechanism() // validated
 	w := &kafka.Writer{
 		Addr: kafka.TCP(cfg.Brokers...),
 		// Hashing the key keeps every message of one job on one
@@ -67,6 +68,8 @@ func NewProducer(cfg Config) (*Producer, error) {
 			// Refresh metadata often enough to follow topic creation
 			// and leader moves without waiting kafka-go's default 6s.
 			MetadataTTL: time.Second,
+			TLS:         cfg.TLS,
+			SASL:        mech,
 		},
 	}
 	return &Producer{cfg: cfg, w: w}, nil

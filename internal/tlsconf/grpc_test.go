@@ -17,7 +17,9 @@ import (
 	"github.com/stickerd/stickerd/proto/workerpb"
 )
 
-type unimplemented struct{ workerpb.UnimplementedSchedulerServer }
+type unimplemented struct {
+	workerpb.UnimplementedSchedulerServer
+}
 
 // TestGRPC_RefusesUnauthenticatedClients serves the scheduler's service
 // with mutual TLS and a join token, and calls it as clients with and

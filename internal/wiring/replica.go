@@ -40,6 +40,9 @@ type ReplicaConfig struct {
 	Notify   func(j *jobs.Job)
 	Clock    clock.Clock
 	Log      *slog.Logger
+	// GRPCOptions are the gRPC server's options: TLS credentials and the
+	// join token check (internal/tlsconf); none serves plain text.
+	GRPCOptions []grpc.ServerOption
 }
 
 // Replica is one scheduler replica: its etcd client, Kafka consumer,
@@ -110,7 +113,7 @@ func StartReplica(ctx context.Context, rc ReplicaConfig) (*Replica, error) {
 	}
 	el := &scheduler.EtcdElector{Client: cli, Prefix: cfg.ElectionPrefix, TTL: cfg.ElectionTTL, Value: cfg.Advertise}
 	r.Scheduler, r.Addr = sched, cfg.Advertise
-	r.grpc = grpc.NewServer()
+	r.grpc = grpc.NewServer(rc.GRPCOptions...)
 	scheduler.NewServer(sched, el.Leader).Register(r.grpc)
 	r.health = health.NewServer()
 	healthpb.RegisterHealthServer(r.grpc, r.health)
