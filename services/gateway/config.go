@@ -44,7 +44,10 @@ type Config struct {
 	AllowPrivateURLs bool
 	// ResultCacheTTL is how long a finished render answers identical requests.
 	ResultCacheTTL time.Duration
-	// IdempotencyTTL is how long an Idempotency-Key is remembered.
+	// IdempotencyTTL is how long an Idempotency-Key is remembered: in etcd,
+	// next to the job it made, under a lease (at least this long, at most
+	// a sixtieth of it, capped at a minute, longer), so every gateway
+	// honours it with or without Redis and across crashes.
 	IdempotencyTTL time.Duration
 	// StoreTimeout bounds one state-store call of a request, so that an
 	// etcd outage answers 503 promptly.

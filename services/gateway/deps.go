@@ -39,6 +39,24 @@ type IDSubmitter interface {
 	SubmitID(ctx context.Context, id jobs.ID, tenant string, sp *spec.Spec) (*jobs.Job, error)
 }
 
+// IdempotentSubmitter is a Submitter that keeps Idempotency-Keys in the
+// state store, written in the transaction that creates the job
+// (*submit.Submitter over *jobstore.Store): the gateway then needs no
+// Idempotency store, and a key holds across gateways and their crashes.
+// Idempotent reports whether it can (its store keeps keys); a key held
+// for another body is a CONFLICT error, a free key jobstore.ErrNotFound.
+type IdempotentSubmitter interface {
+	Idempotent() bool
+	// SubmitIdempotent makes the job unless the key holds one, which it
+	// returns as it is now (created false).
+	SubmitIdempotent(ctx context.Context, tenant string, sp *spec.Spec, key jobstore.IdemKey) (j *jobs.Job, created bool, err error)
+	// ClaimIdempotent takes the key for an existing job, or returns the
+	// job the key holds (fresh false).
+	ClaimIdempotent(ctx context.Context, key jobstore.IdemKey, id jobs.ID) (j *jobs.Job, fresh bool, err error)
+	// IdempotentJob is the job the key holds; it writes nothing.
+	IdempotentJob(ctx context.Context, key jobstore.IdemKey) (*jobs.Job, error)
+}
+
 // AssetStore keeps uploads (*assets.Store). Get and Hash answer
 // assets.ErrNotFound for another tenant's asset.
 type AssetStore interface {
@@ -70,7 +88,9 @@ type RateLimiter interface {
 	Allow(ctx context.Context, key string) (ok bool, retryAfter time.Duration, err error)
 }
 
-// Idempotency remembers Idempotency-Keys.
+// Idempotency remembers Idempotency-Keys for a Submitter that cannot
+// (not an IdempotentSubmitter, or one whose store keeps no keys); with an
+// IdempotentSubmitter the state store keeps them and this is not used.
 type Idempotency interface {
 	// Reserve records key → (bodyHash, jobID) if key is new; otherwise returns what is stored.
 	Reserve(ctx context.Context, key, bodyHash, jobID string, ttl time.Duration) (storedHash, storedJobID string, fresh bool, err error)

@@ -12,6 +12,7 @@ import (
 	"github.com/stickerd/stickerd/internal/errcode"
 	"github.com/stickerd/stickerd/internal/jobs"
 	"github.com/stickerd/stickerd/internal/jobstore"
+	"github.com/stickerd/stickerd/internal/metrics"
 	"github.com/stickerd/stickerd/internal/problem"
 	"github.com/stickerd/stickerd/render/spec"
 	"github.com/stickerd/stickerd/services/gateway/resultcache"
@@ -20,6 +21,13 @@ import (
 // accept turns a valid, checked spec into the answer of POST /v1/renders:
 // a result-cache hit (200), the job an earlier request with the same
 // Idempotency-Key made (202), or a new job (202).
+//
+// An Idempotency-Key is kept in the state store, in the transaction that
+// makes its job (acceptIdempotent), whenever the Submitter can: then any
+// gateway, with or without Redis, finds the job a key made, even when the
+// gateway that made it died before answering. Only a Submitter that
+// cannot falls back on the Idempotency dependency, which a crash or a
+// Redis outage defeats.
 func (g *Gateway) accept(c *gin.Context, tenant string, sp *spec.Spec, hashes map[string]string, idemKey string) (*jobs.Job, int, error) {
 	var cached *jobs.Job
 	if g.deps.Cache != nil {
@@ -32,6 +40,10 @@ func (g *Gateway) accept(c *gin.Context, tenant string, sp *spec.Spec, hashes ma
 		default:
 			cached = g.cachedResult(c, tenant, key)
 		}
+	}
+	if is, ok := g.deps.Submitter.(IdempotentSubmitter); ok && idemKey != "" && is.Idempotent() {
+		key := jobstore.IdemKey{Tenant: tenant, Key: idemKey, BodyHash: specHash(sp), TTL: g.cfg.IdempotencyTTL}
+		return g.acceptIdempotent(c, is, tenant, sp, key, cached)
 	}
 	if idemKey == "" || g.deps.Idempotency == nil {
 		if cached != nil {
@@ -76,7 +88,49 @@ func (g *Gateway) accept(c *gin.Context, tenant string, sp *spec.Spec, hashes ma
 	return g.replay(c, tenant, sp, &r)
 }
 
-// reservation is one Idempotency-Key claim.
+// acceptIdempotent answers a request with an Idempotency-Key that the
+// state store keeps. A cache hit takes the key for the job that rendered
+// it (200), a new request makes its job and takes the key in one
+// transaction (202); a key already held answers the job it holds, as it
+// is now (202), or 409 for another body. A request the store cannot
+// answer fails (503): going on without the key could make a second job
+// for it.
+func (g *Gateway) acceptIdempotent(c *gin.Context, is IdempotentSubmitter, tenant string, sp *spec.Spec, key jobstore.IdemKey, cached *jobs.Job) (*jobs.Job, int, error) {
+	ctx, cancel := g.storeCtx(c)
+	defer cancel()
+	if cached != nil {
+		j, fresh, err := is.ClaimIdempotent(ctx, key, cached.ID)
+		switch {
+		case err != nil:
+			return nil, 0, err
+		case fresh:
+			return cached, http.StatusOK, nil
+		}
+		return j, http.StatusAccepted, nil
+	}
+	if err := g.checkQueue(c); err != nil {
+		// A retry makes no job, so it is answered while the queue is full.
+		j, lerr := is.IdempotentJob(ctx, key)
+		if lerr == nil {
+			return j, http.StatusAccepted, nil
+		}
+		if errors.Is(lerr, jobstore.ErrIdempotencyConflict) {
+			return nil, 0, lerr
+		}
+		return nil, 0, err
+	}
+	j, created, err := is.SubmitIdempotent(ctx, tenant, sp, key)
+	if err != nil {
+		return nil, 0, err
+	}
+	if created {
+		metrics.JobsSubmitted.WithLabelValues(string(j.Priority)).Inc()
+	}
+	return j, http.StatusAccepted, nil
+}
+
+// reservation is one Idempotency-Key claim (the fallback without an
+// IdempotentSubmitter).
 type reservation struct {
 	g         *Gateway
 	c         *gin.Context

@@ -56,6 +56,23 @@ func (s *Submitter) Submit(ctx context.Context, tenant string, sp *spec.Spec) (*
 // after a failed submit creates the job under the id the key holds. An id
 // that exists already is refused with jobstore.ErrExists.
 func (s *Submitter) SubmitID(ctx context.Context, id jobs.ID, tenant string, sp *spec.Spec) (*jobs.Job, error) {
+	j, err := s.newJob(id, tenant, sp)
+	if err != nil {
+		return nil, err
+	}
+	created, err := s.Store.Create(ctx, j)
+	if errors.Is(err, jobstore.ErrExists) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	s.publish(ctx, created)
+	return created, nil
+}
+
+// newJob is the queued job of a validated spec.
+func (s *Submitter) newJob(id jobs.ID, tenant string, sp *spec.Spec) (*jobs.Job, error) {
 	raw, err := json.Marshal(sp)
 	if err != nil {
 		return nil, errcode.Wrap(errcode.Internal, err, "encoding the spec")
@@ -68,15 +85,7 @@ func (s *Submitter) SubmitID(ctx context.Context, id jobs.ID, tenant string, sp 
 	if j.Metadata == nil {
 		j.Metadata = map[string]string{}
 	}
-	created, err := s.Store.Create(ctx, j)
-	if errors.Is(err, jobstore.ErrExists) {
-		return nil, err
-	}
-	if err != nil {
-		return nil, storeErr(err)
-	}
-	s.publish(ctx, created)
-	return created, nil
+	return j, nil
 }
 
 func (s *Submitter) publish(ctx context.Context, j *jobs.Job) {
