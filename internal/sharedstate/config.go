@@ -2,6 +2,7 @@ package sharedstate
 
 import (
 	"context"
+	"crypto/tls"
 	"math"
 	"strings"
 	"time"
@@ -30,6 +31,10 @@ type Config struct {
 	// RedisURL selects Redis ("redis://host:port/db", rediss:// for TLS,
 	// user and password in the URL); empty means in-process.
 	RedisURL string
+	// RedisTLS, for a rediss:// URL, replaces go-redis's default TLS
+	// settings (the system roots): the cluster CA, a client certificate.
+	// The URL's host stays the name verified unless it sets ServerName.
+	RedisTLS *tls.Config
 	// Prefix namespaces every Redis key and channel; default "stickerd:".
 	Prefix string
 	// RateLimit applies to every tenant; default 5 requests/s, burst 20.
@@ -135,6 +140,13 @@ func (c Config) redisOptions() (*redis.Options, error) {
 	opts, err := redis.ParseURL(c.RedisURL)
 	if err != nil {
 		return nil, invalidConfig("redis_url: %v", err)
+	}
+	if opts.TLSConfig != nil && c.RedisTLS != nil {
+		tc := c.RedisTLS.Clone()
+		if tc.ServerName == "" {
+			tc.ServerName = opts.TLSConfig.ServerName
+		}
+		opts.TLSConfig = tc
 	}
 	opts.DialTimeout = c.DialTimeout
 	opts.ReadTimeout = c.ReadTimeout

@@ -40,6 +40,12 @@ type ReplicaConfig struct {
 	Notify   func(j *jobs.Job)
 	Clock    clock.Clock
 	Log      *slog.Logger
+	// Etcd carries the TLS and credentials of the etcd client; its
+	// Endpoints, when empty, are EtcdEndpoints.
+	Etcd etcd.ClientConfig
+	// Queue carries the brokers' TLS and SASL settings; its Brokers, when
+	// empty, are Brokers.
+	Queue queue.Config
 	// GRPCOptions are the gRPC server's options: TLS credentials and the
 	// join token check (internal/tlsconf); none serves plain text.
 	GRPCOptions []grpc.ServerOption
@@ -67,7 +73,11 @@ func StartReplica(ctx context.Context, rc ReplicaConfig) (*Replica, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scheduler listen: %w", err)
 	}
-	cli, err := etcd.Dial(ctx, rc.EtcdEndpoints)
+	ec := rc.Etcd
+	if len(ec.Endpoints) == 0 {
+		ec.Endpoints = rc.EtcdEndpoints
+	}
+	cli, err := etcd.DialConfig(ctx, ec)
 	if err != nil {
 		lis.Close()
 		return nil, err
@@ -81,8 +91,10 @@ func StartReplica(ctx context.Context, rc ReplicaConfig) (*Replica, error) {
 		}
 		return nil, err
 	}
-	qc := queue.DefaultConfig()
-	qc.Brokers = rc.Brokers
+	qc := rc.Queue
+	if len(qc.Brokers) == 0 {
+		qc.Brokers = rc.Brokers
+	}
 	pub := rc.Producer
 	if pub == nil {
 		if r.producer, err = queue.NewProducer(qc); err != nil {

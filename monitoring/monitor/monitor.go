@@ -32,6 +32,9 @@ type Config struct {
 	// Logger receives unknown codes, dead letters and consumer retries;
 	// nil discards them.
 	Logger *slog.Logger
+	// Queue carries the brokers' TLS and SASL settings (queue.Config's
+	// TLS and SASL fields; the rest is set here).
+	Queue queue.Config
 }
 
 // DefaultConfig returns the defaults; set Brokers.
@@ -76,6 +79,7 @@ func Run(ctx context.Context, cfg Config) error {
 	qcfg.Brokers = cfg.Brokers
 	qcfg.ClientID = "stickerd-monitor"
 	qcfg.Logger = cfg.Logger
+	qcfg.TLS, qcfg.SASLMechanism, qcfg.SASLUser, qcfg.SASLPassword = cfg.Queue.TLS, cfg.Queue.SASLMechanism, cfg.Queue.SASLUser, cfg.Queue.SASLPassword
 
 	h := handler{log: cfg.Logger}
 	subs := []struct {
