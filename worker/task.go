@@ -181,7 +181,7 @@ func (w *Worker) removeRefused(id jobs.ID, fence int64, key string) {
 		w.log.Warn("could not remove the output of a refused attempt", "job", id, "fence", fence, "key", key, "err", err)
 		return
 	}
-	w.log.Info("removed the output of a refused attempt", "job", id, "fence", fence, "key", key)
+	w.log.Warn("removed the output of a refused attempt", "job", id, "fence", fence, "key", key)
 }
 
 // Retryable reports whether another attempt (on another worker) may
