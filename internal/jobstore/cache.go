@@ -2,83 +2,230 @@ package jobstore
 
 import (
 	"context"
+	"fmt"
 	"sync"
+	"time"
 
 	"github.com/stickerd/stickerd/internal/jobs"
+)
+
+// The watch behind a Cached is re-opened after it ends, first after
+// rewatchMin, then backing off to rewatchMax between failed tries.
+const (
+	rewatchMin = 50 * time.Millisecond
+	rewatchMax = 5 * time.Second
 )
 
 // Cached serves Get from memory for the API's reads: a job is read from
 // etcd once, then kept current by one watch of every job record, so a
 // busy GET /v1/renders/{id} costs no etcd round trip. A cached record
 // trails the store by the watch's delay (milliseconds); everything but Get
-// goes to the Store. When the watch ends, the cache is dropped and Get
-// reads etcd again.
+// goes to the Store.
+//
+// A record is cached with the revision it was read or delivered at, and
+// an entry is only ever replaced by a newer revision, whichever of a read
+// and the watch comes first:
+//
+//   - The watch replaces a cached record with a newer one and drops it on
+//     a delete. Events for jobs nobody has cached are not kept, except for
+//     jobs a Get is reading from the store at that moment: for those the
+//     newest event is held until the reads end.
+//   - A Get that missed reads the store and caches what it read, unless
+//     the watch delivered a newer record of the job while the read was in
+//     flight: then it caches and answers that one (after a delete,
+//     ErrNotFound, and nothing is cached). A record read while the watch
+//     was already past it can therefore never stick in the cache.
+//
+// So once the watch has delivered revision r of a job, Get never answers an
+// older revision, and a cached record is always replaced by the next change
+// the watch delivers. Eviction (at most max records, an arbitrary one goes)
+// only forgets: the next Get reads the store, whose reads are linearizable
+// and so at least as new as anything the watch delivered.
+//
+// When the watch ends the cache is dropped, Get reads the store and caches
+// nothing, and the watch is re-opened from the current revision with
+// backoff until ctx ends. A read that began under the old watch is not
+// cached: changes between the two watches were seen by neither.
+//
+// One gap remains that the cache cannot see: when the watch's history was
+// compacted away while it was down, WatchJobs resends every current record
+// but cannot tell of records deleted meanwhile, so such a record could
+// stay cached (job records are not deleted today).
 type Cached struct {
 	*Store
+	src cacheSource
 	max int
 
-	mu      sync.RWMutex
-	jobs    map[jobs.ID]*jobs.Job
+	mu sync.RWMutex
+	// jobs is what Get serves: each record as a read or the watch left it,
+	// with its Revision.
+	jobs map[jobs.ID]*jobs.Job
+	// fills are the jobs being read from the store now, each with the
+	// newest event the watch delivered for it since the reads began.
+	fills map[jobs.ID]*fill
+	// healthy: a watch is open, so records may be cached.
 	healthy bool
+	// epoch counts the watches that ended; a read is cached only under
+	// the watch it began under.
+	epoch uint64
+}
+
+// fill is the state of one job's in-flight reads.
+type fill struct {
+	readers int    // Gets reading the job from the store now
+	seen    *Event // the newest event for the job since the first of them began; nil: none
+}
+
+// cacheSource is what Cached reads: a Store, or in tests a Memory or a
+// scripted fake.
+type cacheSource interface {
+	Get(ctx context.Context, id jobs.ID) (*jobs.Job, error)
+	WatchJobs(ctx context.Context, fromRevision int64) (<-chan Event, error)
 }
 
 // NewCached starts the watch that keeps the cache current until ctx ends;
-// it holds at most max records.
+// it holds at most max records. It fails only when the first watch cannot
+// be opened; a watch that ends later is re-opened.
 func NewCached(ctx context.Context, s *Store, max int) (*Cached, error) {
-	c := &Cached{Store: s, max: max, jobs: map[jobs.ID]*jobs.Job{}}
-	ch, err := s.WatchJobs(ctx, 0)
+	return newCached(ctx, s, s, max)
+}
+
+// newCached is NewCached reading src: the Store for everything but Get is
+// s, which may be nil where only Get is called (tests).
+func newCached(ctx context.Context, s *Store, src cacheSource, max int) (*Cached, error) {
+	c := &Cached{Store: s, src: src, max: max, jobs: map[jobs.ID]*jobs.Job{}, fills: map[jobs.ID]*fill{}}
+	ch, err := src.WatchJobs(ctx, 0)
 	if err != nil {
 		return nil, err
 	}
 	c.healthy = true
-	go c.follow(ch)
+	go c.run(ctx, ch)
 	return c, nil
 }
 
-func (c *Cached) follow(ch <-chan Event) {
-	for ev := range ch {
-		if ev.Job == nil {
-			continue
-		}
-		c.mu.Lock()
-		if cur, ok := c.jobs[ev.Job.ID]; ok {
-			switch {
-			case ev.Deleted:
-				delete(c.jobs, ev.Job.ID)
-			case ev.Job.Revision > cur.Revision:
-				c.jobs[ev.Job.ID] = ev.Job
+// run applies the watch's events, and re-opens the watch whenever it ends,
+// until ctx ends.
+func (c *Cached) run(ctx context.Context, ch <-chan Event) {
+	for {
+		for ev := range ch {
+			if ev.Job != nil {
+				c.apply(ev)
 			}
 		}
+		c.mu.Lock()
+		c.healthy, c.epoch = false, c.epoch+1
+		c.jobs, c.fills = map[jobs.ID]*jobs.Job{}, map[jobs.ID]*fill{}
+		c.mu.Unlock()
+		if ch = c.reopen(ctx); ch == nil {
+			return
+		}
+		c.mu.Lock()
+		c.healthy = true
 		c.mu.Unlock()
 	}
-	c.mu.Lock()
-	c.healthy, c.jobs = false, map[jobs.ID]*jobs.Job{}
-	c.mu.Unlock()
 }
 
-// Get returns the job from memory, or reads it from etcd and remembers it.
+// reopen opens a new watch from the current revision, backing off between
+// failed tries; nil when ctx ended first.
+func (c *Cached) reopen(ctx context.Context) <-chan Event {
+	wait := rewatchMin
+	for {
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+		if ch, err := c.src.WatchJobs(ctx, 0); err == nil {
+			return ch
+		}
+		wait = min(2*wait, rewatchMax)
+	}
+}
+
+// apply is one event of the watch.
+func (c *Cached) apply(ev Event) {
+	id := ev.Job.ID
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if f := c.fills[id]; f != nil && (f.seen == nil || ev.Job.Revision > f.seen.Job.Revision) {
+		f.seen = &ev
+	}
+	if cur, ok := c.jobs[id]; ok && ev.Job.Revision > cur.Revision {
+		if ev.Deleted {
+			delete(c.jobs, id)
+		} else {
+			c.jobs[id] = ev.Job
+		}
+	}
+}
+
+// Get returns the job from memory, or reads it from etcd and remembers it
+// (see Cached for why what it remembers is never older than the watch).
 func (c *Cached) Get(ctx context.Context, id jobs.ID) (*jobs.Job, error) {
 	c.mu.RLock()
 	j, ok := c.jobs[id]
-	healthy := c.healthy
 	c.mu.RUnlock()
 	if ok {
 		return j.Clone(), nil
 	}
-	j, err := c.Store.Get(ctx, id)
-	if err != nil || !healthy {
+
+	c.mu.Lock()
+	if j, ok := c.jobs[id]; ok {
+		c.mu.Unlock()
+		return j.Clone(), nil
+	}
+	if !c.healthy {
+		c.mu.Unlock()
+		return c.src.Get(ctx, id)
+	}
+	epoch := c.epoch
+	f := c.fills[id]
+	if f == nil {
+		f = &fill{}
+		c.fills[id] = f
+	}
+	f.readers++
+	c.mu.Unlock()
+
+	j, err := c.src.Get(ctx, id)
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if f.readers--; f.readers == 0 && c.fills[id] == f {
+		delete(c.fills, id)
+	}
+	if err != nil || epoch != c.epoch {
+		// Not found or not read: nothing to remember. Or the watch ended
+		// while reading: what changed since is unknown, so no caching.
 		return j, err
 	}
-	c.mu.Lock()
-	if cur, ok := c.jobs[id]; !ok || j.Revision > cur.Revision {
-		if len(c.jobs) >= c.max {
-			for k := range c.jobs { // evict an arbitrary entry
-				delete(c.jobs, k)
-				break
-			}
+	if seen := f.seen; seen != nil && seen.Job.Revision > j.Revision {
+		// The watch delivered a newer record while the read was in
+		// flight: that is the job now.
+		if seen.Deleted {
+			return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
 		}
-		c.jobs[id] = j
+		j = seen.Job
 	}
-	c.mu.Unlock()
+	if cur, ok := c.jobs[id]; ok && cur.Revision >= j.Revision {
+		return cur.Clone(), nil // another Get or the watch got here first
+	}
+	c.putLocked(id, j)
 	return j.Clone(), nil
+}
+
+// putLocked caches j, evicting an arbitrary record when the cache is full.
+func (c *Cached) putLocked(id jobs.ID, j *jobs.Job) {
+	if c.max <= 0 {
+		return
+	}
+	if _, ok := c.jobs[id]; !ok && len(c.jobs) >= c.max {
+		for k := range c.jobs {
+			delete(c.jobs, k)
+			break
+		}
+	}
+	c.jobs[id] = j
 }
