@@ -6,10 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"runtime"
 	"sync"
 	"time"
-	"weak"
 
 	"github.com/stickerd/stickerd/internal/jobs"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -201,7 +199,7 @@ func (s *Store) heldJob(ctx context.Context, k IdemKey, value []byte) (*jobs.Job
 // ttl. A lease that has gone (revoked, or expired sooner than this process
 // expected) is replaced and the transaction tried once more.
 func (s *Store) leasedTxn(ctx context.Context, op string, ttl time.Duration, txn func(clientv3.LeaseID) clientv3.Txn) (*clientv3.TxnResponse, error) {
-	leases := leasesOf(s.cli)
+	leases := s.leases
 	for try := 1; ; try++ {
 		lease, end, err := leases.get(ctx, s.cli, ttl)
 		if err != nil {
@@ -253,15 +251,8 @@ type leaseGrant struct {
 	err  error
 }
 
-// idemLeaseTables attaches idemLeases to etcd clients without holding them
-// alive: a lease belongs to the cluster, so every Store on a client shares
-// the client's.
-var idemLeaseTables = sidecar[clientv3.Client, idemLeases]{}
-
-func leasesOf(cli *clientv3.Client) *idemLeases {
-	return idemLeaseTables.get(cli, func() *idemLeases {
-		return &idemLeases{byEnd: map[int64]*leaseGrant{}, now: time.Now}
-	})
+func newIdemLeases() *idemLeases {
+	return &idemLeases{byEnd: map[int64]*leaseGrant{}, now: time.Now}
 }
 
 // get returns a lease that lasts at least ttl from now, granting one when
@@ -312,31 +303,4 @@ func (l *idemLeases) forget(end int64, id clientv3.LeaseID) {
 	if g, ok := l.byEnd[end]; ok && (id == 0 || g.id == id) {
 		delete(l.byEnd, end)
 	}
-}
-
-// sidecar attaches a value to objects of type K without a field in K, for
-// as long as each object lives.
-type sidecar[K, V any] struct {
-	mu sync.Mutex
-	m  map[weak.Pointer[K]]*V
-}
-
-func (s *sidecar[K, V]) get(k *K, mk func() *V) *V {
-	wp := weak.Make(k)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if v, ok := s.m[wp]; ok {
-		return v
-	}
-	if s.m == nil {
-		s.m = map[weak.Pointer[K]]*V{}
-	}
-	v := mk()
-	s.m[wp] = v
-	runtime.AddCleanup(k, func(wp weak.Pointer[K]) {
-		s.mu.Lock()
-		delete(s.m, wp)
-		s.mu.Unlock()
-	}, wp)
-	return v
 }

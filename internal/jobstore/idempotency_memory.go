@@ -27,12 +27,11 @@ type memIdemRecord struct {
 	expires time.Time
 }
 
-// memIdems attaches the keys to each Memory without a field in it.
-var memIdems = sidecar[Memory, memIdem]{}
-
-func (m *Memory) idem() *memIdem {
-	return memIdems.get(m, func() *memIdem { return &memIdem{clock: clock.Real{}, keys: map[string]memIdemRecord{}} })
+func newMemIdem() *memIdem {
+	return &memIdem{clock: clock.Real{}, keys: map[string]memIdemRecord{}}
 }
+
+func (m *Memory) idem() *memIdem { return m.idems }
 
 // setIdemClock makes the Memory's keys expire on c (tests).
 func (m *Memory) setIdemClock(c clock.Clock) {

@@ -35,6 +35,8 @@ type Memory struct {
 	// last term handed out.
 	terms   map[string]int64
 	termSeq int64
+	// idems are the Idempotency-Keys (idempotency_memory.go).
+	idems *memIdem
 }
 
 type memRecord struct {
@@ -54,7 +56,7 @@ type memChange struct {
 // NewMemory returns an empty in-memory store at revision 1, as a new etcd
 // cluster starts.
 func NewMemory() *Memory {
-	return &Memory{rev: 1, records: map[jobs.ID]memRecord{}, subs: map[*memSub]struct{}{}, listScanLimit: listScanLimit}
+	return &Memory{rev: 1, records: map[jobs.ID]memRecord{}, subs: map[*memSub]struct{}{}, listScanLimit: listScanLimit, idems: newMemIdem()}
 }
 
 func (m *Memory) decode(id jobs.ID, data []byte, rev int64) (*jobs.Job, error) {

@@ -31,6 +31,9 @@ type Store struct {
 	keys keys
 	// Page sizes, fields so that tests can page through a few records.
 	scanPageSize, listScanLimit int
+	// leases are the Idempotency-Keys' shared leases (idempotency.go),
+	// shared by copies of the Store.
+	leases *idemLeases
 }
 
 // New returns a store over cli with its records under prefix
@@ -40,7 +43,7 @@ func New(cli *clientv3.Client, prefix string) *Store {
 	if prefix == "" {
 		prefix = DefaultPrefix
 	}
-	return &Store{cli: cli, keys: keys{prefix: prefix}, scanPageSize: scanPageSize, listScanLimit: listScanLimit}
+	return &Store{cli: cli, keys: keys{prefix: prefix}, scanPageSize: scanPageSize, listScanLimit: listScanLimit, leases: newIdemLeases()}
 }
 
 // Client is the etcd client the store uses (for leases and elections).
