@@ -405,6 +405,8 @@ func TestLogger_EachKeyOnce(t *testing.T) {
 func TestAdvertiseURL(t *testing.T) {
 	tests := []struct{ advertise, httpAddr, want string }{
 		{"", "127.0.0.1:8090", "http://127.0.0.1:8090"},
+		{"", "127.0.0.1:8443", "https://127.0.0.1:8443"},
+		{"edge:8443", "0.0.0.0:8443", "https://edge:8443"},
 		{"edge:8080", "0.0.0.0:8080", "http://edge:8080"},
 		{"10.0.0.7:8088", "0.0.0.0:8088", "http://10.0.0.7:8088"},
 		{"https://rtc.example.com/", "0.0.0.0:8088", "https://rtc.example.com"},
@@ -412,7 +414,11 @@ func TestAdvertiseURL(t *testing.T) {
 		{"http://x:1/v1", "", ""},
 	}
 	for _, tt := range tests {
-		got, err := advertiseURL(tt.advertise, tt.httpAddr)
+		scheme := "http"
+		if strings.HasSuffix(tt.httpAddr, ":8443") {
+			scheme = "https" // the edge serves TLS
+		}
+		got, err := advertiseURL(tt.advertise, tt.httpAddr, scheme)
 		if got != tt.want || (err != nil) != (tt.want == "") {
 			t.Errorf("advertiseURL(%q, %q) = %q, %v; want %q", tt.advertise, tt.httpAddr, got, err, tt.want)
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/stickerd/stickerd/internal/flagenv"
 	"github.com/stickerd/stickerd/internal/health"
 	"github.com/stickerd/stickerd/internal/queue"
+	"github.com/stickerd/stickerd/internal/tlsconf"
 	"github.com/stickerd/stickerd/internal/wiring"
 	"github.com/stickerd/stickerd/services/gateway"
 )
@@ -42,7 +43,11 @@ func runEdge(ctx context.Context, args []string, log *slog.Logger) error {
 	fs.Var(&schedulers, "schedulers", "scheduler gRPC addresses to heartbeat to, comma-separated (empty: no heartbeats)")
 	fs.IntVar(&cfg.MaxSessionsPerTenant, "max-sessions-per-tenant", cfg.MaxSessionsPerTenant, "sessions one tenant may hold; more are answered 429")
 	candidates := candidateFlags(fs)
+	sec := securityFlags(fs, tlsconf.Serve|tlsconf.Dial|tlsconf.Token, usesKafka)
 	if err := parseFlags(fs, args, 0); err != nil {
+		return err
+	}
+	if err := sec.validate(false); err != nil {
 		return err
 	}
 	for _, p := range []struct {
@@ -53,7 +58,7 @@ func runEdge(ctx context.Context, args []string, log *slog.Logger) error {
 			return errUsage{fs, fmt.Errorf("--%s %d is not a port number", p.flag, p.v)}
 		}
 	}
-	base, err := advertiseURL(*advertise, *httpAddr)
+	base, err := advertiseURL(*advertise, *httpAddr, sec.scheme())
 	if err != nil {
 		return errUsage{fs, err}
 	}
@@ -80,7 +85,11 @@ func runEdge(ctx context.Context, args []string, log *slog.Logger) error {
 		}
 		return "", errcode.New(errcode.Unauthorized, "a valid API key is required")
 	}
-	errs, closeErrs, err := errorPublisher(brokers, "edge")
+	dial, err := sec.grpcDial()
+	if err != nil {
+		return err
+	}
+	errs, closeErrs, err := errorPublisher(brokers, "edge", sec)
 	if err != nil {
 		return err
 	}
@@ -98,10 +107,10 @@ func runEdge(ctx context.Context, args []string, log *slog.Logger) error {
 		h = gateway.LocalOnly(mux, allowedHosts)
 	}
 	if len(schedulers) > 0 {
-		go ed.Heartbeat(ctx, *id, base, cfg.MaxSessions, schedulers, time.Second, log)
+		go ed.Heartbeat(ctx, *id, base, cfg.MaxSessions, schedulers, time.Second, log, dial...)
 	}
-	log.Info("edge serving", "http", *httpAddr)
-	return health.Serve(ctx, *httpAddr, h)
+	log.Info("edge serving", "http", *httpAddr, "scheme", sec.scheme(), "advertise", base)
+	return sec.serveHTTP(ctx, *httpAddr, h)
 }
 
 // candidateOpts are the flags on the addresses a client's ICE candidates
@@ -128,13 +137,14 @@ func edgeReporter(p *errevents.Publisher) edge.ErrorReporter {
 
 // errorPublisher makes the error-event publisher of a process: to Kafka
 // when brokers are given, counted locally otherwise.
-func errorPublisher(brokers []string, service string) (*errevents.Publisher, func(), error) {
+func errorPublisher(brokers []string, service string, sec *securityOpts) (*errevents.Publisher, func(), error) {
 	var sink errevents.Sink
 	var prod *queue.Producer
 	if len(brokers) > 0 {
-		qc := queue.DefaultConfig()
-		qc.Brokers = brokers
-		var err error
+		qc, err := sec.queue(queue.Config{Brokers: brokers})
+		if err != nil {
+			return nil, nil, err
+		}
 		if prod, err = queue.NewProducer(qc); err != nil {
 			return nil, nil, err
 		}
@@ -155,15 +165,15 @@ func errorPublisher(brokers []string, service string) (*errevents.Publisher, fun
 }
 
 // advertiseURL is the base URL of the edge's signaling that gateways
-// redirect clients to: --advertise, with http:// added to a bare
-// HOST:PORT (a redirect to "edge:8080/v1/..." would be a relative path),
-// or http://HTTP_ADDR.
-func advertiseURL(advertise, httpAddr string) (string, error) {
+// redirect clients to: --advertise, with scheme:// (http, or https when
+// the edge serves TLS) added to a bare HOST:PORT (a redirect to
+// "edge:8080/v1/..." would be a relative path), or scheme://HTTP_ADDR.
+func advertiseURL(advertise, httpAddr, scheme string) (string, error) {
 	if advertise == "" {
-		return "http://" + httpAddr, nil
+		return scheme + "://" + httpAddr, nil
 	}
 	if !strings.Contains(advertise, "://") {
-		advertise = "http://" + advertise
+		advertise = scheme + "://" + advertise
 	}
 	u, err := url.Parse(advertise)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {

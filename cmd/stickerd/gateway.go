@@ -17,6 +17,7 @@ import (
 	"github.com/stickerd/stickerd/internal/jobstore"
 	"github.com/stickerd/stickerd/internal/queue"
 	"github.com/stickerd/stickerd/internal/sharedstate"
+	"github.com/stickerd/stickerd/internal/tlsconf"
 	"github.com/stickerd/stickerd/internal/wiring"
 	"github.com/stickerd/stickerd/scheduler"
 	"github.com/stickerd/stickerd/services/gateway"
@@ -106,7 +107,11 @@ func runGateway(ctx context.Context, args []string, log *slog.Logger) error {
 	fs.Var(&brokers, "kafka-brokers", "Kafka brokers, comma-separated")
 	redisURL := fs.String("redis-url", "", "Redis (redis://host:port/db, rediss:// for TLS) for the cache, rate limits, idempotency and progress (in-process when empty or unreachable at start)")
 	gw := gatewayFlags(fs, false)
+	sec := securityFlags(fs, tlsconf.Serve|tlsconf.Dial, usesEtcd|usesKafka)
 	if err := parseFlags(fs, args, 0); err != nil {
+		return err
+	}
+	if err := sec.validate(false); err != nil {
 		return err
 	}
 	rate, unlimited, err := gw.rateLimit()
@@ -116,13 +121,19 @@ func runGateway(ctx context.Context, args []string, log *slog.Logger) error {
 	if err := checkPorts(listenFlag{"http-addr", *httpAddr}); err != nil {
 		return err
 	}
-	cli, err := etcd.Dial(ctx, etcdEndpoints)
+	ec, err := sec.etcd(etcdEndpoints)
+	if err != nil {
+		return err
+	}
+	cli, err := etcd.DialConfig(ctx, ec)
 	if err != nil {
 		return err
 	}
 	defer cli.Close()
-	qc := queue.DefaultConfig()
-	qc.Brokers = brokers
+	qc, err := sec.queue(queue.Config{Brokers: brokers})
+	if err != nil {
+		return err
+	}
 	prod, err := queue.NewProducer(qc)
 	if err != nil {
 		return err
@@ -131,6 +142,9 @@ func runGateway(ctx context.Context, args []string, log *slog.Logger) error {
 	cc := sharedstate.DefaultConfig()
 	cc.RedisURL = *redisURL
 	cc.RateLimit = rate
+	if err := sec.redis(&cc); err != nil {
+		return err
+	}
 	set, err := sharedstate.Open(ctx, cc)
 	if err != nil {
 		log.Warn("redis unavailable at start; using in-process state until restart", "err", err)
@@ -160,6 +174,6 @@ func runGateway(ctx context.Context, args []string, log *slog.Logger) error {
 		return err
 	}
 	g.MountEdgePlacement(edge.SessionsPath, wiring.EdgeDirectory{Client: cli}) // realtime sessions go to the least-loaded edge
-	log.Info("gateway serving", "http", *httpAddr, "coord", set.Backend)
-	return health.Serve(ctx, *httpAddr, g.Handler())
+	log.Info("gateway serving", "http", *httpAddr, "scheme", sec.scheme(), "coord", set.Backend)
+	return sec.serveHTTP(ctx, *httpAddr, g.Handler())
 }

@@ -36,6 +36,7 @@ var commands = []command{
 	{"worker", "a render worker: connects to the scheduler and runs ffmpeg", "", runWorker},
 	{"healthcheck", "GET a path (default /readyz) of this process's HTTP address; exit 0 on 2xx (container healthchecks)", " [PATH]", runHealthcheck},
 	{"monitor", "consumes stickerd.errors and the dead-letter topic and exports stickerd_errors_total", "", runMonitor},
+	{"certs", "creates a cluster CA and a certificate and key per service (TLS between every pair of services)", "", runCerts},
 }
 
 func main() {

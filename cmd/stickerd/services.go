@@ -21,6 +21,7 @@ import (
 	"github.com/stickerd/stickerd/internal/kafkaembed"
 	"github.com/stickerd/stickerd/internal/queue"
 	"github.com/stickerd/stickerd/internal/sharedstate"
+	"github.com/stickerd/stickerd/internal/tlsconf"
 	"github.com/stickerd/stickerd/internal/wiring"
 	"github.com/stickerd/stickerd/monitoring/monitor"
 	"github.com/stickerd/stickerd/render"
@@ -41,10 +42,22 @@ func runKV(ctx context.Context, args []string, log *slog.Logger) error {
 	fs.StringVar(&cfg.InitialClusterState, "initial-cluster-state", "new", "new, or existing to join a running cluster (ignored once DATA_DIR holds a member)")
 	fs.StringVar(&cfg.ClusterToken, "cluster-token", cfg.ClusterToken, "cluster token that keeps two clusters on one network apart")
 	httpAddr := fs.String("http-addr", "127.0.0.1:8079", "health and metrics address")
+	kvTLSFlags(fs, &cfg)
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
 	}
 	cfg.ClientURLs, cfg.PeerURLs, cfg.Logger = clients, peers, log
+	if err := cfg.Validate(); err != nil {
+		return errUsage{fs, err}
+	}
+	self := etcd.ClientConfig{Endpoints: cfg.ClientURLs}
+	if cfg.CertFile != "" { // the member's own pair has the clientAuth usage
+		tc, err := tlsconf.Config{CertFile: cfg.CertFile, KeyFile: cfg.KeyFile, CAFile: cfg.TrustedCAFile}.Client()
+		if err != nil {
+			return err
+		}
+		self.TLS = tc
+	}
 	ports := []listenFlag{{"http-addr", *httpAddr}}
 	for _, u := range clients {
 		ports = append(ports, listenFlag{"client-urls", urlHost(u)})
@@ -58,7 +71,7 @@ func runKV(ctx context.Context, args []string, log *slog.Logger) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return etcdPortFlags(etcd.Run(ctx, cfg), "client-urls", "peer-urls") })
 	g.Go(func() error { return health.Serve(ctx, *httpAddr, health.Handler()) })
-	g.Go(func() error { etcd.WatchLeader(ctx, cfg.ClientURLs, 2*time.Second); return nil })
+	g.Go(func() error { etcd.WatchLeaderConfig(ctx, self, 2*time.Second); return nil })
 	return g.Wait()
 }
 
@@ -67,14 +80,22 @@ func runMonitor(ctx context.Context, args []string, log *slog.Logger) error {
 	brokers := flagenv.List{"127.0.0.1:9092"}
 	fs.Var(&brokers, "kafka-brokers", "Kafka brokers, comma-separated")
 	httpAddr := fs.String("http-addr", "127.0.0.1:8083", "health and metrics address")
+	sec := securityFlags(fs, tlsconf.Dial, usesKafka)
 	if err := parseFlags(fs, args, 0); err != nil {
+		return err
+	}
+	if err := sec.validate(false); err != nil {
 		return err
 	}
 	if err := checkPorts(listenFlag{"http-addr", *httpAddr}); err != nil {
 		return err
 	}
+	qc, err := sec.queue(queue.Config{Brokers: brokers})
+	if err != nil {
+		return err
+	}
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return monitor.Run(ctx, monitor.Config{Brokers: brokers, Logger: log}) })
+	g.Go(func() error { return monitor.Run(ctx, monitor.Config{Brokers: brokers, Logger: log, Queue: qc}) })
 	g.Go(func() error { return health.Serve(ctx, *httpAddr, health.Handler()) })
 	return g.Wait()
 }
@@ -122,14 +143,33 @@ func runScheduler(ctx context.Context, args []string, log *slog.Logger) error {
 	redisURL := fs.String("redis-url", "", "Redis for progress fan-out to gateways in other processes")
 	webhookSecret := fs.String("webhook-secret", "", "whsec_… secret that signs webhooks (default: a random one per start, with a warning)")
 	allowPrivate := fs.Bool("allow-private-urls", false, "let webhooks reach private and loopback addresses")
+	sec := securityFlags(fs, tlsconf.Serve|tlsconf.Dial|tlsconf.RequireClients|tlsconf.Token, usesEtcd|usesKafka)
 	if err := parseFlags(fs, args, 0); err != nil {
+		return err
+	}
+	if err := sec.validate(true); err != nil {
 		return err
 	}
 	if err := checkPorts(listenFlag{"grpc-addr", *grpcAddr}, listenFlag{"http-addr", *httpAddr}); err != nil {
 		return err
 	}
+	grpcOpts, err := sec.grpcServer(log)
+	if err != nil {
+		return err
+	}
+	ec, err := sec.etcd(etcd)
+	if err != nil {
+		return err
+	}
+	qc, err := sec.queue(queue.Config{Brokers: brokers})
+	if err != nil {
+		return err
+	}
 	cc := sharedstate.DefaultConfig()
 	cc.RedisURL = *redisURL
+	if err := sec.redis(&cc); err != nil {
+		return err
+	}
 	set, err := sharedstate.Open(ctx, cc)
 	if err != nil {
 		return err
@@ -146,11 +186,11 @@ func runScheduler(ctx context.Context, args []string, log *slog.Logger) error {
 		return err
 	}
 	r, err := wiring.StartReplica(ctx, wiring.ReplicaConfig{Scheduler: cfg, Listen: *grpcAddr, EtcdEndpoints: etcd, Brokers: brokers,
-		Progress: set.Progress, Notify: hooks.Notify, Log: log})
+		Etcd: ec, Queue: qc, GRPCOptions: grpcOpts, Progress: set.Progress, Notify: hooks.Notify, Log: log})
 	if err != nil {
 		return err
 	}
-	log.Info("scheduler serving", "grpc", r.Addr, "http", *httpAddr)
+	log.Info("scheduler serving", "grpc", r.Addr, "grpc_security", describeTLS(sec.tls), "http", *httpAddr)
 	err = health.Serve(ctx, *httpAddr, health.Handler(health.Check{Name: "etcd", Fn: r.Ready}))
 	r.Close()
 	return err
@@ -171,10 +211,18 @@ func runWorker(ctx context.Context, args []string, log *slog.Logger) error {
 	var brokers flagenv.List
 	fs.Var(&brokers, "kafka-brokers", "Kafka brokers for error events (empty: counted locally only)")
 	httpAddr := fs.String("http-addr", "127.0.0.1:8082", "health and metrics address")
+	sec := securityFlags(fs, tlsconf.Dial|tlsconf.Token, usesKafka)
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
 	}
+	if err := sec.validate(false); err != nil {
+		return err
+	}
 	if err := checkPorts(listenFlag{"http-addr", *httpAddr}); err != nil {
+		return err
+	}
+	dial, err := sec.grpcDial()
+	if err != nil {
 		return err
 	}
 	cfg.Schedulers = schedulers
@@ -189,12 +237,12 @@ func runWorker(ctx context.Context, args []string, log *slog.Logger) error {
 	}
 	enc := eng.Encoder("mp4")
 	log.Info("render engine ready", "ffmpeg", eng.Capabilities().FFmpegVersion, "encoder", enc.Name, "reason", enc.Reason)
-	errs, closeErrs, err := errorPublisher(brokers, "worker")
+	errs, closeErrs, err := errorPublisher(brokers, "worker", sec)
 	if err != nil {
 		return err
 	}
 	defer closeErrs()
-	w, err := worker.New(cfg, worker.Deps{Renderer: eng, Blobs: blob.Dir{Root: filepath.Join(*dataDir, "blobs")}, Errors: errs}, log)
+	w, err := worker.New(cfg, worker.Deps{Renderer: eng, Blobs: blob.Dir{Root: filepath.Join(*dataDir, "blobs")}, Errors: errs, DialOptions: dial}, log)
 	if err != nil {
 		return err
 	}
