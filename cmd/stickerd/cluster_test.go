@@ -35,6 +35,27 @@ type proc struct {
 	log  *os.File
 	mu   sync.Mutex
 	cmd  *exec.Cmd
+	// scheme and client speak to http ("https" for a process serving
+	// TLS, cluster_tls_test.go); "" and nil: plain HTTP.
+	scheme string
+	client *http.Client
+}
+
+// base is the process's HTTP base URL.
+func (p *proc) base() string { return cmpOr(p.scheme, "http") + "://" + p.http }
+
+func (p *proc) httpClient() *http.Client {
+	if p.client != nil {
+		return p.client
+	}
+	return http.DefaultClient
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 func (p *proc) start() {
@@ -66,7 +87,7 @@ func (p *proc) waitHealthy(d time.Duration) {
 	p.t.Helper()
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get("http://" + p.http + "/healthz")
+		resp, err := p.httpClient().Get(p.base() + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
@@ -95,6 +116,16 @@ type cluster struct {
 	edges                  []*proc
 	etcdClients, kafkaAddr string
 	schedulerAddrs         []string
+	opts                   clusterOpts
+}
+
+// clusterOpts vary the cluster (cluster_tls_test.go): more arguments per
+// process, the subcommands that serve HTTPS, and etcd over https://.
+type clusterOpts struct {
+	args    func(name, role string) []string
+	https   map[string]bool
+	client  *http.Client
+	etcdTLS bool
 }
 
 func (c *cluster) add(group *[]*proc, name string, args ...string) *proc {
@@ -103,7 +134,13 @@ func (c *cluster) add(group *[]*proc, name string, args ...string) *proc {
 	if err != nil {
 		c.t.Fatal(err)
 	}
+	if c.opts.args != nil {
+		args = append(args, c.opts.args(name, args[0])...)
+	}
 	p := &proc{t: c.t, name: name, bin: c.bin, args: append(args, "--http-addr", httpAddr), http: httpAddr, log: f}
+	if c.opts.https[args[0]] {
+		p.scheme, p.client = "https", c.opts.client
+	}
 	*group = append(*group, p)
 	p.start()
 	c.t.Cleanup(func() { p.kill9(); f.Close() })
@@ -111,14 +148,22 @@ func (c *cluster) add(group *[]*proc, name string, args ...string) *proc {
 }
 
 func startCluster(t *testing.T, workers int) *cluster {
-	dir := t.TempDir()
-	c := &cluster{t: t, dir: dir, bin: filepath.Join(dir, "stickerd")}
+	return startClusterWith(t, workers, t.TempDir(), clusterOpts{})
+}
+
+func startClusterWith(t *testing.T, workers int, dir string, opts clusterOpts) *cluster {
+	c := &cluster{t: t, dir: dir, bin: filepath.Join(dir, "stickerd"), opts: opts}
 	if out, err := exec.Command("go", "build", "-o", c.bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	clients, peers, err := etcd.FreeLocalURLs(3)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for i := range clients {
+		if opts.etcdTLS {
+			clients[i], peers[i] = strings.Replace(clients[i], "http:", "https:", 1), strings.Replace(peers[i], "http:", "https:", 1)
+		}
 	}
 	var initial []string
 	for i := range peers {
