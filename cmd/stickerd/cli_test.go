@@ -112,6 +112,9 @@ func TestHelp_EveryCommand(t *testing.T) {
 				t.Errorf("%s wrote to stderr:\n%s", cmdline, stderr)
 			}
 			for _, want := range []string{"usage: stickerd " + c.name + " [flags]", c.summary, "  -http-addr string", "STICKERD_HTTP_ADDR"} {
+				if c.name == "certs" && want == "  -http-addr string" {
+					continue // writes files and exits: no listener
+				}
 				if !strings.Contains(stdout, want) {
 					t.Errorf("%s: help lacks %q:\n%s", cmdline, want, stdout)
 				}
