@@ -139,6 +139,9 @@ func TestCompose_StickerdServicesAreWired(t *testing.T) {
 			names = append(names, k)
 		}
 		checkEnvNames(t, where, s.role, names)
+		if r.oneShot {
+			continue
+		}
 		if got := splitList(s.env("STICKERD_ETCD_ENDPOINTS")); r.etcd && !sameSet(got, etcd) {
 			t.Errorf("%s: STICKERD_ETCD_ENDPOINTS=%v, want every member %v", where, got, etcd)
 		}
@@ -197,11 +200,15 @@ func composeEtcdMembers(t *testing.T, p *types.Project) []string {
 		if s.env("ETCD_NAME") != name {
 			t.Errorf("service %s: ETCD_NAME=%q, want the service name", name, s.env("ETCD_NAME"))
 		}
-		client := strings.TrimPrefix(s.env("ETCD_ADVERTISE_CLIENT_URLS"), "http://")
+		url := s.env("ETCD_ADVERTISE_CLIENT_URLS")
+		client, ok := strings.CutPrefix(url, "https://")
+		if !ok {
+			t.Errorf("service %s: advertises client URL %q, not https://", name, url)
+		}
 		if host, _, _ := strings.Cut(client, ":"); host != name {
 			t.Errorf("service %s: advertises client URL %q, not its own name", name, client)
 		}
-		endpoints = append(endpoints, client)
+		endpoints = append(endpoints, url)
 		peers = append(peers, name+"="+s.env("ETCD_INITIAL_ADVERTISE_PEER_URLS"))
 		clusters[s.env("ETCD_INITIAL_CLUSTER")] = true
 		if !slices.ContainsFunc(s.Volumes, func(v types.ServiceVolumeConfig) bool {
@@ -222,7 +229,7 @@ func composeEtcdMembers(t *testing.T, p *types.Project) []string {
 }
 
 // composeKafkaBrokers returns the in-network address of every Kafka broker
-// (its PLAINTEXT advertised listener).
+// (its SSL advertised listener).
 func composeKafkaBrokers(t *testing.T, p *types.Project) []string {
 	t.Helper()
 	var out []string
@@ -232,13 +239,13 @@ func composeKafkaBrokers(t *testing.T, p *types.Project) []string {
 			continue
 		}
 		for _, l := range splitList(s.env("KAFKA_ADVERTISED_LISTENERS")) {
-			if addr, ok := strings.CutPrefix(l, "PLAINTEXT://"); ok {
+			if addr, ok := strings.CutPrefix(l, "SSL://"); ok {
 				out = append(out, addr)
 			}
 		}
 	}
 	if len(out) == 0 {
-		t.Fatal("no Kafka broker with a PLAINTEXT listener in docker-compose.yml")
+		t.Fatal("no Kafka broker with an SSL listener in docker-compose.yml")
 	}
 	return out
 }
@@ -450,6 +457,117 @@ func TestCompose_Volumes(t *testing.T) {
 	for _, want := range []string{"etcd-1-data", "etcd-2-data", "etcd-3-data", "kafka-data", "redis-data", "blobs", "prometheus-data", "grafana-data"} {
 		if _, ok := p.Volumes[want]; !ok {
 			t.Errorf("no named volume %s", want)
+		}
+	}
+}
+
+// TestCompose_TLSEverywhere checks that every pair of services talks TLS
+// (docs/security.md): the certs one-shot writes the certificates into a
+// volume every service mounts after it completed; stickerd services have
+// their certificate, key and CA and reach etcd, Kafka and Redis over TLS;
+// etcd, Kafka and Redis require client certificates; nginx verifies the
+// gateways.
+func TestCompose_TLSEverywhere(t *testing.T) {
+	p := loadCompose(t, "gpu")
+	certs, ok := p.Services["certs"]
+	if !ok || len(certs.Command) == 0 || certs.Command[0] != "certs" || !slices.Contains(certs.Command, "--out") {
+		t.Fatalf("no certs service running `stickerd certs --out DIR`: %v", certs.Command)
+	}
+	if certs.Restart != "no" {
+		t.Errorf("certs restarts (%q); it runs once", certs.Restart)
+	}
+	mountsCerts := func(s types.ServiceConfig) bool {
+		return slices.ContainsFunc(s.Volumes, func(v types.ServiceVolumeConfig) bool { return v.Source == "certs" && v.Target == "/certs" })
+	}
+	if !mountsCerts(certs) {
+		t.Error("certs does not write into the certs volume at /certs")
+	}
+	// after reports whether s waits, directly or through what it waits
+	// for, for certs to complete.
+	var after func(name string, seen map[string]bool) bool
+	after = func(name string, seen map[string]bool) bool {
+		if seen[name] {
+			return false
+		}
+		seen[name] = true
+		for dep, d := range p.Services[name].DependsOn {
+			if dep == "certs" && d.Condition == types.ServiceConditionCompletedSuccessfully || after(dep, seen) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, name := range sortedKeys(p.Services) {
+		s := p.Services[name]
+		if name == "certs" || !mountsCerts(s) {
+			continue
+		}
+		if !after(name, map[string]bool{}) {
+			t.Errorf("service %s mounts the certificates without waiting for certs to complete", name)
+		}
+	}
+	for _, s := range stickerdServices(t, p) {
+		r := roles[s.role]
+		if r.oneShot {
+			continue
+		}
+		where := "service " + s.Name
+		if !mountsCerts(s.ServiceConfig) {
+			t.Errorf("%s: does not mount the certificates", where)
+		}
+		for _, v := range []string{"STICKERD_TLS_CERT", "STICKERD_TLS_KEY", "STICKERD_TLS_CA"} {
+			if !strings.HasPrefix(s.env(v), "/certs/") {
+				t.Errorf("%s: %s=%q, want a file of the certs volume", where, v, s.env(v))
+			}
+		}
+		if r.kafka && s.env("STICKERD_KAFKA_TLS") != "true" {
+			t.Errorf("%s: STICKERD_KAFKA_TLS is not true", where)
+		}
+		if url := s.env("STICKERD_REDIS_URL"); url != "" && !strings.HasPrefix(url, "rediss://") {
+			t.Errorf("%s: STICKERD_REDIS_URL=%q, want rediss://", where, url)
+		}
+		if s.role == "edge" && !strings.HasPrefix(s.env("STICKERD_ADVERTISE"), "https://") {
+			t.Errorf("%s: advertises %q, want https://", where, s.env("STICKERD_ADVERTISE"))
+		}
+	}
+	for _, name := range sortedKeys(p.Services) {
+		s := composeService{ServiceConfig: p.Services[name]}
+		if s.env("ETCD_NAME") != "" {
+			for _, v := range []string{"ETCD_CLIENT_CERT_AUTH", "ETCD_PEER_CLIENT_CERT_AUTH"} {
+				if s.env(v) != "true" {
+					t.Errorf("etcd %s: %s is not true", name, v)
+				}
+			}
+			for _, v := range []string{"ETCD_LISTEN_CLIENT_URLS", "ETCD_LISTEN_PEER_URLS", "ETCD_INITIAL_ADVERTISE_PEER_URLS"} {
+				if !strings.HasPrefix(s.env(v), "https://") {
+					t.Errorf("etcd %s: %s=%q, want https://", name, v, s.env(v))
+				}
+			}
+		}
+		if strings.Contains(s.env("KAFKA_PROCESS_ROLES"), "broker") {
+			for _, pair := range splitList(s.env("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP")) {
+				if _, proto, _ := strings.Cut(pair, ":"); proto != "SSL" {
+					t.Errorf("kafka %s: listener %s is not SSL", name, pair)
+				}
+			}
+			if s.env("KAFKA_SSL_CLIENT_AUTH") != "required" {
+				t.Errorf("kafka %s: KAFKA_SSL_CLIENT_AUTH=%q, want required", name, s.env("KAFKA_SSL_CLIENT_AUTH"))
+			}
+		}
+		if strings.HasPrefix(s.Image, "redis:") {
+			cmd := strings.Join(s.Command, " ")
+			if !strings.Contains(cmd, "--port 0") || !strings.Contains(cmd, "--tls-port") || !strings.Contains(cmd, "--tls-auth-clients yes") {
+				t.Errorf("redis %s: not TLS-only with client certificates: %s", name, cmd)
+			}
+		}
+	}
+	nginx, err := os.ReadFile(filepath.Join(repoRoot, "deployments/compose/nginx.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"proxy_pass https://", "proxy_ssl_verify on", "proxy_ssl_trusted_certificate /certs/ca.crt"} {
+		if !strings.Contains(string(nginx), want) {
+			t.Errorf("nginx.conf lacks %q: the gateways are HTTPS", want)
 		}
 	}
 }

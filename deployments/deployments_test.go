@@ -24,6 +24,8 @@ type role struct {
 	kafka      bool // has STICKERD_KAFKA_BROKERS
 	schedulers bool // lists the scheduler replicas in STICKERD_SCHEDULERS
 	blobs      bool // mounts the shared blob store at $STICKERD_DATA_DIR/blobs
+	serves     bool // its HTTP listener (API, signaling) serves HTTPS with --tls-cert
+	oneShot    bool // runs to completion: no listener, no wiring
 	// flags are the flag names the deployment files rely on. Those of
 	// scheduler, worker and monitor are copied from `stickerd CMD -h`;
 	// gateway and edge are assumed until their subcommands land, and
@@ -32,18 +34,27 @@ type role struct {
 }
 
 var roles = map[string]role{
-	"gateway": {etcd: true, kafka: true, blobs: true,
-		flags: []string{"http-addr", "data-dir", "etcd-endpoints", "kafka-brokers", "redis-url", "api-keys-file"}},
+	"gateway": {etcd: true, kafka: true, blobs: true, serves: true,
+		flags: append([]string{"http-addr", "data-dir", "etcd-endpoints", "kafka-brokers", "redis-url", "api-keys-file"}, tlsFlags...)},
 	"scheduler": {etcd: true, kafka: true,
-		flags: []string{"advertise", "election-ttl", "etcd-endpoints", "grpc-addr", "heartbeat-interval", "heartbeat-ttl",
-			"http-addr", "id", "kafka-brokers", "max-attempts", "target-utilization"}},
+		flags: append([]string{"advertise", "election-ttl", "etcd-endpoints", "grpc-addr", "heartbeat-interval", "heartbeat-ttl",
+			"http-addr", "id", "kafka-brokers", "max-attempts", "target-utilization", "join-token"}, tlsFlags...)},
 	"worker": {schedulers: true, blobs: true,
-		flags: []string{"allow-private-urls", "concurrency", "data-dir", "disable-gpu", "drain-timeout", "http-addr", "id", "schedulers"}},
-	"edge": {kafka: true, schedulers: true,
-		flags: []string{"http-addr", "advertise", "public-ip", "udp-port-min", "udp-port-max", "schedulers", "kafka-brokers"}},
+		flags: append([]string{"allow-private-urls", "concurrency", "data-dir", "disable-gpu", "drain-timeout", "http-addr", "id", "schedulers",
+			"tls-server-name", "join-token"}, tlsFlags...)},
+	"edge": {kafka: true, schedulers: true, serves: true,
+		flags: append([]string{"http-addr", "advertise", "public-ip", "udp-port-min", "udp-port-max", "schedulers", "kafka-brokers",
+			"tls-server-name", "join-token"}, tlsFlags...)},
 	"monitor": {kafka: true,
-		flags: []string{"http-addr", "kafka-brokers"}},
+		flags: append([]string{"http-addr", "kafka-brokers"}, tlsFlags...)},
+	// certs is the one-shot that writes the certificates (compose).
+	"certs": {oneShot: true, flags: []string{"out", "hosts", "services", "chown", "valid-for", "ca-valid-for", "force"}},
 }
+
+// tlsFlags are the TLS flags every long-running role has (docs/security.md);
+// kafka-tls only where the role talks to Kafka, which the files set with
+// the brokers.
+var tlsFlags = []string{"tls-cert", "tls-key", "tls-ca", "kafka-tls"}
 
 // globalEnv are STICKERD_* variables read by every subcommand that are not
 // flag twins.

@@ -240,8 +240,8 @@ func (m *manifests) etcdMembers(t *testing.T) []string {
 		var peers []string
 		for i := range ptrOr(s.Spec.Replicas, 1) {
 			member := fmt.Sprintf("%s-%d", s.Name, i)
-			out = append(out, fmt.Sprintf("%s.%s:2379", member, s.Spec.ServiceName))
-			peers = append(peers, fmt.Sprintf("%s=http://%s.%s:2380", member, member, s.Spec.ServiceName))
+			out = append(out, fmt.Sprintf("https://%s.%s:2379", member, s.Spec.ServiceName))
+			peers = append(peers, fmt.Sprintf("%s=https://%s.%s:2380", member, member, s.Spec.ServiceName))
 		}
 		var cluster string
 		for _, a := range c.Args {
@@ -638,8 +638,12 @@ func TestK8s_WorkerAutoscaling(t *testing.T) {
 
 func TestK8s_ReferencesExist(t *testing.T) {
 	m := loadManifests(t)
-	// Created by the operator, never committed (see gateway.yaml).
+	// Created by the operator, never committed (see gateway.yaml and, for
+	// the TLS Secrets, deployments/README.md).
 	external := map[string]bool{"stickerd-api-keys": true}
+	for _, svc := range tlsSecrets {
+		external["stickerd-tls-"+svc] = true
+	}
 	claims := map[string]bool{}
 	for _, p := range m.pvcs {
 		claims[p.Name] = true
@@ -775,5 +779,84 @@ func TestK8s_KustomizeBuild(t *testing.T) {
 	}
 	if n != m.perDir[k8sDir] {
 		t.Errorf("kustomize rendered %d objects, the folder holds %d", n, m.perDir[k8sDir])
+	}
+}
+
+// tlsSecrets are the services with a Secret stickerd-tls-SERVICE (tls.crt,
+// tls.key, ca.crt), created as deployments/README.md says.
+var tlsSecrets = []string{"gateway", "scheduler", "worker", "edge", "monitor", "etcd", "redis", "kafka"}
+
+// TestK8s_TLSEverywhere checks that every stickerd container mounts its
+// TLS Secret and names its files, reaches etcd over https:// and Redis
+// over rediss://, speaks TLS to Kafka; that the HTTPS listeners are probed
+// and scraped over HTTPS; that etcd and Redis require client
+// certificates; and that deployments/README.md documents every Secret.
+func TestK8s_TLSEverywhere(t *testing.T) {
+	m := loadManifests(t)
+	readme, err := os.ReadFile(filepath.Join(repoRoot, "deployments/README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, svc := range tlsSecrets {
+		if !strings.Contains(string(readme), svc) || !strings.Contains(string(readme), "stickerd-tls-") {
+			t.Errorf("deployments/README.md does not say how to create stickerd-tls-%s", svc)
+		}
+	}
+	secretMount := func(w workload, c corev1.Container) string {
+		for _, vm := range c.VolumeMounts {
+			for _, v := range w.template.Spec.Volumes {
+				if v.Name == vm.Name && v.Secret != nil && strings.HasPrefix(v.Secret.SecretName, "stickerd-tls-") {
+					return vm.MountPath
+				}
+			}
+		}
+		return ""
+	}
+	for _, w := range m.workloads() {
+		for _, c := range w.template.Spec.Containers {
+			where := fmt.Sprintf("%s %s", w.kind, w.name)
+			dir := secretMount(w, c)
+			switch {
+			case isStickerd(c):
+				if dir == "" {
+					t.Errorf("%s: mounts no stickerd-tls-* Secret", where)
+					continue
+				}
+				for v, file := range map[string]string{"STICKERD_TLS_CERT": "tls.crt", "STICKERD_TLS_KEY": "tls.key", "STICKERD_TLS_CA": "ca.crt"} {
+					if e, _ := envValue(c, v); e.Value != dir+"/"+file {
+						t.Errorf("%s: %s=%q, want %s/%s", where, v, e.Value, dir, file)
+					}
+				}
+				r := roles[c.Args[0]]
+				if e, _ := envValue(c, "STICKERD_KAFKA_TLS"); r.kafka && e.Value != "true" {
+					t.Errorf("%s: STICKERD_KAFKA_TLS is not true", where)
+				}
+				if e, ok := envValue(c, "STICKERD_REDIS_URL"); ok && !strings.HasPrefix(e.Value, "rediss://") {
+					t.Errorf("%s: STICKERD_REDIS_URL=%q, want rediss://", where, e.Value)
+				}
+				if r.serves {
+					for _, p := range []*corev1.Probe{c.ReadinessProbe, c.LivenessProbe} {
+						if p == nil || p.HTTPGet == nil || p.HTTPGet.Scheme != corev1.URISchemeHTTPS {
+							t.Errorf("%s: serves HTTPS but is probed over HTTP", where)
+						}
+					}
+					if w.template.Annotations["prometheus.io/scheme"] != "https" {
+						t.Errorf("%s: serves HTTPS but is scraped over HTTP (prometheus.io/scheme)", where)
+					}
+				}
+			case strings.Contains(c.Image, "etcd"):
+				args := strings.Join(c.Args, " ")
+				for _, want := range []string{"--client-cert-auth", "--peer-client-cert-auth", "--cert-file=" + dir, "--listen-client-urls=https://", "--listen-peer-urls=https://"} {
+					if dir == "" || !strings.Contains(args, want) {
+						t.Errorf("%s: etcd lacks %s", where, want)
+					}
+				}
+			case strings.HasPrefix(c.Image, "redis"):
+				args := strings.Join(c.Args, " ")
+				if dir == "" || !strings.Contains(args, "--port 0") || !strings.Contains(args, "--tls-auth-clients yes") {
+					t.Errorf("%s: redis is not TLS-only with client certificates: %s", where, args)
+				}
+			}
+		}
 	}
 }

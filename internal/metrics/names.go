@@ -59,7 +59,7 @@ func collectors() []prometheus.Collector {
 		WorkersConnected, WorkersLost, HeartbeatsMissed, WorkerCPU, WorkerGPU,
 		WorkerNVENC, WorkerJobs,
 		RenderDuration, RenderRealtime, RenderOutputBytes, Renders,
-		StoreDuration, StoreErrors, LeaderChanges, IsLeader, EtcdHasLeader,
+		StoreDuration, StoreErrors, LeaderChanges, IsLeader, EtcdHasLeader, SchedulerAuthRefused,
 		LocalErrors, Errors, ErrorEventsDropped, DLQMessages, Webhooks,
 		RTCSessions, RTCFrameLatency, RTCFrames, RTCFramesDropped, RTCFPS,
 	}
