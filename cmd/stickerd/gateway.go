@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"path/filepath"
+	"time"
 
 	"github.com/stickerd/stickerd/edge"
 	"github.com/stickerd/stickerd/internal/blob"
@@ -35,6 +36,7 @@ type gatewayOpts struct {
 	queueLimit    *int
 	rate          *float64
 	burst         *int
+	idemTTL       *time.Duration
 }
 
 // gatewayFlags registers the gateway's flags. dev runs the schedulers and
@@ -60,6 +62,7 @@ func gatewayFlags(fs *flag.FlagSet, dev bool) gatewayOpts {
 		queueLimit:    fs.Int("queue-depth-limit", d.QueueDepthLimit, "submissions are refused with 503 while this many jobs are queued"),
 		rate:          fs.Float64("rate-limit", sharedstate.DefaultConfig().RateLimit.Rate, "uploads and submissions per second per tenant (0: no limit)"),
 		burst:         fs.Int("rate-burst", sharedstate.DefaultConfig().RateLimit.Burst, "burst of the per-tenant rate limit (unused with --rate-limit 0)"),
+		idemTTL:       fs.Duration("idempotency-ttl", d.IdempotencyTTL, "how long an Idempotency-Key keeps its job (kept in etcd with the job)"),
 	}
 }
 
@@ -94,6 +97,7 @@ func (o gatewayOpts) config(httpAddr string) (gateway.Config, error) {
 	cfg.AllowedHosts = *o.allowedHosts
 	cfg.AllowPrivateURLs = *o.allowPrivate
 	cfg.MaxUploadBytes, cfg.QueueDepthLimit = *o.maxUpload, *o.queueLimit
+	cfg.IdempotencyTTL = *o.idemTTL
 	return cfg, cfg.Validate()
 }
 
