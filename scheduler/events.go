@@ -20,58 +20,74 @@ type event struct {
 	Error    *jobs.Error `json:"error,omitempty"`
 	Time     time.Time   `json:"time"`
 	dlq      *jobs.Job
+	rev      int64 // the record's revision that this event announces
 }
 
 // emit queues a state change for publishing; it never blocks a scheduling
-// decision on Kafka (events are best effort, the store is the truth).
+// decision on Kafka. A dropped event stops the announcement cursor for the
+// rest of the term, so that the next leader announces it again.
 func (s *Scheduler) emit(j *jobs.Job) {
 	metrics.JobTransitions.WithLabelValues(string(j.Status), string(j.Priority)).Inc()
-	e := event{JobID: j.ID, Tenant: j.Tenant, Status: j.Status, Attempts: j.Attempts, Worker: j.Worker, Error: j.Error, Time: s.clock.Now()}
-	select {
-	case s.events <- e:
-	default:
-		s.log.Warn("event buffer full; event dropped", "job", j.ID)
-	}
+	s.queueEvent(event{JobID: j.ID, Tenant: j.Tenant, Status: j.Status, Attempts: j.Attempts, Worker: j.Worker, Error: j.Error,
+		Time: s.clock.Now(), rev: j.Revision})
 }
 
 // deadLetter publishes a job that exhausted its attempts to the DLQ topic.
 func (s *Scheduler) deadLetter(j *jobs.Job) {
+	s.queueEvent(event{JobID: j.ID, dlq: j.Clone(), rev: j.Revision})
+}
+
+func (s *Scheduler) queueEvent(e event) {
+	s.inflight.Add(1)
 	select {
-	case s.events <- event{JobID: j.ID, dlq: j.Clone()}:
+	case s.events <- e:
 	default:
-		s.log.Error("event buffer full; dead letter dropped", "job", j.ID)
+		s.inflight.Add(-1)
+		s.dropped.Store(true)
+		s.log.Warn("event buffer full; event dropped (the next leader announces it again)", "job", e.JobID)
 	}
 }
 
 // publishLoop publishes events in batches: whatever queued up while the
-// previous batch was in flight goes out in one call.
+// previous batch was in flight goes out in one call. A batch Kafka refuses
+// is retried, in order, until it goes out or leadership ends: the
+// announcement cursor moves past an event only once it is published.
 func (s *Scheduler) publishLoop(ctx context.Context) {
 	batch := make([]queue.Message, 0, 512)
 	for {
 		batch = batch[:0]
+		var last int64
 		select {
 		case <-ctx.Done():
 			return
 		case e := <-s.events:
-			batch = appendEvent(batch, e)
+			batch, last = appendEvent(batch, e), max(last, e.rev)
 		}
+		n := int64(1)
 	more:
 		for len(batch) < cap(batch) {
 			select {
 			case e := <-s.events:
-				batch = appendEvent(batch, e)
+				batch, last, n = appendEvent(batch, e), max(last, e.rev), n+1
 			default:
 				break more
 			}
 		}
-		if s.deps.Events == nil {
-			continue
+		for attempt := 1; s.deps.Events != nil; attempt++ {
+			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			err := s.deps.Events.PublishBatch(pctx, batch)
+			cancel()
+			if err == nil {
+				break
+			}
+			s.log.Warn("events not published; retrying", "count", len(batch), "err", err)
+			if s.clock.Sleep(ctx, storeRetry.Delay(attempt)) != nil {
+				s.dropped.Store(true) // leadership ended with these unpublished
+				break
+			}
 		}
-		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		if err := s.deps.Events.PublishBatch(pctx, batch); err != nil {
-			s.log.Warn("events not published", "count", len(batch), "err", err)
-		}
-		cancel()
+		s.published.Store(max(s.published.Load(), last))
+		s.inflight.Add(-n)
 	}
 }
 
@@ -93,6 +109,9 @@ func appendEvent(batch []queue.Message, e event) []queue.Message {
 // loop.
 type announcer struct {
 	last map[jobs.ID]announced
+	// from is the revision up to which everything was announced (the
+	// cursor this term started from).
+	from int64
 }
 
 type announced struct {

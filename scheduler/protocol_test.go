@@ -636,3 +636,59 @@ func TestDeposedLeader_ChangesNothingWhenItWakes(t *testing.T) {
 type lyingTerms struct{ *jobstore.Memory }
 
 func (lyingTerms) TermValid(context.Context, jobstore.Term) (bool, error) { return true, nil }
+
+// A state change that a leader committed but did not announce before it
+// went away is announced by the next leader, once; what the first leader
+// announced is not announced again. The leader keeps an announcement
+// cursor in the store, and a new term's watch starts from it.
+func TestAnnouncements_NewLeaderAnnouncesWhatTheOldOneLeft(t *testing.T) {
+	mem, clk := shared()
+	pubA, pubB := &capturePublisher{}, &capturePublisher{}
+	a := newHarnessDeps(t, testCfg("a"), Deps{Store: mem, Clock: clk, Events: pubA})
+	actx, stopA := context.WithCancel(a.ctx)
+	aDone := make(chan struct{})
+	go func() { defer close(aDone); _ = a.s.Lead(actx) }()
+	a.leading()
+	j1 := a.submit("job_announced", t0)
+	w := a.register("w", 1)
+	as := w.assign()
+	a.s.complete(a.ctx, w.w, &workerpb.Complete{JobId: as.GetJobId(), Fence: as.GetFence(), Output: &workerpb.Output{Key: "k", Format: "mp4"}})
+	pubA.waitFor(t, `"status":"succeeded"`, 1)
+	done := a.job(j1.ID)
+	// The sweep tick records the cursor.
+	for cur := int64(0); cur < done.Revision; {
+		a.clk.Advance(a.s.cfg.SweepInterval)
+		var err error
+		if cur, err = mem.Cursor(a.ctx, cursorName); err != nil {
+			t.Fatal(err)
+		}
+		if cur < done.Revision {
+			time.Sleep(time.Millisecond) // the sweep runs on its own goroutine
+		}
+	}
+	stopA()
+	<-aDone
+
+	// The old leader's last writes, committed but never announced.
+	j2 := a.submit("job_unannounced", t0)
+	now := clk.Now()
+	if _, err := mem.Update(a.ctx, j2.ID, func(j *jobs.Job) error {
+		if err := j.Assign("w", j.Revision, now); err != nil {
+			return err
+		}
+		return j.Succeed(j.Revision, jobs.Output{Key: "k2", Format: "mp4"}, now)
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	b := newHarnessDeps(t, testCfg("b"), Deps{Store: mem, Clock: clk, Events: pubB})
+	b.lead()
+	pubB.waitFor(t, `"job_id":"job_unannounced","tenant":"t1","status":"succeeded"`, 1)
+	pubB.mu.Lock()
+	defer pubB.mu.Unlock()
+	for _, m := range pubB.msgs {
+		if strings.Contains(string(m.Value), string(j1.ID)) {
+			t.Fatalf("the new leader announced %s again: %s", j1.ID, m.Value)
+		}
+	}
+}

@@ -115,6 +115,11 @@ type Scheduler struct {
 	}
 	events chan event
 	edges  edgeRegistry
+	// The announcement cursor's inputs (announce.go): the last revision
+	// the watch has handled, the last one whose events were published,
+	// the events between the two, and whether one was dropped this term.
+	watched, published, inflight atomic.Int64
+	dropped                      atomic.Bool
 }
 
 // New returns a scheduler replica. A nil log discards.
@@ -177,10 +182,11 @@ func (s *Scheduler) Workers() []string {
 // jobs. Run calls it each time this replica wins the election; a single
 // replica deployment may call it directly.
 func (s *Scheduler) Lead(ctx context.Context) error {
-	rev, err := s.recover(ctx)
+	rev, known, err := s.recover(ctx)
 	if err != nil {
 		return err
 	}
+	from, ann := s.announceFrom(ctx, rev, known)
 	s.mu.Lock()
 	s.leading, s.leaderCtx = true, ctx
 	s.mu.Unlock()
@@ -190,7 +196,7 @@ func (s *Scheduler) Lead(ctx context.Context) error {
 	metrics.IsLeader.Set(1)
 	defer metrics.IsLeader.Set(0)
 	for _, f := range []func(context.Context){s.dispatchLoop, s.sweepLoop, s.publishLoop, s.gaugeLoop,
-		func(ctx context.Context) { s.watchLoop(ctx, rev) }} {
+		func(ctx context.Context) { s.watchLoop(ctx, rev, from, ann) }} {
 		wg.Add(1)
 		go func() { defer wg.Done(); f(ctx) }()
 	}
@@ -223,14 +229,18 @@ func (s *Scheduler) stepDown() {
 // recover rebuilds the leader's view from the store: queued jobs go into
 // the queue; running jobs wait for their worker to re-register
 // within the heartbeat TTL, or are requeued as lost.
-func (s *Scheduler) recover(ctx context.Context) (int64, error) {
+func (s *Scheduler) recover(ctx context.Context) (int64, []*jobs.Job, error) {
 	rev, err := s.store.Revision(ctx)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var known []*jobs.Job // the jobs not ended, for the announcer
 	err = s.store.Scan(ctx, func(j *jobs.Job) error {
+		if !j.Status.Terminal() {
+			known = append(known, j)
+		}
 		switch {
 		case j.Status == jobs.Queued:
 			s.q.push(j)
@@ -245,7 +255,7 @@ func (s *Scheduler) recover(ctx context.Context) (int64, error) {
 		}
 		return nil
 	})
-	return rev, err
+	return rev, known, err
 }
 
 // poke wakes the dispatch loop.

@@ -11,8 +11,8 @@ import (
 // state change is announced, new and requeued jobs join the queue
 // (whichever replica's intake saw their message), and cancellations of
 // running jobs reach their workers.
-func (s *Scheduler) watchLoop(ctx context.Context, rev int64) {
-	var ann announcer
+func (s *Scheduler) watchLoop(ctx context.Context, recovered, from int64, ann *announcer) {
+	rev := from
 	for ctx.Err() == nil {
 		ch, err := s.store.WatchJobs(ctx, rev+1)
 		if err != nil {
@@ -29,8 +29,20 @@ func (s *Scheduler) watchLoop(ctx context.Context, rev int64) {
 			if ev.Job.Revision > rev {
 				rev = ev.Job.Revision
 			}
-			s.announce(&ann, ev.Job)
-			s.observe(ctx, ev.Job)
+			if !ev.Deleted {
+				// A record at or below the cursor (a resync after
+				// compaction sends every record) was announced already.
+				if ev.Job.Revision > ann.from {
+					s.announce(ann, ev.Job)
+				}
+				// The history between the cursor and the recovery is
+				// replayed for its announcements only: recover took the
+				// state at that revision in.
+				if ev.Job.Revision > recovered {
+					s.observe(ctx, ev.Job)
+				}
+			}
+			s.watched.Store(max(s.watched.Load(), ev.Job.Revision))
 		}
 	}
 }
@@ -79,6 +91,7 @@ func (s *Scheduler) sweepLoop(ctx context.Context) {
 		case <-t.C():
 		}
 		s.sweep(ctx)
+		s.advanceCursor(ctx)
 	}
 }
 

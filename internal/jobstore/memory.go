@@ -37,6 +37,8 @@ type Memory struct {
 	termSeq int64
 	// idems are the Idempotency-Keys (idempotency_memory.go).
 	idems *memIdem
+	// cursors are the named revisions of cursor.go.
+	cursors map[string]int64
 }
 
 type memRecord struct {
@@ -300,12 +302,16 @@ func (m *Memory) WatchJobs(ctx context.Context, fromRevision int64) (<-chan Even
 	s := m.subscribeLocked(fromRevision, "")
 	m.mu.Unlock()
 	go m.pump(ctx, s, func(c memChange) bool {
-		j, err := m.decode(c.id, c.data, c.revision)
-		if err != nil {
-			return true
+		e := Event{Deleted: c.data == nil, Job: &jobs.Job{ID: c.id, Revision: c.revision}}
+		if !e.Deleted {
+			j, err := m.decode(c.id, c.data, c.revision)
+			if err != nil {
+				return true
+			}
+			e.Job = j
 		}
 		select {
-		case out <- Event{Job: j}:
+		case out <- e:
 			return true
 		case <-ctx.Done():
 			return false
@@ -339,9 +345,12 @@ func (m *Memory) Watch(ctx context.Context, id jobs.ID) (<-chan *jobs.Job, error
 	changes := make(chan *jobs.Job)
 	wctx, cancel := context.WithCancel(ctx)
 	go m.pump(wctx, s, func(c memChange) bool {
-		j, err := m.decode(c.id, c.data, c.revision)
-		if err != nil {
-			return true
+		var j *jobs.Job // nil: the record was deleted (delete.go)
+		if c.data != nil {
+			var err error
+			if j, err = m.decode(c.id, c.data, c.revision); err != nil {
+				return true
+			}
 		}
 		select {
 		case changes <- j:
@@ -374,6 +383,10 @@ func (m *Memory) Watch(ctx context.Context, id jobs.ID) (<-chan *jobs.Job, error
 			case send <- head:
 				pending = pending[1:]
 			case j := <-in:
+				if j == nil {
+					ended = true
+					continue
+				}
 				pending = queue(pending, j)
 				ended = j.Status.Terminal()
 			}
