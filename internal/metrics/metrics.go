@@ -98,6 +98,18 @@ var (
 	Renders = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "stickerd_renders_total", Help: "Render attempts finished on workers, by result (succeeded, failed, canceled).",
 	}, []string{"result"})
+	ScratchHits = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "stickerd_worker_scratch_hits_total", Help: "Worker scratch-cache lookups served without a new download (a cached copy, or one already being fetched).",
+	})
+	ScratchMisses = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "stickerd_worker_scratch_misses_total", Help: "Worker scratch-cache lookups that downloaded the object.",
+	})
+	ScratchEvictions = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "stickerd_worker_scratch_evictions_total", Help: "Files the worker scratch cache removed, least recently used first, to stay within its bound.",
+	})
+	ScratchBytes = promauto.NewGauge(prometheus.GaugeOpts{
+		Name: "stickerd_worker_scratch_bytes", Help: "Bytes held in worker scratch caches, downloads under way included.",
+	})
 )
 
 // State store and leadership.
@@ -159,6 +171,37 @@ var (
 		Name: "stickerd_rtc_fps", Help: "Mean frames per second across open sessions.",
 	})
 )
+
+// Retention (issue 14): the scheduler leader counts what is stored from the
+// records it scans, and expires it; gateways count deletions on request.
+var (
+	StoredBytes = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "stickerd_stored_bytes", Help: "Bytes of uploaded assets and render outputs in the blob store, by kind (asset, output), as the scheduler leader last counted them from the records.",
+	}, []string{"kind"})
+	StoredObjects = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "stickerd_stored_objects", Help: "Stored assets and outputs (blob store) and job records (etcd), by kind (asset, output, job), as the scheduler leader last counted them.",
+	}, []string{"kind"})
+	StoredOldestAge = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "stickerd_stored_oldest_age_seconds", Help: "Age of the oldest stored object of each kind (asset, output, job), from the time its retention counts from.",
+	}, []string{"kind"})
+	RetentionTTL = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "stickerd_retention_ttl_seconds", Help: "Configured retention of each kind (asset, output, job) on the scheduler leader; 0 keeps forever.",
+	}, []string{"kind"})
+	RetentionDeletions = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "stickerd_retention_deletions_total", Help: "Assets, outputs and job records removed, by kind (asset, output, job) and reason (expired, deleted).",
+	}, []string{"kind", "reason"})
+	RetentionDeletedBytes = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "stickerd_retention_deleted_bytes_total", Help: "Bytes removed from the blob store, by kind (asset, output) and reason (expired, deleted).",
+	}, []string{"kind", "reason"})
+)
+
+func init() {
+	for _, k := range []string{"asset", "output", "job"} {
+		for _, r := range []string{"expired", "deleted"} {
+			RetentionDeletions.WithLabelValues(k, r)
+		}
+	}
+}
 
 // Series with a small, known label set exist from the start at 0, so that
 // rate() and increase() see a process's first increment.

@@ -59,7 +59,9 @@ func collectors() []prometheus.Collector {
 		WorkersConnected, WorkersLost, HeartbeatsMissed, WorkerCPU, WorkerGPU,
 		WorkerNVENC, WorkerJobs,
 		RenderDuration, RenderRealtime, RenderOutputBytes, Renders,
+		ScratchHits, ScratchMisses, ScratchEvictions, ScratchBytes,
 		StoreDuration, StoreErrors, LeaderChanges, IsLeader, EtcdHasLeader, SchedulerAuthRefused,
+		StoredBytes, StoredObjects, StoredOldestAge, RetentionTTL, RetentionDeletions, RetentionDeletedBytes,
 		LocalErrors, Errors, ErrorEventsDropped, DLQMessages, Webhooks,
 		RTCSessions, RTCFrameLatency, RTCFrames, RTCFramesDropped, RTCFPS,
 	}
