@@ -11,11 +11,14 @@ const (
 	NotFound         Code = "NOT_FOUND"
 	MethodNotAllowed Code = "METHOD_NOT_ALLOWED"
 	Conflict         Code = "CONFLICT"
+	// OutputGone: the job's output was deleted, by request or because its
+	// retention ran out; the job record stays.
+	OutputGone Code = "OUTPUT_GONE"
 )
 
 // HTTPOnly lists the codes that belong to HTTP (NotFound, MethodNotAllowed,
-// Conflict).
-func HTTPOnly() []Code { return []Code{NotFound, MethodNotAllowed, Conflict} }
+// Conflict, OutputGone).
+func HTTPOnly() []Code { return []Code{NotFound, MethodNotAllowed, Conflict, OutputGone} }
 
 // StatusClientClosedRequest is the status of CANCELED: the client went away
 // and nobody reads the answer (nginx's 499). It only appears in logs.
@@ -26,7 +29,7 @@ const StatusClientClosedRequest = 499
 //
 //   - 400: the request itself is malformed or breaks a rule (SPEC_INVALID).
 //   - 401: no valid credentials.
-//   - 404, 405, 409: the HTTP codes.
+//   - 404, 405, 409, 410: the HTTP codes.
 //   - 413: something is over a size limit.
 //   - 422: a well-formed request that names or carries something that
 //     cannot be used: an asset, a source, an offer that cannot be
@@ -68,6 +71,7 @@ var statuses = map[Code]int{
 	NotFound:         http.StatusNotFound,
 	MethodNotAllowed: http.StatusMethodNotAllowed,
 	Conflict:         http.StatusConflict,
+	OutputGone:       http.StatusGone,
 }
 
 // Status is the HTTP status of code; a code outside the table is a bug and

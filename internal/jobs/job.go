@@ -107,6 +107,11 @@ type Job struct {
 	// made outside one (the gateway's). The store stamps it; with etcd's
 	// history it shows that no write committed after its term ended.
 	Term int64 `json:"term,omitempty"`
+	// OutputDeletedAt is set when the output was deleted (DELETE of the
+	// output, or its retention ran out): the download answers 410 from
+	// then on. Output.Key stays until the file itself is gone, so that
+	// whoever finishes an interrupted deletion knows what to remove.
+	OutputDeletedAt *time.Time `json:"output_deleted_at,omitempty"`
 
 	// Revision is the store's modification revision of this record, the
 	// value a compare-and-swap checks. Not stored in the record itself.
@@ -128,6 +133,10 @@ func (j *Job) Clone() *Job {
 	if j.NotBefore != nil {
 		t := *j.NotBefore
 		c.NotBefore = &t
+	}
+	if j.OutputDeletedAt != nil {
+		t := *j.OutputDeletedAt
+		c.OutputDeletedAt = &t
 	}
 	if j.Worker != nil {
 		w := *j.Worker
