@@ -91,7 +91,7 @@ func runBin(t *testing.T, timeout time.Duration, args ...string) (int, string, s
 // nothing on stderr (no "flag: help requested" error line).
 func TestHelp_EveryCommand(t *testing.T) {
 	for _, args := range [][]string{{"-h"}, {"--help"}, {"-help"}, {"help"}} {
-		code, stdout, stderr := runBin(t, 30*time.Second, args...)
+		code, stdout, stderr := runBin(t, 2*time.Minute, args...)
 		if code != 0 || stderr != "" || !strings.Contains(stdout, "usage: stickerd COMMAND") {
 			t.Errorf("stickerd %s: exit %d, stdout:\n%s\nstderr:\n%s", args[0], code, stdout, stderr)
 		}
@@ -103,7 +103,7 @@ func TestHelp_EveryCommand(t *testing.T) {
 	}
 	for _, c := range commands {
 		for _, args := range [][]string{{c.name, "-h"}, {c.name, "--help"}, {c.name, "-help"}, {"help", c.name}} {
-			code, stdout, stderr := runBin(t, 30*time.Second, args...)
+			code, stdout, stderr := runBin(t, 2*time.Minute, args...)
 			cmdline := "stickerd " + strings.Join(args, " ")
 			if code != 0 {
 				t.Errorf("%s: exit %d, stderr:\n%s", cmdline, code, stderr)
@@ -138,7 +138,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"edge", "--udp-port-min", "70000", "--udp-port-max", "70001"}, "--udp-port-min 70000 is not a port number"},
 	}
 	for _, tt := range tests {
-		code, _, stderr := runBin(t, 30*time.Second, tt.args...)
+		code, _, stderr := runBin(t, 2*time.Minute, tt.args...)
 		if code != 2 || !strings.Contains(stderr, tt.want) || strings.Contains(stderr, `"level"`) {
 			t.Errorf("stickerd %s: exit %d, stderr:\n%s\nwant exit 2 and %q", strings.Join(tt.args, " "), code, stderr, tt.want)
 		}
@@ -327,7 +327,7 @@ func TestDev_PortInUse(t *testing.T) {
 			}
 			defer l.Close()
 			args := devArgs(t, addrs["http-addr"], addrs["etcd-listen-client"], addrs["etcd-listen-peer"], addrs["kafka-listen"])
-			code, stdout, stderr := runBin(t, 60*time.Second, args...)
+			code, stdout, stderr := runBin(t, 2*time.Minute, args...)
 			_, port, _ := net.SplitHostPort(addrs[flagName])
 			want := fmt.Sprintf("port %s is in use: set --%s", port, flagName)
 			lines := strings.Split(strings.TrimSpace(stderr), "\n")
