@@ -70,9 +70,10 @@ func cleanEnv() []string {
 // runBin runs stickerd with args and returns its exit status, stdout and stderr.
 func runBin(t *testing.T, timeout time.Duration, args ...string) (int, string, string) {
 	t.Helper()
+	bin := stickerdBin(t) // built once, before the run's own time starts
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, stickerdBin(t), args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = cleanEnv()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
