@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stickerd/stickerd/internal/backoff"
+	"github.com/stickerd/stickerd/internal/blob"
 )
 
 // Config configures a worker. Start from DefaultConfig.
@@ -31,6 +32,11 @@ type Config struct {
 	MaxDownloadBytes int64
 	// AllowPrivateURLs lets URL assets come from private addresses (tests, internal servers).
 	AllowPrivateURLs bool
+	// ScratchBytes bounds the scratch cache (WorkDir/scratch/<ID>) that
+	// keeps a remote blob store's assets between jobs, least recently used
+	// evicted first (blob.Scratch); 0: blob.DefaultScratchBytes. A local
+	// store's files are read in place.
+	ScratchBytes int64
 }
 
 // DefaultConfig sizes the worker to the machine: one render per two cores
@@ -49,6 +55,7 @@ func DefaultConfig() Config {
 		ResendAfter:      3 * time.Second,
 		DrainTimeout:     60 * time.Second,
 		MaxDownloadBytes: 512 << 20,
+		ScratchBytes:     blob.DefaultScratchBytes,
 	}
 }
 
@@ -72,6 +79,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ReconnectJitter < 0 || c.ReconnectJitter > 1 {
 		errs = append(errs, errors.New("worker: ReconnectJitter must be in [0,1]"))
+	}
+	if c.ScratchBytes < 0 {
+		errs = append(errs, errors.New("worker: ScratchBytes must not be negative"))
 	}
 	if c.ProgressInterval <= 0 || c.ResendAfter <= 0 || c.DrainTimeout <= 0 {
 		errs = append(errs, errors.New("worker: intervals must be positive"))

@@ -13,33 +13,39 @@ import (
 )
 
 // resolver finds a job's assets: uploaded ones in the blob store (the
-// tenant's own only), URLs downloaded next to the job's output.
+// tenant's own only) through the worker's scratch cache, pinned until the
+// job ends, and URLs downloaded next to the job's output.
 type resolver struct {
-	blobs  blob.Store
-	fetch  *fetch.Fetcher
-	tenant string
-	base   string // downloads are base.download-N, removed with the job
-	n      int
-	files  []string
+	blobs    *blob.Scratch
+	fetch    *fetch.Fetcher
+	tenant   string
+	base     string // downloads are base.download-N, removed with the job
+	n        int
+	files    []string
+	releases []func() // unpin the job's cached assets
 }
 
-// cleanup removes the job's downloads.
+// cleanup removes the job's downloads and unpins its cached assets.
 func (r *resolver) cleanup() {
 	for _, f := range r.files {
 		os.Remove(f)
+	}
+	for _, release := range r.releases {
+		release()
 	}
 }
 
 func (r *resolver) Resolve(ctx context.Context, ref render.AssetRef) (string, error) {
 	switch {
 	case ref.AssetID != "":
-		p, err := r.blobs.LocalPath(ctx, blob.AssetKey(r.tenant, ref.AssetID))
+		p, release, err := r.blobs.Acquire(ctx, blob.AssetKey(r.tenant, ref.AssetID))
 		if errors.Is(err, blob.ErrNotFound) {
 			return "", errcode.New(errcode.AssetNotFound, "%s: no asset %s", ref.Field, ref.AssetID)
 		}
 		if err != nil {
 			return "", errcode.Wrap(errcode.StorageFailed, err, "%s: reading asset %s", ref.Field, ref.AssetID)
 		}
+		r.releases = append(r.releases, release)
 		return p, nil
 	case ref.URL != "":
 		r.n++

@@ -95,7 +95,7 @@ func (w *Worker) render(ctx context.Context, a *workerpb.Assign, t *task) *worke
 	out := base + "." + s.Output.Format
 	defer os.Remove(out) // moved into the blob store on success
 	renderStart := w.clock.Now()
-	rs := &resolver{blobs: w.blobs, fetch: w.fetch, tenant: a.GetTenant(), base: base}
+	rs := &resolver{blobs: w.scratch, fetch: w.fetch, tenant: a.GetTenant(), base: base}
 	defer rs.cleanup()
 	res, err := w.r.Render(ctx, render.Job{Spec: s, Output: out, Resolver: rs,
 		Progress: func(p float64) { w.progress(jobs.ID(id), t, p) }})

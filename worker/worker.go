@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"path/filepath"
+	"regexp"
 	"runtime"
 	"sort"
 	"sync"
@@ -64,6 +66,8 @@ type Worker struct {
 	fetch *fetch.Fetcher
 	log   *slog.Logger
 	cpu   cpuMeter
+	// scratch gives the engine local paths to blobs' assets.
+	scratch *blob.Scratch
 
 	mu       sync.Mutex
 	tasks    map[jobs.ID]*task
@@ -104,11 +108,21 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Worker, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Worker{cfg: cfg, deps: deps, r: deps.Renderer, blobs: deps.Blobs, clock: deps.Clock,
+	// A folder per worker: workers of one process share WorkDir, and a
+	// scratch cache clears its folder of an earlier run's files.
+	scratch, err := blob.NewScratch(deps.Blobs,
+		filepath.Join(cfg.WorkDir, "scratch", unsafeName.ReplaceAllString(cfg.ID, "_")), cfg.ScratchBytes)
+	if err != nil {
+		return nil, err
+	}
+	return &Worker{cfg: cfg, deps: deps, r: deps.Renderer, blobs: deps.Blobs, scratch: scratch, clock: deps.Clock,
 		log:   log.With("component", "worker", "worker", cfg.ID),
 		fetch: fetch.New(cfg.MaxDownloadBytes, 10*time.Minute, cfg.AllowPrivateURLs),
 		tasks: map[jobs.ID]*task{}, pending: map[jobs.ID]*pendingReport{}, changed: make(chan struct{})}, nil
 }
+
+// unsafeName matches what a worker id may not carry into a folder name.
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]|^\.+$`)
 
 // Run keeps a session with the scheduler leader until ctx ends or Kill is
 // called. It tries the configured addresses in turn; a standby's leader

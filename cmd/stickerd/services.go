@@ -208,6 +208,7 @@ func runWorker(ctx context.Context, args []string, log *slog.Logger) error {
 	fs.BoolVar(&rcfg.DisableGPU, "disable-gpu", false, "use libx264 even where NVENC is usable")
 	fs.BoolVar(&cfg.AllowPrivateURLs, "allow-private-urls", false, "let URL assets come from private addresses")
 	fs.DurationVar(&cfg.DrainTimeout, "drain-timeout", cfg.DrainTimeout, "on SIGTERM, how long to finish jobs before handing them back")
+	fs.Int64Var(&cfg.ScratchBytes, "scratch-bytes", cfg.ScratchBytes, "bound of the cache of a remote blob store's assets under work/scratch/, least recently used evicted first")
 	var brokers flagenv.List
 	fs.Var(&brokers, "kafka-brokers", "Kafka brokers for error events (empty: counted locally only)")
 	httpAddr := fs.String("http-addr", "127.0.0.1:8082", "health and metrics address")
@@ -279,6 +280,7 @@ func runDev(ctx context.Context, args []string, log *slog.Logger) error {
 	redisURL := fs.String("redis-url", "", "use Redis (redis://host:port/db) for the cache, rate limits, idempotency and progress instead of in-process state; it must answer at start")
 	workers := fs.Int("workers", 1, "in-process workers (0: none, jobs wait in the queue)")
 	concurrency := fs.Int("concurrency", worker.DefaultConfig().Concurrency, "renders at once per worker (the default is half this machine's CPU cores, at least 1)")
+	scratchBytes := fs.Int64("scratch-bytes", worker.DefaultConfig().ScratchBytes, "bound of each worker's cache of a remote blob store's assets under work/scratch/, least recently used evicted first")
 	gw := gatewayFlags(fs, true)
 	candidates := candidateFlags(fs)
 	if err := parseFlags(fs, args, 0); err != nil {
@@ -307,6 +309,7 @@ func runDev(ctx context.Context, args []string, log *slog.Logger) error {
 	cfg.Etcd.ClientURLs, cfg.Etcd.PeerURLs = []string{"http://" + *etcdClient}, []string{"http://" + *etcdPeer}
 	cfg.Etcd.Logger = log
 	cfg.SchedulerListen, cfg.Workers, cfg.Worker.Concurrency = *grpcAddr, *workers, *concurrency
+	cfg.Worker.ScratchBytes = *scratchBytes
 	cfg.Monitor = true
 	cfg.Coord.RedisURL = *redisURL
 	cfg.Coord.RateLimit = rate
