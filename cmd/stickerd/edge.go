@@ -7,12 +7,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/stickerd/stickerd/edge"
-	"github.com/stickerd/stickerd/internal/blob"
 	"github.com/stickerd/stickerd/internal/errcode"
 	"github.com/stickerd/stickerd/internal/errevents"
 	"github.com/stickerd/stickerd/internal/flagenv"
@@ -27,7 +25,7 @@ func runEdge(ctx context.Context, args []string, log *slog.Logger) error {
 	cfg := edge.DefaultConfig()
 	fs := flag.NewFlagSet("edge", flag.ContinueOnError)
 	httpAddr := fs.String("http-addr", "127.0.0.1:8090", "signaling (POST /v1/rtc/sessions), health and metrics")
-	dataDir := fs.String("data-dir", "./data", "data folder; uploaded stickers are read from DATA_DIR/blobs")
+	dataDir := fs.String("data-dir", "./data", "data folder; with the default --blob-url, uploaded stickers are read from DATA_DIR/blobs")
 	apiKeys := fs.String("api-keys-file", "", "file of tenant:key lines (without it a loopback-only edge accepts requests without a key)")
 	var hostIPs, publicIPs, allowedHosts flagenv.List
 	fs.Var(&allowedHosts, "allowed-hosts", "host names, comma-separated, that a loopback edge without API keys answers besides localhost, 127.0.0.1 and [::1]")
@@ -43,11 +41,16 @@ func runEdge(ctx context.Context, args []string, log *slog.Logger) error {
 	fs.Var(&schedulers, "schedulers", "scheduler gRPC addresses to heartbeat to, comma-separated (empty: no heartbeats)")
 	fs.IntVar(&cfg.MaxSessionsPerTenant, "max-sessions-per-tenant", cfg.MaxSessionsPerTenant, "sessions one tenant may hold; more are answered 429")
 	candidates := candidateFlags(fs)
+	blobs := blobFlags(fs, dataDir)
 	sec := securityFlags(fs, tlsconf.Serve|tlsconf.Dial|tlsconf.Token, usesKafka)
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
 	}
 	if err := sec.validate(false); err != nil {
+		return err
+	}
+	bs, err := blobs.open(ctx, sec, "")
+	if err != nil {
 		return err
 	}
 	for _, p := range []struct {
@@ -95,7 +98,7 @@ func runEdge(ctx context.Context, args []string, log *slog.Logger) error {
 	}
 	defer closeErrs()
 	ed, err := edge.New(cfg, edge.Deps{Tenant: resolver, Errors: edgeReporter(errs),
-		Assets: wiring.EdgeAssets(blob.Dir{Root: filepath.Join(*dataDir, "blobs")})}, log)
+		Assets: wiring.EdgeAssets(bs)}, log)
 	if err != nil {
 		return err
 	}

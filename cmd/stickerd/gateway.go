@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"path/filepath"
 	"time"
 
 	"github.com/stickerd/stickerd/edge"
-	"github.com/stickerd/stickerd/internal/blob"
 	"github.com/stickerd/stickerd/internal/errevents"
 	"github.com/stickerd/stickerd/internal/etcd"
 	"github.com/stickerd/stickerd/internal/flagenv"
@@ -104,18 +102,23 @@ func (o gatewayOpts) config(httpAddr string) (gateway.Config, error) {
 func runGateway(ctx context.Context, args []string, log *slog.Logger) error {
 	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
 	httpAddr := fs.String("http-addr", "127.0.0.1:8080", "HTTP listen address: the REST API, health and metrics")
-	dataDir := fs.String("data-dir", "./data", "data folder; blobs (uploads, outputs) live in DATA_DIR/blobs, shared with the workers")
+	dataDir := fs.String("data-dir", "./data", "data folder; with the default --blob-url, blobs (uploads, outputs) live in DATA_DIR/blobs, shared with the workers")
 	etcdEndpoints := flagenv.List{"127.0.0.1:2379"}
 	brokers := flagenv.List{"127.0.0.1:9092"}
 	fs.Var(&etcdEndpoints, "etcd-endpoints", "etcd endpoints, comma-separated")
 	fs.Var(&brokers, "kafka-brokers", "Kafka brokers, comma-separated")
 	redisURL := fs.String("redis-url", "", "Redis (redis://host:port/db, rediss:// for TLS) for the cache, rate limits, idempotency and progress (in-process when empty or unreachable at start)")
 	gw := gatewayFlags(fs, false)
+	blobs := blobFlags(fs, dataDir)
 	sec := securityFlags(fs, tlsconf.Serve|tlsconf.Dial, usesEtcd|usesKafka)
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
 	}
 	if err := sec.validate(false); err != nil {
+		return err
+	}
+	bs, err := blobs.open(ctx, sec, "")
+	if err != nil {
 		return err
 	}
 	rate, unlimited, err := gw.rateLimit()
@@ -172,7 +175,7 @@ func runGateway(ctx context.Context, args []string, log *slog.Logger) error {
 		return err
 	}
 	defer errs.Close(context.Background())
-	g, err := wiring.NewGateway(cli, store, sub, blob.Dir{Root: filepath.Join(*dataDir, "blobs")},
+	g, err := wiring.NewGateway(cli, store, sub, bs,
 		scheduler.PublishedQueueDepth(cli), wiring.GatewayOptions{Config: gcfg, Coord: coordOf(set), Errors: errs, Context: ctx, Log: log})
 	if err != nil {
 		return err

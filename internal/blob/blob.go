@@ -41,15 +41,24 @@ type Dir struct{ Root string }
 var _ Store = Dir{}
 
 func (d Dir) path(key string) (string, error) {
+	if err := checkKey(key); err != nil {
+		return "", err
+	}
+	return filepath.Join(d.Root, filepath.FromSlash(key)), nil
+}
+
+// checkKey refuses a key that could escape a store or name a hidden
+// (temporary) file: every store checks keys the same way.
+func checkKey(key string) error {
 	if key == "" || strings.HasPrefix(key, "/") || strings.Contains(key, "\\") || strings.ContainsRune(key, 0) {
-		return "", fmt.Errorf("%w: %q", ErrBadKey, key)
+		return fmt.Errorf("%w: %q", ErrBadKey, key)
 	}
 	for _, part := range strings.Split(key, "/") {
 		if part == "" || part == "." || part == ".." || strings.HasPrefix(part, ".") {
-			return "", fmt.Errorf("%w: %q", ErrBadKey, key)
+			return fmt.Errorf("%w: %q", ErrBadKey, key)
 		}
 	}
-	return filepath.Join(d.Root, filepath.FromSlash(key)), nil
+	return nil
 }
 
 // PutFile implements Store: a rename within the same file system, a copy otherwise.

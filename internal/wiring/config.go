@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"path/filepath"
 
+	"github.com/stickerd/stickerd/internal/blob"
 	"github.com/stickerd/stickerd/internal/clock"
 	"github.com/stickerd/stickerd/internal/etcd"
 	"github.com/stickerd/stickerd/internal/sharedstate"
@@ -44,8 +45,10 @@ type Config struct {
 	Monitor bool
 	// BlobDir is the blob store's folder, default DataDir/blobs.
 	BlobDir string
-	Clock   clock.Clock
-	Log     *slog.Logger
+	// Blobs, when set, is the blob store instead of BlobDir (an S3 bucket).
+	Blobs blob.Store
+	Clock clock.Clock
+	Log   *slog.Logger
 }
 
 // DefaultConfig is the embedded default of `stickerd dev`, under dataDir.

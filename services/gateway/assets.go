@@ -9,6 +9,7 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+	"github.com/stickerd/stickerd/internal/blob"
 	"github.com/stickerd/stickerd/internal/errcode"
 	"github.com/stickerd/stickerd/internal/problem"
 	"github.com/stickerd/stickerd/services/assets"
@@ -81,7 +82,8 @@ func asUploadRead(err error) error {
 }
 
 // uploadFault says why an upload failed: over the limit (413), unreadable
-// (400), or what the asset store said.
+// (400), the blob store full (507 STORAGE_FAILED) or unreachable (503
+// STORAGE_FAILED with Retry-After), or what the asset store said.
 func uploadFault(err error, limit int64) error {
 	var mbe *http.MaxBytesError
 	switch {
@@ -89,6 +91,11 @@ func uploadFault(err error, limit int64) error {
 		return &problem.Error{Code: errcode.AssetTooLarge, Detail: fmt.Sprintf("the upload is over the limit of %d bytes", limit), Cause: err}
 	case errors.Is(err, assets.ErrUploadRead):
 		return &problem.Error{Code: errcode.SpecInvalid, Detail: "the upload could not be read to its end", Cause: err}
+	case errors.Is(err, blob.ErrFull):
+		return (&problem.Error{Code: errcode.StorageFailed, Detail: "the blob store is out of space", Cause: err}).
+			WithStatus(http.StatusInsufficientStorage)
+	case errors.Is(err, blob.ErrUnavailable):
+		return &problem.Error{Code: errcode.StorageFailed, Detail: "the blob store is unavailable; try again", Cause: err}
 	}
 	return err
 }
