@@ -204,7 +204,7 @@ func runWorker(ctx context.Context, args []string, log *slog.Logger) error {
 	schedulers := flagenv.List(cfg.Schedulers)
 	fs.Var(&schedulers, "schedulers", "scheduler gRPC addresses, comma-separated")
 	fs.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "renders at once (the default is half this machine's CPU cores, at least 1)")
-	dataDir := fs.String("data-dir", "./data", "data folder: blobs/ (uploads and outputs, shared with the gateway), work/ scratch space, cache/ engine cache")
+	dataDir := fs.String("data-dir", "./data", "data folder: blobs/ (uploads and outputs, shared with the gateway, with the default --blob-url), work/ scratch space, blob-scratch/ S3 downloads, cache/ engine cache")
 	fs.BoolVar(&rcfg.DisableGPU, "disable-gpu", false, "use libx264 even where NVENC is usable")
 	fs.BoolVar(&cfg.AllowPrivateURLs, "allow-private-urls", false, "let URL assets come from private addresses")
 	fs.DurationVar(&cfg.DrainTimeout, "drain-timeout", cfg.DrainTimeout, "on SIGTERM, how long to finish jobs before handing them back")
@@ -212,11 +212,16 @@ func runWorker(ctx context.Context, args []string, log *slog.Logger) error {
 	var brokers flagenv.List
 	fs.Var(&brokers, "kafka-brokers", "Kafka brokers for error events (empty: counted locally only)")
 	httpAddr := fs.String("http-addr", "127.0.0.1:8082", "health and metrics address")
+	blobs := blobFlags(fs, dataDir)
 	sec := securityFlags(fs, tlsconf.Dial|tlsconf.Token, usesKafka)
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
 	}
 	if err := sec.validate(false); err != nil {
+		return err
+	}
+	bs, err := blobs.open(ctx, sec, filepath.Join(*dataDir, "blob-scratch"))
+	if err != nil {
 		return err
 	}
 	if err := checkPorts(listenFlag{"http-addr", *httpAddr}); err != nil {
@@ -243,7 +248,7 @@ func runWorker(ctx context.Context, args []string, log *slog.Logger) error {
 		return err
 	}
 	defer closeErrs()
-	w, err := worker.New(cfg, worker.Deps{Renderer: eng, Blobs: blob.Dir{Root: filepath.Join(*dataDir, "blobs")}, Errors: errs, DialOptions: dial}, log)
+	w, err := worker.New(cfg, worker.Deps{Renderer: eng, Blobs: bs, Errors: errs, DialOptions: dial}, log)
 	if err != nil {
 		return err
 	}
@@ -282,8 +287,13 @@ func runDev(ctx context.Context, args []string, log *slog.Logger) error {
 	concurrency := fs.Int("concurrency", worker.DefaultConfig().Concurrency, "renders at once per worker (the default is half this machine's CPU cores, at least 1)")
 	scratchBytes := fs.Int64("scratch-bytes", worker.DefaultConfig().ScratchBytes, "bound of each worker's cache of a remote blob store's assets under work/scratch/, least recently used evicted first")
 	gw := gatewayFlags(fs, true)
+	blobs := blobFlags(fs, dataDir)
 	candidates := candidateFlags(fs)
 	if err := parseFlags(fs, args, 0); err != nil {
+		return err
+	}
+	bcfg, err := blobs.config(nil, filepath.Join(*dataDir, "blob-scratch"))
+	if err != nil {
 		return err
 	}
 	rate, unlimited, err := gw.rateLimit()
@@ -305,6 +315,9 @@ func runDev(ctx context.Context, args []string, log *slog.Logger) error {
 		return err
 	}
 	cfg := wiring.DefaultConfig(dir)
+	if cfg.Blobs, err = blob.Open(ctx, bcfg); err != nil {
+		return err
+	}
 	cfg.Log, cfg.KafkaListen, cfg.KafkaBrokers, cfg.EtcdEndpoints = log, *kafkaListen, brokers, etcd
 	cfg.Etcd.ClientURLs, cfg.Etcd.PeerURLs = []string{"http://" + *etcdClient}, []string{"http://" + *etcdPeer}
 	cfg.Etcd.Logger = log

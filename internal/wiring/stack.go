@@ -36,7 +36,7 @@ type Stack struct {
 	Client    *clientv3.Client
 	Store     *jobstore.Store
 	Producer  *queue.Producer
-	Blobs     blob.Dir
+	Blobs     blob.Store
 	Engine    *render.Engine
 	Submitter *submit.Submitter
 	Errors    *errevents.Publisher
@@ -71,7 +71,10 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if cfg.BlobDir == "" {
 		cfg.BlobDir = filepath.Join(cfg.DataDir, "blobs")
 	}
-	s := &Stack{cfg: cfg, log: log, ctx: sctx, cancel: cancel, Blobs: blob.Dir{Root: cfg.BlobDir}}
+	s := &Stack{cfg: cfg, log: log, ctx: sctx, cancel: cancel, Blobs: cfg.Blobs}
+	if s.Blobs == nil {
+		s.Blobs = blob.Dir{Root: cfg.BlobDir}
+	}
 	defer func() {
 		if err != nil {
 			s.Close()
