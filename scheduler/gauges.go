@@ -10,21 +10,38 @@ import (
 
 // gaugeLoop refreshes the leader's gauges once a second: queue depth by
 // priority, the oldest queued job's age, running jobs, connected workers.
+// The queue depth goes to DepthSink more often, every DepthInterval when it
+// changed: it is the gateways' backpressure signal, and at thousands of
+// submissions a second a second-old depth lets a burst of that size in.
 func (s *Scheduler) gaugeLoop(ctx context.Context) {
 	t := s.clock.NewTicker(time.Second)
 	defer t.Stop()
 	defer metrics.QueueOldestAge.Set(0)
+	var depthTick <-chan time.Time
+	if s.deps.DepthSink != nil {
+		dt := s.clock.NewTicker(DepthInterval)
+		defer dt.Stop()
+		depthTick = dt.C()
+	}
+	published := s.updateGauges()
 	for {
-		s.updateGauges()
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C():
+			published = s.updateGauges()
+		case <-depthTick:
+			if n := s.QueueDepth(); n != published {
+				s.publishDepth(n)
+				published = n
+			}
 		}
 	}
 }
 
-func (s *Scheduler) updateGauges() {
+// updateGauges sets the gauges and publishes the edges and the queue
+// depth; it returns the depth.
+func (s *Scheduler) updateGauges() int {
 	depth := map[jobs.Priority]int{jobs.High: 0, jobs.Normal: 0, jobs.Low: 0}
 	var oldest time.Time
 	s.mu.Lock()
@@ -62,10 +79,17 @@ func (s *Scheduler) updateGauges() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	s.publishEdges(ctx)
 	cancel()
-	if s.deps.DepthSink != nil {
-		total := depth[jobs.High] + depth[jobs.Normal] + depth[jobs.Low]
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		s.deps.DepthSink(ctx, total)
-		cancel()
+	total := depth[jobs.High] + depth[jobs.Normal] + depth[jobs.Low]
+	s.publishDepth(total)
+	return total
+}
+
+// publishDepth hands the queue depth to DepthSink, when there is one.
+func (s *Scheduler) publishDepth(n int) {
+	if s.deps.DepthSink == nil {
+		return
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	s.deps.DepthSink(ctx, n)
+	cancel()
 }

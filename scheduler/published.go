@@ -11,7 +11,8 @@ import (
 )
 
 // The leader publishes in etcd what gateways in other processes need:
-// the live edges and the queue depth, once a second. These are its keys.
+// the live edges, once a second, and the queue depth, every
+// DepthInterval. These are its keys.
 const (
 	edgesKey      = "/stickerd/scheduler/edges"
 	queueDepthKey = "/stickerd/scheduler/queue_depth"
@@ -33,6 +34,12 @@ func ReadEdges(ctx context.Context, cli *clientv3.Client) ([]EdgeInfo, error) {
 	return out, json.Unmarshal(resp.Kvs[0].Value, &out)
 }
 
+// DepthInterval is how often the leader publishes the queue depth and how
+// long PublishedQueueDepth keeps a reading: a gateway's reading is at most
+// about twice this old. Gateways count their own recent admissions on top
+// (the gateway's Config.QueueSignalLag).
+const DepthInterval = 250 * time.Millisecond
+
 // PublishQueueDepth writes the queue depth.
 func PublishQueueDepth(ctx context.Context, cli *clientv3.Client, n int) error {
 	_, err := cli.Put(ctx, queueDepthKey, strconv.Itoa(n))
@@ -52,7 +59,7 @@ func ReadQueueDepth(ctx context.Context, cli *clientv3.Client) (int, error) {
 }
 
 // PublishedQueueDepth reads the queue depth the leader publishes, cached
-// for a second, for gateways in their own processes.
+// for DepthInterval, for gateways in their own processes.
 func PublishedQueueDepth(cli *clientv3.Client) func() (int, error) {
 	var (
 		mu   sync.Mutex
@@ -62,7 +69,7 @@ func PublishedQueueDepth(cli *clientv3.Client) func() (int, error) {
 	return func() (int, error) {
 		mu.Lock()
 		defer mu.Unlock()
-		if time.Since(at) < time.Second {
+		if time.Since(at) < DepthInterval {
 			return last, nil
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)

@@ -37,8 +37,15 @@ type Config struct {
 	// rebinding; see localguard.go.
 	AllowedHosts []string
 	// QueueDepthLimit: submissions are refused with 503 while the queue
-	// holds this many jobs.
+	// holds this many jobs (counting this gateway's recent admissions the
+	// depth signal may not show yet; see QueueSignalLag).
 	QueueDepthLimit int
+	// QueueSignalLag is how long after an admission the depth signal may
+	// still not count it (the leader publishes the depth every 250 ms and
+	// a gateway keeps a reading as long; the scheduler's intake adds its
+	// own lag). Each admission counts on top of the signal for this long,
+	// less what the queue drained meanwhile. 0 trusts the signal alone.
+	QueueSignalLag time.Duration
 	// AllowPrivateURLs accepts spec URLs that resolve to loopback, private,
 	// link-local or metadata addresses.
 	AllowPrivateURLs bool
@@ -55,7 +62,10 @@ type Config struct {
 	// HeartbeatInterval spaces the comment lines that keep an idle event
 	// stream open through proxies.
 	HeartbeatInterval time.Duration
-	// StoreRetryAfter and QueueRetryAfter are the Retry-After of 503s.
+	// StoreRetryAfter and QueueRetryAfter are the Retry-After of 503s; a
+	// full queue's is when its backlog will have drained at the rate it
+	// drains, at most QueueRetryAfter (which it is while that rate is
+	// unknown).
 	StoreRetryAfter, QueueRetryAfter time.Duration
 }
 
@@ -66,6 +76,7 @@ func DefaultConfig() Config {
 		MaxUploadBytes:    512 << 20,
 		MaxSpecBytes:      spec.MaxSpecBytes,
 		QueueDepthLimit:   10000,
+		QueueSignalLag:    500 * time.Millisecond,
 		ResultCacheTTL:    24 * time.Hour,
 		IdempotencyTTL:    24 * time.Hour,
 		StoreTimeout:      5 * time.Second,
@@ -84,6 +95,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: MaxSpecBytes must be in 1..%d", ErrInvalidConfig, spec.MaxSpecBytes)
 	case c.QueueDepthLimit <= 0:
 		return fmt.Errorf("%w: QueueDepthLimit must be positive", ErrInvalidConfig)
+	case c.QueueSignalLag < 0:
+		return fmt.Errorf("%w: QueueSignalLag cannot be negative", ErrInvalidConfig)
 	case c.ResultCacheTTL <= 0 || c.IdempotencyTTL <= 0:
 		return fmt.Errorf("%w: ResultCacheTTL and IdempotencyTTL must be positive", ErrInvalidConfig)
 	case c.StoreTimeout <= 0 || c.HeartbeatInterval <= 0:

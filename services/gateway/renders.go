@@ -95,19 +95,22 @@ func (g *Gateway) create(c *gin.Context, tenant string, id jobs.ID, sp *spec.Spe
 	return j, nil
 }
 
-// checkQueue is the backpressure: 503 while the queue is at its limit. A
-// depth that cannot be read lets the job in.
+// checkQueue is the backpressure: 503 QUEUE_UNAVAILABLE, with a
+// Retry-After of when the backlog will have drained, while the queue (the
+// depth signal plus this gateway's admissions it may not count yet; see
+// admission) is at its limit. A depth that cannot be read lets the job in.
 func (g *Gateway) checkQueue(c *gin.Context) error {
 	if g.deps.QueueDepth == nil {
 		return nil
 	}
-	n, err := g.deps.QueueDepth()
-	if err != nil {
-		g.failOpen(c, "queue_depth", err)
+	v := g.admission().decide()
+	if v.err != nil {
+		g.failOpen(c, "queue_depth", v.err)
 		return nil
 	}
-	if n >= g.cfg.QueueDepthLimit {
-		return problem.New(errcode.QueueUnavailable, "the render queue is full (%d jobs waiting); try again shortly", n)
+	if !v.admit {
+		return problem.New(errcode.QueueUnavailable, "the render queue is full (about %d jobs waiting); try again shortly",
+			v.estimate).WithRetryAfter(v.retry)
 	}
 	return nil
 }
