@@ -17,7 +17,8 @@ import (
 // Deletion (DELETE /v1/assets/{id}, and the scheduler leader's expiry of
 // assets past --asset-ttl) takes three steps, each idempotent:
 //
-//  1. one transaction removes the record and writes a tombstone under
+//  1. one transaction removes the record (and its content index entry)
+//     and writes a tombstone under
 //     <prefix>/asset-deletions/<tenant>/<id> naming the blob, conditioned
 //     on the record's revision (and, for the leader, on its election term:
 //     see jobstore.WithTerm). From here on the asset is not found: a render
@@ -142,11 +143,15 @@ func (s *Store) bury(ctx context.Context, a *Asset, rev int64) (bool, error) {
 		cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(t.Key), "=", t.Rev))
 		elseOps = append(elseOps, clientv3.OpGet(t.Key, clientv3.WithKeysOnly()))
 	}
+	then := []clientv3.Op{clientv3.OpDelete(key), clientv3.OpPut(s.tombstone(a.Tenant, a.ID), string(ts))}
+	if a.SHA256 != "" { // its content index entry goes with it, if it names this asset
+		hk := s.hashKey(a.Tenant, a.SHA256)
+		then = append(then, clientv3.OpTxn([]clientv3.Cmp{clientv3.Compare(clientv3.Value(hk), "=", a.ID)},
+			[]clientv3.Op{clientv3.OpDelete(hk)}, nil))
+	}
 	rctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	resp, err := s.cli.Txn(rctx).If(cmps...).
-		Then(clientv3.OpDelete(key), clientv3.OpPut(s.tombstone(a.Tenant, a.ID), string(ts))).
-		Else(elseOps...).Commit()
+	resp, err := s.cli.Txn(rctx).If(cmps...).Then(then...).Else(elseOps...).Commit()
 	if err != nil {
 		return false, storeErr("delete "+a.ID, err)
 	}

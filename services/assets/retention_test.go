@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stickerd/stickerd/internal/blob"
@@ -12,9 +13,12 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
+// pngs makes each putPNG's bytes differ: the same bytes are one asset.
+var pngs atomic.Int32
+
 func putPNG(t *testing.T, s *Store, tenant string) *Asset {
 	t.Helper()
-	a, err := s.Put(testCtx(t), tenant, "image/png", bytes.NewReader(assetstest.PNG(t, 8, 8)), 0)
+	a, err := s.Put(testCtx(t), tenant, "image/png", bytes.NewReader(assetstest.PNG(t, 8+int(pngs.Add(1)), 8)), 0)
 	if err != nil {
 		t.Fatal(err)
 	}

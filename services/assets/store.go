@@ -20,7 +20,9 @@ import (
 )
 
 // DefaultPrefix is the etcd key prefix New uses for an empty prefix; records
-// live under <prefix>/assets/<path-escaped tenant>/<id>.
+// live under <prefix>/assets/<path-escaped tenant>/<id>, and each tenant's
+// content index under <prefix>/assets-by-hash/<path-escaped tenant>/<sha256>
+// (the id of the asset holding those bytes).
 const DefaultPrefix = "/stickerd"
 
 // DefaultRequestTimeout bounds one etcd request, so that an outage answers
@@ -66,6 +68,13 @@ func (s *Store) key(tenant, id string) string {
 	return s.prefix + "/assets/" + url.PathEscape(tenant) + "/" + id
 }
 
+// hashKey is the tenant's content index entry for bytes of SHA-256 sum
+// (hex): the id of the tenant's asset that holds them. Tenants never share
+// an entry, so an upload tells nothing about other tenants' files.
+func (s *Store) hashKey(tenant, sum string) string {
+	return s.prefix + "/assets-by-hash/" + url.PathEscape(tenant) + "/" + sum
+}
+
 // withTimeout bounds one etcd request by RequestTimeout as well as by ctx:
 // with a member down the client waits as long as it is allowed to.
 func (s *Store) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -84,9 +93,26 @@ func (s *Store) withTimeout(ctx context.Context) (context.Context, context.Cance
 // limit, ASSET_UNSUPPORTED for content the engine cannot use,
 // STATE_STORE_UNAVAILABLE, STORAGE_FAILED, or ErrUploadRead. contentType is
 // the client's claim, kept only when the bytes do not say better.
+//
+// The same bytes uploaded again by the same tenant are stored once: Put
+// then returns the tenant's existing asset (see Upload).
 func (s *Store) Put(ctx context.Context, tenant, contentType string, r io.Reader, limit int64) (*Asset, error) {
+	a, _, err := s.Upload(ctx, tenant, contentType, r, limit)
+	return a, err
+}
+
+// Upload is Put that also says whether the asset is new. The bytes are
+// hashed while they stream into the blob store; when the tenant already
+// has an asset with that SHA-256 (the content index), the upload's bytes
+// are dropped and that asset is returned with created false. Otherwise the
+// record and its index entry are created in one etcd transaction that
+// succeeds only while the entry is absent: of concurrent identical
+// uploads one wins, and the others delete their bytes and return the
+// winner's asset (created false). The index is per tenant: another
+// tenant's identical upload is a new asset with its own bytes.
+func (s *Store) Upload(ctx context.Context, tenant, contentType string, r io.Reader, limit int64) (a *Asset, created bool, err error) {
 	if err := CheckTenant(tenant); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if limit <= 0 {
 		limit = s.prober.Limits.MaxBytes
@@ -99,49 +125,96 @@ func (s *Store) Put(ctx context.Context, tenant, contentType string, r io.Reader
 	n, err := s.blobs.Put(ctx, tmp, src, limit)
 	switch {
 	case errors.Is(err, blob.ErrTooLarge):
-		return nil, errcode.New(errcode.AssetTooLarge, "the upload is over the limit of %d bytes", limit)
+		return nil, false, errcode.New(errcode.AssetTooLarge, "the upload is over the limit of %d bytes", limit)
 	case src.err != nil:
-		return nil, fmt.Errorf("%w: %w", ErrUploadRead, src.err)
+		return nil, false, fmt.Errorf("%w: %w", ErrUploadRead, src.err)
 	case err != nil:
-		return nil, errcode.Wrap(errcode.StorageFailed, err, "storing the upload")
+		return nil, false, errcode.Wrap(errcode.StorageFailed, err, "storing the upload")
 	case n == 0:
-		return nil, errcode.New(errcode.AssetUnsupported, "the upload is empty")
+		return nil, false, errcode.New(errcode.AssetUnsupported, "the upload is empty")
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	if have, err := s.bySum(ctx, tenant, sum); err != nil || have != nil {
+		return have, false, err
 	}
 	path, err := s.blobs.LocalPath(ctx, tmp)
 	if err != nil {
-		return nil, errcode.Wrap(errcode.StorageFailed, err, "reading the upload back")
+		return nil, false, errcode.Wrap(errcode.StorageFailed, err, "reading the upload back")
 	}
-	a, err := s.identify(ctx, path, n, contentType)
+	a, err = s.identify(ctx, path, n, contentType)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	var clk clock.Clock = clock.Real{}
 	if s.Clock != nil {
 		clk = s.Clock
 	}
-	a.ID, a.Tenant, a.Bytes, a.SHA256, a.CreatedAt = id, tenant, n, hex.EncodeToString(h.Sum(nil)), clk.Now().UTC()
+	a.ID, a.Tenant, a.Bytes, a.SHA256, a.CreatedAt = id, tenant, n, sum, clk.Now().UTC()
 	key := blob.AssetKey(tenant, id)
 	if _, err := s.blobs.PutFile(ctx, key, path); err != nil {
-		return nil, errcode.Wrap(errcode.StorageFailed, err, "storing the upload")
+		return nil, false, errcode.Wrap(errcode.StorageFailed, err, "storing the upload")
 	}
-	if err := s.putRecord(ctx, a); err != nil {
+	winner, err := s.create(ctx, a)
+	if err != nil || winner != nil {
 		s.blobs.Delete(context.WithoutCancel(ctx), key)
-		return nil, err
+		return winner, false, err
 	}
-	return a, nil
+	return a, true, nil
 }
 
-func (s *Store) putRecord(ctx context.Context, a *Asset) error {
+// bySum returns tenant's asset holding bytes of SHA-256 sum, or nil.
+func (s *Store) bySum(ctx context.Context, tenant, sum string) (*Asset, error) {
+	rctx, cancel := s.withTimeout(ctx)
+	resp, err := s.cli.Get(rctx, s.hashKey(tenant, sum))
+	cancel()
+	if err != nil {
+		return nil, storeErr("get content index", err)
+	}
+	if len(resp.Kvs) == 0 {
+		return nil, nil
+	}
+	a, err := s.Get(ctx, tenant, string(resp.Kvs[0].Value))
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil // an entry without its asset: create replaces it
+	}
+	return a, err
+}
+
+// create writes a's record and its content index entry in one transaction,
+// if the tenant has no asset with the same bytes. Otherwise it writes
+// nothing and returns that asset.
+func (s *Store) create(ctx context.Context, a *Asset) (*Asset, error) {
 	data, err := json.Marshal(a)
 	if err != nil {
-		return errcode.Wrap(errcode.Internal, err, "encoding the asset record")
+		return nil, errcode.Wrap(errcode.Internal, err, "encoding the asset record")
 	}
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
-	if _, err := s.cli.Put(ctx, s.key(a.Tenant, a.ID), string(data)); err != nil {
-		return storeErr("put "+a.ID, err)
+	hk := s.hashKey(a.Tenant, a.SHA256)
+	free := clientv3.Compare(clientv3.CreateRevision(hk), "=", 0)
+	for try := 0; try < 4; try++ {
+		rctx, cancel := s.withTimeout(ctx)
+		resp, err := s.cli.Txn(rctx).If(free).
+			Then(clientv3.OpPut(s.key(a.Tenant, a.ID), string(data)), clientv3.OpPut(hk, a.ID)).
+			Else(clientv3.OpGet(hk)).Commit()
+		cancel()
+		if err != nil {
+			return nil, storeErr("put "+a.ID, err)
+		}
+		if resp.Succeeded {
+			return nil, nil
+		}
+		kvs := resp.Responses[0].GetResponseRange().GetKvs()
+		if len(kvs) == 0 {
+			free = clientv3.Compare(clientv3.CreateRevision(hk), "=", 0) // deleted meanwhile
+			continue
+		}
+		have, err := s.Get(ctx, a.Tenant, string(kvs[0].Value))
+		if !errors.Is(err, ErrNotFound) {
+			return have, err
+		}
+		// An entry whose asset is gone: take it over, unless it changes.
+		free = clientv3.Compare(clientv3.ModRevision(hk), "=", kvs[0].ModRevision)
 	}
-	return nil
+	return nil, errcode.New(errcode.StateStoreUnavailable, "the content index of asset %s keeps changing; try again", a.ID)
 }
 
 // Get returns tenant's asset id. Another tenant's asset, like a missing
