@@ -1,15 +1,27 @@
 // Command pipelinebench drives the offline pipeline (state store on an
 // embedded etcd, the embedded Kafka broker, a scheduler and two workers in
 // one process) with a no-op renderer at rising submission rates, and
-// prints, for each rate, accepted jobs/s, completed jobs/s, submit→running
-// latency percentiles, etcd writes per job and where the time goes.
+// prints, for each rate, accepted jobs/s, shed jobs/s (503s), completed
+// jobs/s, submit→running latency percentiles of the admitted jobs, etcd
+// writes per job and where the time goes.
+//
+// Submissions go through the gateway's HTTP handler (POST /v1/renders,
+// served in-process without a socket), so they meet the same admission
+// (backpressure) as a client's; by default the gateway reads the queue
+// depth the leader publishes in etcd, as a gateway in its own process
+// does. With -overload it then offers 1x, 2x and 4x of the peak
+// completed/s it measured, the overload rows.
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/signal"
 	"runtime/pprof"
@@ -21,8 +33,16 @@ import (
 	"github.com/stickerd/stickerd/internal/etcd"
 	"github.com/stickerd/stickerd/internal/jobs"
 	"github.com/stickerd/stickerd/internal/wiring"
-	"github.com/stickerd/stickerd/render/spec"
+	"github.com/stickerd/stickerd/scheduler"
+	"github.com/stickerd/stickerd/services/gateway"
 )
+
+// benchKey is the API key of the bench's tenant.
+const benchKey = "pipelinebench-key"
+
+// benchSpec is the render every submission asks for.
+const benchSpec = `{"source":{"color":"#000000","width":64,"height":64,"duration":1},
+	"stickers":[{"type":"image","builtin":"heart"}]}`
 
 func main() {
 	rates := flag.String("rates", "50,100,200,400,800,1600,3200", "submission rates to try, jobs/s")
@@ -30,7 +50,13 @@ func main() {
 	concurrency := flag.Int("worker-concurrency", 256, "slots per worker (the renderer does nothing)")
 	scratch := flag.String("scratch", "/dev/shm", "folder for the workers' scratch files and the blob store (etcd stays on disk); empty: on disk too")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run here")
+	overload := flag.Bool("overload", false, "after the rates, offer 1x, 2x and 4x of the peak completed/s measured")
+	var o options
+	flag.IntVar(&o.queueLimit, "queue-limit", 500, "the gateway's QueueDepthLimit; 0: no limit (admission off)")
+	flag.DurationVar(&o.signalLag, "signal-lag", gateway.DefaultConfig().QueueSignalLag, "the gateway's QueueSignalLag")
+	flag.StringVar(&o.depth, "depth", "published", "the gateway's depth signal: published (etcd, as a gateway in its own process) or direct (the leader's queue)")
 	flag.Parse()
+	o.window, o.conc, o.scratch, o.overload = *window, *concurrency, *scratch, *overload
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
@@ -42,14 +68,24 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, parseRates(*rates), *window, *concurrency, *scratch); err != nil {
+	if err := run(ctx, parseRates(*rates), o); err != nil {
 		fmt.Fprintln(os.Stderr, "pipelinebench:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, rates []int, window time.Duration, conc int, scratch string) error {
+type options struct {
+	window     time.Duration
+	conc       int
+	scratch    string
+	overload   bool
+	queueLimit int
+	signalLag  time.Duration
+	depth      string
+}
+
+func run(ctx context.Context, rates []int, o options) error {
 	dir, err := os.MkdirTemp("", "pipelinebench-")
 	if err != nil {
 		return err
@@ -57,16 +93,16 @@ func run(ctx context.Context, rates []int, window time.Duration, conc int, scrat
 	defer os.RemoveAll(dir)
 	cfg := wiring.DefaultConfig(dir)
 	where := "disk"
-	if st, err := os.Stat(scratch); scratch != "" && err == nil && st.IsDir() {
+	if st, err := os.Stat(o.scratch); o.scratch != "" && err == nil && st.IsDir() {
 		// The no-op renderer's placeholder files measure the file system,
 		// not the pipeline: keep them off this VM's slow ext4 (~0.5 ms per
 		// create). etcd's WAL stays on disk with fsync.
-		sdir, err := os.MkdirTemp(scratch, "pipelinebench-")
+		sdir, err := os.MkdirTemp(o.scratch, "pipelinebench-")
 		if err != nil {
 			return err
 		}
 		defer os.RemoveAll(sdir)
-		cfg.Worker.WorkDir, cfg.BlobDir, where = sdir+"/work", sdir+"/blobs", scratch
+		cfg.Worker.WorkDir, cfg.BlobDir, where = sdir+"/work", sdir+"/blobs", o.scratch
 	}
 	clients, peers, err := etcd.FreeLocalURLs(1)
 	if err != nil {
@@ -74,7 +110,7 @@ func run(ctx context.Context, rates []int, window time.Duration, conc int, scrat
 	}
 	cfg.Etcd.ClientURLs, cfg.Etcd.PeerURLs = clients, peers
 	cfg.KafkaListen, cfg.SchedulerListen = "127.0.0.1:0", "127.0.0.1:0"
-	cfg.Workers, cfg.Worker.Concurrency = 2, conc
+	cfg.Workers, cfg.Worker.Concurrency = 2, o.conc
 	cfg.Renderer = wiring.NoopRenderer{}
 	cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	s, err := wiring.Start(ctx, cfg)
@@ -87,33 +123,109 @@ func run(ctx context.Context, rates []int, window time.Duration, conc int, scrat
 	}
 	timed := &timing{store: s.Submitter.Store, pub: s.Submitter.Pub}
 	s.Submitter.Store, s.Submitter.Pub = timed, timed
-	sp, err := spec.Parse([]byte(`{"source":{"color":"#000000","width":64,"height":64,"duration":1},
-		"stickers":[{"type":"image","builtin":"heart"}]}`), spec.ParseOptions{})
+	h, err := benchGateway(s, o)
 	if err != nil {
 		return err
 	}
 	// Warm up connections, the consumer group and etcd.
-	if _, err := measure(ctx, s, timed, sp, 50, time.Second); err != nil {
+	if _, err := measure(ctx, s, h, timed, 50, time.Second); err != nil {
 		return err
 	}
-	fmt.Printf("pipeline: embedded etcd (1 member, WAL on disk, fsync on), embedded Kafka, 1 scheduler, 2 workers x %d slots, no-op renderer; worker scratch and blobs on %s\n", conc, where)
-	fmt.Printf("each rate submits for %s; latencies are submit call start -> job recorded running\n\n", window)
-	fmt.Println("| target/s | accepted/s | completed/s | submit->running p50 | p99 | max | errors | etcd writes/job | create p50 | publish p50 | recorded->running p50 |")
-	fmt.Println("|---------:|-----------:|------------:|-------:|-------:|-------:|------:|------:|------:|------:|------:|")
+	limit := "off"
+	if o.queueLimit > 0 {
+		limit = fmt.Sprintf("%d jobs, signal lag %s, %s depth", o.queueLimit, o.signalLag, o.depth)
+	}
+	fmt.Printf("pipeline: embedded etcd (1 member, WAL on disk, fsync on), embedded Kafka, 1 scheduler, 2 workers x %d slots, no-op renderer; worker scratch and blobs on %s\n", o.conc, where)
+	fmt.Printf("submissions: POST /v1/renders through the gateway's handler; queue limit %s\n", limit)
+	fmt.Printf("each rate submits for %s; latencies are of admitted jobs, submit call start -> job recorded running\n\n", o.window)
+	fmt.Println("| offered/s | accepted/s | shed/s | completed/s | submit->running p50 | p99 | max | errors | etcd writes/job | create p50 | publish p50 | recorded->running p50 |")
+	fmt.Println("|----------:|-----------:|-------:|------------:|-------:|-------:|-------:|------:|------:|------:|------:|------:|")
+	var peak float64
 	for _, r := range rates {
-		res, err := measure(ctx, s, timed, sp, r, window)
+		res, err := measure(ctx, s, h, timed, r, o.window)
 		if err != nil {
 			return err
 		}
-		fmt.Printf("| %8d | %10.0f | %11.0f | %6.1f ms | %6.1f ms | %6.1f ms | %5d | %5.2f | %5.1f ms | %5.1f ms | %5.1f ms |\n",
-			r, res.accepted, res.completed, ms(res.p50), ms(res.p99), ms(res.max), res.errors, res.writesPerJob,
+		peak = max(peak, res.completed)
+		fmt.Printf("| %9d | %10.0f | %6.0f | %11.0f | %6.1f ms | %6.1f ms | %6.1f ms | %5d | %5.2f | %5.1f ms | %5.1f ms | %5.1f ms |\n",
+			r, res.accepted, res.shed, res.completed, ms(res.p50), ms(res.p99), ms(res.max), res.errors, res.writesPerJob,
 			ms(res.createP50), ms(res.publishP50), ms(res.queueP50))
+	}
+	if !o.overload || peak == 0 {
+		return nil
+	}
+	fmt.Printf("\noverload: offered as a multiple of the peak completed/s above (%.0f/s)\n\n", peak)
+	fmt.Println("| offered | offered/s | accepted/s | shed/s | completed/s | of peak | submit->running p50 | p99 | max | errors |")
+	fmt.Println("|--------:|----------:|-----------:|-------:|------------:|--------:|-------:|-------:|-------:|------:|")
+	for _, x := range []int{1, 2, 4} {
+		r := int(peak) * x
+		res, err := measure(ctx, s, h, timed, r, o.window)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("| %6dx | %9d | %10.0f | %6.0f | %11.0f | %6.0f%% | %6.1f ms | %6.1f ms | %6.1f ms | %5d |\n",
+			x, r, res.accepted, res.shed, res.completed, 100*res.completed/peak, ms(res.p50), ms(res.p99), ms(res.max), res.errors)
 	}
 	return nil
 }
 
+// benchGateway builds the gateway the bench submits through: its tenant
+// "bench", the queue limit of o, and the depth signal o names.
+func benchGateway(s *wiring.Stack, o options) (http.Handler, error) {
+	gcfg := gateway.DefaultConfig()
+	gcfg.APIKeys = map[string]string{benchKey: "bench"}
+	gcfg.QueueDepthLimit, gcfg.QueueSignalLag = 1<<30, o.signalLag
+	if o.queueLimit > 0 {
+		gcfg.QueueDepthLimit = o.queueLimit
+	}
+	var depth func() (int, error)
+	switch o.depth {
+	case "published":
+		depth = scheduler.PublishedQueueDepth(s.Client)
+	case "direct":
+		depth = func() (int, error) {
+			if l := s.Leader(); l != nil {
+				return l.Scheduler.QueueDepth(), nil
+			}
+			return 0, nil
+		}
+	default:
+		return nil, fmt.Errorf("-depth %q: want published or direct", o.depth)
+	}
+	// Every shed is a 503, which the gateway logs at warn: keep the
+	// bench's output to its tables.
+	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	gw, err := wiring.NewGateway(s.Client, s.Store, s.Submitter, s.Blobs, depth,
+		wiring.GatewayOptions{Config: gcfg, Errors: s.Errors, Log: quiet})
+	if err != nil {
+		return nil, err
+	}
+	return gw.Handler(), nil
+}
+
+// post submits the bench's render to h: the new job's id, or the status
+// of a refusal.
+func post(h http.Handler) (jobs.ID, int) {
+	req := httptest.NewRequest(http.MethodPost, "/v1/renders", bytes.NewReader([]byte(benchSpec)))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+benchKey)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusAccepted {
+		return "", rec.Code
+	}
+	var j struct {
+		ID jobs.ID `json:"id"`
+	}
+	if json.Unmarshal(rec.Body.Bytes(), &j) != nil || j.ID == "" {
+		return "", http.StatusInternalServerError
+	}
+	return j.ID, rec.Code
+}
+
 type result struct {
 	accepted, completed   float64
+	shed                  float64
 	p50, p99, max         time.Duration
 	createP50, publishP50 time.Duration
 	queueP50              time.Duration
@@ -124,7 +236,8 @@ type result struct {
 // measure submits at rate for window (open loop: one submission every
 // 1/rate, each in its own goroutine, so a slow submit does not slow the
 // schedule), waits for every accepted job to finish, and computes the row.
-func measure(ctx context.Context, s *wiring.Stack, timed *timing, sp *spec.Spec, rate int, window time.Duration) (result, error) {
+// A 503 is a shed submission; any other refusal is an error.
+func measure(ctx context.Context, s *wiring.Stack, h http.Handler, timed *timing, rate int, window time.Duration) (result, error) {
 	timed.reset()
 	rev0, err := s.Store.Revision(ctx)
 	if err != nil {
@@ -136,7 +249,7 @@ func measure(ctx context.Context, s *wiring.Stack, timed *timing, sp *spec.Spec,
 	}
 	var mu sync.Mutex
 	var subs []sub
-	var errs atomic.Int64
+	var errs, shed atomic.Int64
 	var wg sync.WaitGroup
 	// Follow completions through a store watch rather than polling each
 	// job, so the measurement does not load the store it measures.
@@ -158,13 +271,18 @@ func measure(ctx context.Context, s *wiring.Stack, timed *timing, sp *spec.Spec,
 		go func() {
 			defer wg.Done()
 			t0 := time.Now()
-			j, err := s.Submitter.Submit(ctx, "bench", sp)
-			if err != nil {
+			id, status := post(h)
+			switch status {
+			case http.StatusAccepted:
+			case http.StatusServiceUnavailable:
+				shed.Add(1)
+				return
+			default:
 				errs.Add(1)
 				return
 			}
 			mu.Lock()
-			subs = append(subs, sub{j.ID, t0})
+			subs = append(subs, sub{id, t0})
 			mu.Unlock()
 		}()
 	}
@@ -193,6 +311,7 @@ func measure(ctx context.Context, s *wiring.Stack, timed *timing, sp *spec.Spec,
 	slices.Sort(lat)
 	slices.Sort(queued)
 	res := result{accepted: float64(len(subs)) / submitted.Seconds(), completed: float64(len(subs)) / finished.Seconds(),
+		shed:   float64(shed.Load()) / submitted.Seconds(),
 		errors: errs.Load(), createP50: timed.p50(&timed.create), publishP50: timed.p50(&timed.publish)}
 	if len(lat) > 0 {
 		res.p50, res.p99, res.max = pct(lat, 0.5), pct(lat, 0.99), lat[len(lat)-1]
