@@ -9,7 +9,21 @@
 #   redis-server            the Redis-backed features' test suite
 #   chromium                browser tests of the web UI and the browser SDK
 #   prometheus, prometheus-alertmanager   promtool/amtool checks of alerts and the monitoring end-to-end test
+# and, built with go (once, kept in GOBIN or GOPATH/bin):
+#   versitygw               the S3 server the S3 blob store's tests start (internal/blob/s3test)
 set -euo pipefail
+
+# versitygw is a Go program: `go install` builds it from the module proxy
+# (about a minute) unless it is already there; no root needed.
+versitygw_version=v1.8.0 # keep in step with internal/blob/s3test.Version
+if command -v go >/dev/null 2>&1; then
+  gobin="$(go env GOBIN)"
+  [ -n "$gobin" ] || gobin="$(go env GOPATH)/bin"
+  if ! command -v versitygw >/dev/null 2>&1 && [ ! -x "$gobin/versitygw" ]; then
+    echo "deps: building versitygw $versitygw_version into $gobin (once)" >&2
+    (cd / && GOFLAGS= go install "github.com/versity/versitygw/cmd/versitygw@$versitygw_version")
+  fi
+fi
 
 want=(curl ffmpeg fonts-noto-color-emoji libvpx-dev pkg-config protobuf-compiler redis-server chromium prometheus prometheus-alertmanager)
 missing=()
