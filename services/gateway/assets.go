@@ -20,7 +20,8 @@ import (
 const multipartSlack = 1 << 20
 
 // uploadAsset stores a file sent as the multipart field "file" or as the
-// raw body; 201 with the asset.
+// raw body; 201 with the asset, or 200 with the tenant's existing asset
+// when it already uploaded the same bytes.
 func (g *Gateway) uploadAsset(c *gin.Context) {
 	limit := g.cfg.MaxUploadBytes
 	if c.Request.ContentLength > limit+multipartSlack {
@@ -30,26 +31,31 @@ func (g *Gateway) uploadAsset(c *gin.Context) {
 	ct := c.GetHeader("Content-Type")
 	mt, params, _ := mime.ParseMediaType(ct)
 	var (
-		a   *assets.Asset
-		err error
+		a       *assets.Asset
+		created bool
+		err     error
 	)
 	if mt == "multipart/form-data" {
-		a, err = g.uploadMultipart(c, params["boundary"], limit)
+		a, created, err = g.uploadMultipart(c, params["boundary"], limit)
 	} else {
 		body := http.MaxBytesReader(c.Writer, c.Request.Body, limit)
-		a, err = g.deps.Assets.Put(c.Request.Context(), tenantOf(c), ct, body, limit)
+		a, created, err = g.deps.Assets.Upload(c.Request.Context(), tenantOf(c), ct, body, limit)
 	}
 	if err != nil {
 		g.fail(c, uploadFault(err, limit))
 		return
 	}
 	c.Header("Location", "/v1/assets/"+a.ID)
-	c.JSON(http.StatusCreated, viewAsset(a))
+	status := http.StatusCreated
+	if !created {
+		status = http.StatusOK
+	}
+	c.JSON(status, viewAsset(a))
 }
 
-func (g *Gateway) uploadMultipart(c *gin.Context, boundary string, limit int64) (*assets.Asset, error) {
+func (g *Gateway) uploadMultipart(c *gin.Context, boundary string, limit int64) (*assets.Asset, bool, error) {
 	if boundary == "" {
-		return nil, problem.New(errcode.SpecInvalid, "the multipart Content-Type has no boundary")
+		return nil, false, problem.New(errcode.SpecInvalid, "the multipart Content-Type has no boundary")
 	}
 	body := http.MaxBytesReader(c.Writer, c.Request.Body, limit+multipartSlack)
 	mr := multipart.NewReader(body, boundary)
@@ -58,18 +64,18 @@ func (g *Gateway) uploadMultipart(c *gin.Context, boundary string, limit int64) 
 		if errors.Is(err, io.EOF) {
 			f := problem.New(errcode.SpecInvalid, "the multipart body has no \"file\" field")
 			f.Fields = []errcode.FieldError{{Field: "file", Message: "required"}}
-			return nil, f
+			return nil, false, f
 		}
 		if err != nil {
-			return nil, asUploadRead(err)
+			return nil, false, asUploadRead(err)
 		}
 		if part.FormName() != "file" {
 			if _, err := io.Copy(io.Discard, part); err != nil {
-				return nil, asUploadRead(err)
+				return nil, false, asUploadRead(err)
 			}
 			continue
 		}
-		return g.deps.Assets.Put(c.Request.Context(), tenantOf(c), part.Header.Get("Content-Type"), part, limit)
+		return g.deps.Assets.Upload(c.Request.Context(), tenantOf(c), part.Header.Get("Content-Type"), part, limit)
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -102,4 +104,45 @@ func TestAssets_OtherTenantIsNotFound(t *testing.T) {
 	decode(t, h.do("GET", "/v1/assets/"+a.ID, nil, "Authorization", "Bearer sk_a"), 200, nil)
 	checkProblem(t, h.do("GET", "/v1/assets/"+a.ID, nil, "Authorization", "Bearer sk_g"), 404, errcode.AssetNotFound)
 	checkProblem(t, h.do("GET", "/v1/assets/ast_nope", nil, "Authorization", "Bearer sk_a"), 404, errcode.AssetNotFound)
+}
+
+// The same bytes uploaded twice by one tenant are one asset (200 the
+// second time); another tenant's identical upload is its own asset (201).
+func TestAssets_UploadDeduplicatesPerTenant(t *testing.T) {
+	h := newHarness(t, withConfig(func(c *Config) {
+		c.APIKeys = map[string]string{"sk_a": "acme", "sk_g": "globex"}
+	}))
+	png := assetstest.PNG(t, 20, 20)
+	first := h.upload(png, "Authorization", "Bearer sk_a", "Content-Type", "image/png")
+	tests := []struct {
+		name   string
+		key    string
+		body   func() (io.Reader, string)
+		status int
+		sameID bool
+	}{
+		{"same tenant, raw", "sk_a", func() (io.Reader, string) { return bytes.NewReader(png), "image/png" }, http.StatusOK, true},
+		{"same tenant, multipart", "sk_a", func() (io.Reader, string) { return multipartBody(t, "file", "image/png", png) }, http.StatusOK, true},
+		{"other tenant", "sk_g", func() (io.Reader, string) { return bytes.NewReader(png), "image/png" }, http.StatusCreated, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body, ct := tt.body()
+			resp := h.do("POST", "/v1/assets", body, "Authorization", "Bearer "+tt.key, "Content-Type", ct)
+			var a publicAsset
+			decode(t, resp, tt.status, &a)
+			if (a.ID == first.ID) != tt.sameID {
+				t.Fatalf("id %s, first %s: same %v, want %v", a.ID, first.ID, a.ID == first.ID, tt.sameID)
+			}
+			if resp.Header.Get("Location") != "/v1/assets/"+a.ID {
+				t.Fatalf("Location %q", resp.Header.Get("Location"))
+			}
+		})
+	}
+	for tenant, want := range map[string]int{"acme": 1, "globex": 1} {
+		ents, err := os.ReadDir(filepath.Join(h.blobs.Root, "assets", tenant))
+		if err != nil || len(ents) != want {
+			t.Fatalf("%s holds %d objects (%v), want %d", tenant, len(ents), err, want)
+		}
+	}
 }

@@ -60,7 +60,9 @@ type IdempotentSubmitter interface {
 // AssetStore keeps uploads (*assets.Store). Get and Hash answer
 // assets.ErrNotFound for another tenant's asset.
 type AssetStore interface {
-	Put(ctx context.Context, tenant, contentType string, r io.Reader, limit int64) (*assets.Asset, error)
+	// Upload stores an upload; created is false when the tenant already
+	// had an asset with the same bytes, which it returns.
+	Upload(ctx context.Context, tenant, contentType string, r io.Reader, limit int64) (a *assets.Asset, created bool, err error)
 	Get(ctx context.Context, tenant, id string) (*assets.Asset, error)
 	// Hash gives the SHA-256 of an asset, for result-cache keys.
 	Hash(ctx context.Context, tenant, id string) (string, error)

@@ -78,15 +78,16 @@ func TestLocalGuard_KeylessLoopback(t *testing.T) {
 		{"same-site fetch metadata", "POST", "/v1/assets", "", []string{"Content-Type", ct, "Sec-Fetch-Site", "same-site"}, 403, "Sec-Fetch-Site"},
 
 		{"same-origin upload", "POST", "/v1/assets", "", []string{"Content-Type", ct, "Origin", h.srv.URL, "Sec-Fetch-Site", "same-origin"}, 201, ""},
-		{"upload without Origin (curl)", "POST", "/v1/assets", "", []string{"Content-Type", ct}, 201, ""},
-		{"typed-in navigation", "POST", "/v1/assets", "", []string{"Content-Type", ct, "Sec-Fetch-Site", "none"}, 201, ""},
+		// The same bytes again: the tenant's existing asset, 200.
+		{"upload without Origin (curl)", "POST", "/v1/assets", "", []string{"Content-Type", ct}, 200, ""},
+		{"typed-in navigation", "POST", "/v1/assets", "", []string{"Content-Type", ct, "Sec-Fetch-Site", "none"}, 200, ""},
 		{"localhost", "GET", "/v1/renders", "localhost:" + port, nil, 200, ""},
 		{"LOCALHOST without port", "GET", "/v1/renders", "LOCALHOST", nil, 200, ""},
 		{"another 127/8 address", "GET", "/v1/renders", "127.0.0.2:" + port, nil, 200, ""},
 		{"IPv6 loopback", "GET", "/v1/renders", "[::1]:" + port, nil, 200, ""},
 		{"allowed host", "GET", "/v1/renders", "stickerd.test:" + port, nil, 200, ""},
 		{"allowed host, same-origin upload", "POST", "/v1/assets", "stickerd.test:" + port,
-			[]string{"Content-Type", ct, "Origin", "http://stickerd.test:" + port}, 201, ""},
+			[]string{"Content-Type", ct, "Origin", "http://stickerd.test:" + port}, 200, ""},
 		{"cross-site read (CORS keeps the answer from the page)", "GET", "/v1/renders", "", []string{"Origin", "https://attacker.example"}, 200, ""},
 	}
 	for _, tt := range tests {
