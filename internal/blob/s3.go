@@ -75,18 +75,11 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader, limit int64) (int
 	if err != nil {
 		return 0, err
 	}
-	partSize := s.partSize
-	if limit > partSize*maxParts {
-		partSize = (limit/(maxParts-1) + minPartSize - 1) / minPartSize * minPartSize
-	}
-	var buf []byte
-	if partSize == s.partSize {
-		bp := s.bufs.Get().(*[]byte)
-		defer s.bufs.Put(bp)
-		buf = *bp
-	} else {
-		buf = make([]byte, partSize)
-	}
+	// One part's buffer, whatever the size: the parts are of the
+	// configured size (10,000 of 16 MiB by default: 156 GiB at most).
+	bp := s.bufs.Get().(*[]byte)
+	defer s.bufs.Put(bp)
+	buf := *bp
 	src := &limitedReader{r: ctxReader{ctx, r}, limit: limit}
 	n, rerr := io.ReadFull(src, buf)
 	if rerr == io.EOF || rerr == io.ErrUnexpectedEOF { // one part holds it all
