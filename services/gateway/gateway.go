@@ -103,12 +103,14 @@ func (g *Gateway) routes() {
 	v1 := e.Group("/v1", g.authenticate)
 	v1.POST("/assets", g.rateLimit, g.uploadAsset)
 	v1.GET("/assets/:id", g.getAsset)
+	v1.DELETE("/assets/:id", g.deleteAsset)
 	v1.POST("/renders", g.rateLimit, g.submitRender)
 	v1.GET("/renders", g.listRenders)
 	v1.GET("/renders/:id", g.getRender)
 	v1.DELETE("/renders/:id", g.cancelRender)
 	v1.GET("/renders/:id/events", g.renderEvents)
 	v1.GET("/renders/:id/output", g.renderOutput)
+	v1.DELETE("/renders/:id/output", g.deleteOutput)
 	v1.HEAD("/renders/:id/output", g.renderOutput)
 }
 

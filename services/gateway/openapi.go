@@ -91,7 +91,11 @@ func openAPIPaths() obj {
 		"/v1/assets/{id}": obj{"get": obj{"operationId": "getAsset", "tags": []string{"assets"}, "summary": "An uploaded asset.",
 			"parameters": []obj{paramRef("AssetID")},
 			"responses": obj{"200": jsonResp("The asset.", "Asset"), "401": respRef("Unauthorized"),
-				"404": respRef("NotFound"), "503": respRef("Unavailable")}}},
+				"404": respRef("NotFound"), "503": respRef("Unavailable")}},
+			"delete": obj{"operationId": "deleteAsset", "tags": []string{"assets"}, "summary": "Delete an uploaded asset: its record and its bytes. A render naming it afterwards is refused with ASSET_NOT_FOUND.",
+				"parameters": []obj{paramRef("AssetID")},
+				"responses": obj{"204": obj{"description": "Deleted."}, "401": respRef("Unauthorized"),
+					"404": respRef("NotFound"), "409": respRef("Conflict"), "503": respRef("Unavailable")}}},
 		"/v1/renders": obj{
 			"post": obj{"operationId": "submitRender", "tags": []string{"renders"}, "summary": "Submit a render request.",
 				"description": "Answers 202 with a new job; with an Idempotency-Key used before with the same body, 202 with that job as it is now (another body: 409); 200 with the finished job when an identical request was already rendered.",
@@ -124,7 +128,12 @@ func openAPIPaths() obj {
 			"parameters": []obj{paramRef("JobID")},
 			"responses": obj{"200": obj{"description": "The event stream.", "content": obj{"text/event-stream": obj{"schema": obj{"type": "string"}}}},
 				"401": respRef("Unauthorized"), "404": respRef("NotFound"), "503": respRef("Unavailable")}}},
-		"/v1/renders/{id}/output": obj{"get": outputOp("renderOutput"), "head": outputOp("renderOutputHead")},
+		"/v1/renders/{id}/output": obj{"get": outputOp("renderOutput"), "head": outputOp("renderOutputHead"),
+			"delete": obj{"operationId": "deleteRenderOutput", "tags": []string{"renders"},
+				"summary":    "Delete a job's output file; the job record stays, and the output answers 410 from now on.",
+				"parameters": []obj{paramRef("JobID")},
+				"responses": obj{"204": obj{"description": "Deleted (or deleted already)."}, "401": respRef("Unauthorized"),
+					"404": respRef("NotFound"), "409": respRef("Conflict"), "503": respRef("Unavailable")}}},
 		"/v1/rtc/sessions": obj{"post": obj{"operationId": "createRTCSession", "tags": []string{"rtc"},
 			"summary":     "Open a realtime session (WHIP-style): the body is an SDP offer.",
 			"requestBody": obj{"required": true, "content": obj{"application/sdp": obj{"schema": obj{"type": "string"}}}},
@@ -155,7 +164,7 @@ func outputOp(id string) obj {
 			"206": obj{"description": "The requested range.", "content": obj{"video/mp4": file, "video/webm": file, "image/gif": file, "image/webp": file},
 				"headers": obj{"Content-Range": obj{"schema": obj{"type": "string"}}}},
 			"401": respRef("Unauthorized"), "404": respRef("NotFound"),
-			"409": respRef("Conflict"), "416": obj{"description": "The range is outside the file."}, "503": respRef("Unavailable")}}
+			"409": respRef("Conflict"), "410": respRef("Gone"), "416": obj{"description": "The range is outside the file."}, "503": respRef("Unavailable")}}
 }
 
 // OpenAPIMismatches compares the document with the routes of Engine: each

@@ -117,6 +117,7 @@ func openAPIResponses() obj {
 		"Unauthorized":         problem("UNAUTHORIZED: no valid API key.", false),
 		"NotFound":             problem("NOT_FOUND (no such job, route or file) or ASSET_NOT_FOUND; another tenant's resources are not found either.", false),
 		"Conflict":             problem("CONFLICT: an Idempotency-Key reused with another body, a cancel of a finished job, or an output that is not ready.", false),
+		"Gone":                 problem("OUTPUT_GONE: the job's output was deleted (DELETE /v1/renders/{id}/output) or expired (--output-ttl); the job record stays.", false),
 		"TooLarge":             problem("ASSET_TOO_LARGE (upload) or SPEC_INVALID (render request body) over the limit.", false),
 		"UnsupportedMediaType": problem("SPEC_INVALID: a render request must be application/json.", false),
 		"Unprocessable":        problem("Well-formed but not renderable: ASSET_NOT_FOUND or ASSET_UNSUPPORTED for an asset the request names, SOURCE_UNREADABLE, ASSET_UNSUPPORTED for an upload.", false),

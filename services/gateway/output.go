@@ -23,11 +23,15 @@ var outputTypes = map[string]string{
 
 // renderOutput is GET (and HEAD) /v1/renders/{id}/output: the file, with
 // Range, If-Range and conditional requests (http.ServeContent); 409 until
-// the job succeeded.
+// the job succeeded; 410 OUTPUT_GONE once it was deleted or expired.
 func (g *Gateway) renderOutput(c *gin.Context) {
 	j, err := g.loadJob(c)
 	if err != nil {
 		g.fail(c, err)
+		return
+	}
+	if j.OutputDeletedAt != nil { // deleted or expired (delete.go)
+		g.fail(c, outputGone(j, nil))
 		return
 	}
 	if j.Status != jobs.Succeeded || j.Output == nil || j.Output.Key == "" {
@@ -38,7 +42,7 @@ func (g *Gateway) renderOutput(c *gin.Context) {
 	obj, err := g.deps.Blobs.Open(c.Request.Context(), j.Output.Key)
 	switch {
 	case errors.Is(err, blob.ErrNotFound):
-		g.fail(c, &problem.Error{Code: errcode.NotFound, Detail: "the output of this job is no longer stored", Cause: err})
+		g.fail(c, outputGone(j, err))
 		return
 	case err != nil:
 		g.fail(c, errcode.Wrap(errcode.StorageFailed, err, "the output cannot be read now; try again"))

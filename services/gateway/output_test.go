@@ -60,6 +60,6 @@ func TestOutput_RangeRequests(t *testing.T) {
 	t.Run("a deleted output is gone", func(t *testing.T) {
 		j, _ := h.store.Get(h.ctx(), jobs.ID(id))
 		h.blobs.Delete(context.Background(), j.Output.Key)
-		checkProblem(t, h.do("GET", url, nil), http.StatusNotFound, errcode.NotFound)
+		checkProblem(t, h.do("GET", url, nil), http.StatusGone, errcode.OutputGone)
 	})
 }
