@@ -133,6 +133,7 @@ func runScheduler(ctx context.Context, args []string, log *slog.Logger) error {
 	cfg := scheduler.DefaultConfig()
 	fs := flag.NewFlagSet("scheduler", flag.ContinueOnError)
 	schedulerFlags(fs, &cfg)
+	retention := retentionFlags(fs, true)
 	grpcAddr := fs.String("grpc-addr", "127.0.0.1:9095", "gRPC listen address for workers and edges")
 	fs.StringVar(&cfg.Advertise, "advertise", "", "address workers use to reach this replica (default: the bound --grpc-addr)")
 	etcd := flagenv.List{"127.0.0.1:2379"}
@@ -185,8 +186,13 @@ func runScheduler(ctx context.Context, args []string, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	retention.apply(&cfg)
+	bs, err := retention.open(ctx, sec, filepath.Join(os.TempDir(), "stickerd-scheduler-blob-scratch"))
+	if err != nil {
+		return err
+	}
 	r, err := wiring.StartReplica(ctx, wiring.ReplicaConfig{Scheduler: cfg, Listen: *grpcAddr, EtcdEndpoints: etcd, Brokers: brokers,
-		Etcd: ec, Queue: qc, GRPCOptions: grpcOpts, Progress: set.Progress, Notify: hooks.Notify, Log: log})
+		Etcd: ec, Queue: qc, GRPCOptions: grpcOpts, Progress: set.Progress, Notify: hooks.Notify, Log: log, Blobs: bs})
 	if err != nil {
 		return err
 	}
@@ -288,6 +294,7 @@ func runDev(ctx context.Context, args []string, log *slog.Logger) error {
 	scratchBytes := fs.Int64("scratch-bytes", worker.DefaultConfig().ScratchBytes, "bound of each worker's cache of a remote blob store's assets under work/scratch/, least recently used evicted first")
 	gw := gatewayFlags(fs, true)
 	blobs := blobFlags(fs, dataDir)
+	retention := retentionFlags(fs, false)
 	candidates := candidateFlags(fs)
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
@@ -322,6 +329,7 @@ func runDev(ctx context.Context, args []string, log *slog.Logger) error {
 	cfg.Etcd.ClientURLs, cfg.Etcd.PeerURLs = []string{"http://" + *etcdClient}, []string{"http://" + *etcdPeer}
 	cfg.Etcd.Logger = log
 	cfg.SchedulerListen, cfg.Workers, cfg.Worker.Concurrency = *grpcAddr, *workers, *concurrency
+	retention.apply(&cfg.Scheduler)
 	cfg.Worker.ScratchBytes = *scratchBytes
 	cfg.Monitor = true
 	cfg.Coord.RedisURL = *redisURL
