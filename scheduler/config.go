@@ -44,6 +44,13 @@ type Config struct {
 	AssignConcurrency int
 	// ProgressWriteInterval throttles progress writes to the store per job.
 	ProgressWriteInterval time.Duration
+	// OutputTTL, AssetTTL and JobTTL are the retention the leader enforces
+	// (expiry.go): a finished job's output this long after it finished, an
+	// upload this long after it was made (unless a queued or running job
+	// uses it), a finished job's record this long after it finished. 0
+	// keeps forever. ExpiryInterval is how often the leader sweeps.
+	OutputTTL, AssetTTL, JobTTL time.Duration
+	ExpiryInterval              time.Duration
 }
 
 // DefaultConfig returns production defaults.
@@ -64,6 +71,10 @@ func DefaultConfig() Config {
 		ElectionPrefix:        "/stickerd/scheduler/leader",
 		AssignConcurrency:     32,
 		ProgressWriteInterval: time.Second,
+		OutputTTL:             168 * time.Hour,
+		AssetTTL:              720 * time.Hour,
+		JobTTL:                720 * time.Hour,
+		ExpiryInterval:        time.Minute,
 	}
 }
 
@@ -93,6 +104,12 @@ func (c *Config) Validate() error {
 	}
 	if c.ElectionTTL < time.Second {
 		errs = append(errs, errors.New("scheduler: ElectionTTL must be at least 1s"))
+	}
+	if c.OutputTTL < 0 || c.AssetTTL < 0 || c.JobTTL < 0 {
+		errs = append(errs, errors.New("scheduler: OutputTTL, AssetTTL and JobTTL cannot be negative (0 keeps forever)"))
+	}
+	if c.ExpiryInterval <= 0 {
+		errs = append(errs, errors.New("scheduler: ExpiryInterval must be positive"))
 	}
 	if c.AssignConcurrency < 1 {
 		errs = append(errs, errors.New("scheduler: AssignConcurrency must be at least 1"))

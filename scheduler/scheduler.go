@@ -80,6 +80,11 @@ type Deps struct {
 	// DepthSink receives the queue depth once a second, for gateways in
 	// other processes (backpressure).
 	DepthSink func(ctx context.Context, depth int)
+	// Blobs deletes expired outputs (blob.Store); without it the leader
+	// expires neither outputs nor job records (expiry.go).
+	Blobs BlobDeleter
+	// Assets lists and deletes uploads for their expiry; nil: none.
+	Assets AssetStore
 }
 
 // Stats are counters for metrics and tests.
@@ -200,6 +205,8 @@ func (s *Scheduler) Lead(ctx context.Context) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); f(ctx) }()
 	}
+	wg.Add(1)
+	go func() { defer wg.Done(); s.expiryLoop(ctx) }()
 	s.poke()
 	<-ctx.Done()
 	s.stepDown()

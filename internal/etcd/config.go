@@ -61,7 +61,20 @@ type MemberConfig struct {
 	// such a member refuses to start: task state is never served in clear
 	// off the machine by accident.
 	InsecureListen bool
+	// CompactionRetention is how much history the member keeps (etcd's
+	// periodic auto-compaction), default an hour: enough for a watcher
+	// that reconnects to resume from its last revision. Compaction frees
+	// pages for reuse; the file shrinks only by a defragmentation.
+	CompactionRetention time.Duration
+	// QuotaBackendBytes is the database size at which the member raises
+	// a NOSPACE alarm and refuses writes (etcd's --quota-backend-bytes),
+	// default DefaultQuotaBackendBytes.
+	QuotaBackendBytes int64
 }
+
+// DefaultQuotaBackendBytes is the embedded member's backend quota: 4 GiB,
+// as the Compose deployment sets (etcd's own default is 2 GiB).
+const DefaultQuotaBackendBytes = 4 << 30
 
 // DefaultMemberConfig is a single member on the standard loopback ports.
 func DefaultMemberConfig() MemberConfig {
@@ -74,6 +87,8 @@ func DefaultMemberConfig() MemberConfig {
 		ClusterToken:        "stickerd",
 		LogLevel:            "warn",
 		StartTimeout:        60 * time.Second,
+		CompactionRetention: time.Hour,
+		QuotaBackendBytes:   DefaultQuotaBackendBytes,
 	}
 }
 
@@ -111,6 +126,12 @@ func (c MemberConfig) withDefaults() MemberConfig {
 	}
 	if c.StartTimeout == 0 {
 		c.StartTimeout = d.StartTimeout
+	}
+	if c.CompactionRetention <= 0 {
+		c.CompactionRetention = time.Hour
+	}
+	if c.QuotaBackendBytes <= 0 {
+		c.QuotaBackendBytes = DefaultQuotaBackendBytes
 	}
 	return c
 }
@@ -192,10 +213,13 @@ func (c MemberConfig) embedConfig(logger func(*embed.Config) error) (*embed.Conf
 	// embed.NewConfig leaves this at 0, which makes every request a slow one
 	// that etcd warns about; etcd's own command line defaults to 300ms.
 	ec.WarningUnaryRequestDuration = embed.DefaultWarningUnaryRequestDuration
-	// Keep an hour of history: enough for a watcher that reconnects to
-	// resume from its last revision, bounded so the database does not grow
-	// with every progress update forever.
-	ec.AutoCompactionMode, ec.AutoCompactionRetention = embed.CompactorModePeriodic, "1h"
+	// Keep an hour of history (CompactionRetention): enough for a watcher
+	// that reconnects to resume from its last revision, bounded so the
+	// database does not grow with every progress update forever. Under a
+	// steady load the database then holds the live records plus that much
+	// history, and the quota stops a runaway before the disk fills.
+	ec.AutoCompactionMode, ec.AutoCompactionRetention = embed.CompactorModePeriodic, c.CompactionRetention.String()
+	ec.QuotaBackendBytes = c.QuotaBackendBytes
 	if err := ec.Validate(); err != nil {
 		return nil, invalid("%v", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/stickerd/stickerd/internal/blob"
 	"github.com/stickerd/stickerd/internal/clock"
 	"github.com/stickerd/stickerd/internal/errevents"
 	"github.com/stickerd/stickerd/internal/etcd"
@@ -49,6 +50,10 @@ type ReplicaConfig struct {
 	// GRPCOptions are the gRPC server's options: TLS credentials and the
 	// join token check (internal/tlsconf); none serves plain text.
 	GRPCOptions []grpc.ServerOption
+	// Blobs is the blob store the leader deletes expired outputs and
+	// uploads from (Scheduler's OutputTTL, AssetTTL, JobTTL); nil: no
+	// expiry of outputs, uploads or job records.
+	Blobs blob.Store
 }
 
 // Replica is one scheduler replica: its etcd client, Kafka consumer,
@@ -114,7 +119,7 @@ func StartReplica(ctx context.Context, rc ReplicaConfig) (*Replica, error) {
 		cfg.Advertise = lis.Addr().String()
 	}
 	sched, err := scheduler.New(cfg, scheduler.Deps{Store: jobstore.New(cli, jobstore.DefaultPrefix), Events: pub, Clock: rc.Clock,
-		Errors: errs, Progress: rc.Progress, Notify: rc.Notify,
+		Errors: errs, Progress: rc.Progress, Notify: rc.Notify, Blobs: blobDeleter(rc.Blobs), Assets: assetStore(cli, rc.Blobs),
 		DepthSink: func(ctx context.Context, n int) { _ = scheduler.PublishQueueDepth(ctx, cli, n) },
 		EdgeSink:  func(ctx context.Context, b []byte) { _ = scheduler.PublishEdges(ctx, cli, b) }}, rc.Log)
 	if err != nil {

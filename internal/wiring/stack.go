@@ -180,7 +180,7 @@ func (s *Stack) AddReplica() (*Replica, error) {
 	cfg.ID = fmt.Sprintf("%s-%d", cfg.ID, n)
 	r, err := StartReplica(s.ctx, ReplicaConfig{Scheduler: cfg, Listen: s.listenAddr(n),
 		EtcdEndpoints: s.Client.Endpoints(), Brokers: s.Brokers, Producer: s.Producer, Errors: s.Errors,
-		Progress: s.Coord.Progress, Notify: s.Webhooks.Notify, Clock: s.cfg.Clock, Log: s.log})
+		Progress: s.Coord.Progress, Notify: s.Webhooks.Notify, Clock: s.cfg.Clock, Log: s.log, Blobs: s.Blobs})
 	if err != nil {
 		return nil, err
 	}
