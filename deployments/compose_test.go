@@ -165,24 +165,42 @@ func TestCompose_StickerdServicesAreWired(t *testing.T) {
 			t.Errorf("%s: built from %s, want %s", where, got, wantFile)
 		}
 		if r.blobs {
-			target := s.env("STICKERD_DATA_DIR") + "/blobs"
-			found := ""
-			for _, v := range s.Volumes {
-				if v.Target == target && v.Type == types.VolumeTypeVolume {
-					found = v.Source
-				}
-			}
-			if found == "" {
-				t.Errorf("%s: no named volume at %s ($STICKERD_DATA_DIR/blobs)", where, target)
-			}
-			blobVolumes = append(blobVolumes, found)
+			checkComposeBlobStore(t, p, s)
+			blobVolumes = append(blobVolumes, s.env("STICKERD_BLOB_URL")+" at "+s.env("STICKERD_S3_ENDPOINT"))
 		}
 		if s.ContainerName != "" {
 			t.Errorf("%s: container_name makes the service unscalable and the project host-specific", where)
 		}
 	}
-	if distinct := slices.Compact(slices.Sorted(slices.Values(blobVolumes))); len(distinct) != 1 || distinct[0] == "" {
-		t.Errorf("gateways and workers must share one blob volume, they mount %v", blobVolumes)
+	if distinct := slices.Compact(slices.Sorted(slices.Values(blobVolumes))); len(distinct) != 1 {
+		t.Errorf("gateways, workers and the edge must share one blob store, they use %v", blobVolumes)
+	}
+}
+
+// checkComposeBlobStore: a service that reads or writes blobs uses the
+// bucket of the compose S3 server over https (verified with the CA), with
+// credentials, and mounts no blob volume.
+func checkComposeBlobStore(t *testing.T, p *types.Project, s composeService) {
+	t.Helper()
+	where := "service " + s.Name
+	if u := s.env("STICKERD_BLOB_URL"); !strings.HasPrefix(u, "s3://") {
+		t.Errorf("%s: STICKERD_BLOB_URL=%q, want the s3:// bucket", where, u)
+	}
+	host, _, _ := strings.Cut(strings.TrimPrefix(s.env("STICKERD_S3_ENDPOINT"), "https://"), ":")
+	if !strings.HasPrefix(s.env("STICKERD_S3_ENDPOINT"), "https://") {
+		t.Errorf("%s: STICKERD_S3_ENDPOINT=%q, want https:// (TLS between every pair of services)", where, s.env("STICKERD_S3_ENDPOINT"))
+	} else if _, ok := p.Services[host]; !ok {
+		t.Errorf("%s: STICKERD_S3_ENDPOINT names %q, which is no service", where, host)
+	} else if _, ok := s.DependsOn[host]; !ok {
+		t.Errorf("%s: does not wait for %s", where, host)
+	}
+	if s.env("STICKERD_S3_PATH_STYLE") != "true" || s.env("AWS_ACCESS_KEY_ID") == "" || s.env("AWS_SECRET_ACCESS_KEY") == "" {
+		t.Errorf("%s: wants STICKERD_S3_PATH_STYLE=true and AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY", where)
+	}
+	for _, v := range s.Volumes {
+		if strings.HasSuffix(v.Target, "/blobs") {
+			t.Errorf("%s: mounts %s at %s; the blob store is the S3 bucket", where, v.Source, v.Target)
+		}
 	}
 }
 
@@ -454,7 +472,7 @@ func TestCompose_Volumes(t *testing.T) {
 			t.Errorf("volume %s is declared but no service mounts it", name)
 		}
 	}
-	for _, want := range []string{"etcd-1-data", "etcd-2-data", "etcd-3-data", "kafka-data", "redis-data", "blobs", "prometheus-data", "grafana-data"} {
+	for _, want := range []string{"etcd-1-data", "etcd-2-data", "etcd-3-data", "kafka-data", "redis-data", "s3-data", "prometheus-data", "grafana-data"} {
 		if _, ok := p.Volumes[want]; !ok {
 			t.Errorf("no named volume %s", want)
 		}

@@ -23,7 +23,7 @@ type role struct {
 	etcd       bool // lists every etcd member in STICKERD_ETCD_ENDPOINTS
 	kafka      bool // has STICKERD_KAFKA_BROKERS
 	schedulers bool // lists the scheduler replicas in STICKERD_SCHEDULERS
-	blobs      bool // mounts the shared blob store at $STICKERD_DATA_DIR/blobs
+	blobs      bool // reads or writes the blob store: the S3 bucket of --blob-url
 	serves     bool // its HTTP listener (API, signaling) serves HTTPS with --tls-cert
 	oneShot    bool // runs to completion: no listener, no wiring
 	// flags are the flag names the deployment files rely on. Those of
@@ -35,16 +35,16 @@ type role struct {
 
 var roles = map[string]role{
 	"gateway": {etcd: true, kafka: true, blobs: true, serves: true,
-		flags: append([]string{"http-addr", "data-dir", "etcd-endpoints", "kafka-brokers", "redis-url", "api-keys-file"}, tlsFlags...)},
+		flags: append([]string{"http-addr", "data-dir", "etcd-endpoints", "kafka-brokers", "redis-url", "api-keys-file"}, append(blobFlags, tlsFlags...)...)},
 	"scheduler": {etcd: true, kafka: true,
 		flags: append([]string{"advertise", "election-ttl", "etcd-endpoints", "grpc-addr", "heartbeat-interval", "heartbeat-ttl",
 			"http-addr", "id", "kafka-brokers", "max-attempts", "target-utilization", "join-token"}, tlsFlags...)},
 	"worker": {schedulers: true, blobs: true,
 		flags: append([]string{"allow-private-urls", "concurrency", "data-dir", "disable-gpu", "drain-timeout", "http-addr", "id", "schedulers",
-			"tls-server-name", "join-token"}, tlsFlags...)},
-	"edge": {kafka: true, schedulers: true, serves: true,
+			"tls-server-name", "join-token"}, append(blobFlags, tlsFlags...)...)},
+	"edge": {kafka: true, schedulers: true, serves: true, blobs: true,
 		flags: append([]string{"http-addr", "advertise", "public-ip", "udp-port-min", "udp-port-max", "schedulers", "kafka-brokers",
-			"tls-server-name", "join-token"}, tlsFlags...)},
+			"tls-server-name", "join-token"}, append(blobFlags, tlsFlags...)...)},
 	"monitor": {kafka: true,
 		flags: append([]string{"http-addr", "kafka-brokers"}, tlsFlags...)},
 	// certs is the one-shot that writes the certificates (compose).
@@ -59,6 +59,9 @@ var tlsFlags = []string{"tls-cert", "tls-key", "tls-ca", "kafka-tls"}
 // globalEnv are STICKERD_* variables read by every subcommand that are not
 // flag twins.
 var globalEnv = []string{"STICKERD_LOG_LEVEL"}
+
+// blobFlags select the blob store (internal/blob.RegisterFlags).
+var blobFlags = []string{"blob-url", "s3-endpoint", "s3-region", "s3-path-style"}
 
 // flagOfEnv is the flag an environment variable is the twin of:
 // STICKERD_HTTP_ADDR → http-addr (internal/flagenv.Name, reversed).

@@ -399,29 +399,52 @@ func TestK8s_Wiring(t *testing.T) {
 				m.checkSchedulers(t, where, c)
 			}
 			if r.blobs {
-				data, _ := envValue(c, "STICKERD_DATA_DIR")
-				if !slices.ContainsFunc(c.VolumeMounts, func(vm corev1.VolumeMount) bool {
-					return vm.MountPath == data.Value+"/blobs" && m.volumeClaim(w, vm.Name) == "stickerd-blobs"
-				}) {
-					t.Errorf("%s: does not mount the stickerd-blobs claim at $STICKERD_DATA_DIR/blobs", where)
-				}
+				m.checkBlobStore(t, where, c)
 			}
 		}
 	}
 	for _, pvc := range m.pvcs {
-		if pvc.Name == "stickerd-blobs" && !slices.Contains(pvc.Spec.AccessModes, corev1.ReadWriteMany) {
-			t.Errorf("PVC stickerd-blobs is shared by gateways and workers on many nodes: it must be ReadWriteMany")
+		if strings.Contains(pvc.Name, "blob") {
+			t.Errorf("PVC %s: the blob store is an S3 bucket (ConfigMap stickerd-blobstore), not a shared volume", pvc.Name)
 		}
 	}
 }
 
-func (m *manifests) volumeClaim(w workload, volume string) string {
-	for _, v := range w.template.Spec.Volumes {
-		if v.Name == volume && v.PersistentVolumeClaim != nil {
-			return v.PersistentVolumeClaim.ClaimName
+// checkBlobStore: a container that reads or writes blobs takes the S3
+// settings from the ConfigMap stickerd-blobstore and the credentials from
+// the Secret stickerd-s3-credentials (optional: a pod role does without),
+// and mounts no blob volume.
+func (m *manifests) checkBlobStore(t *testing.T, where string, c corev1.Container) {
+	t.Helper()
+	var cm, secret bool
+	for _, ef := range c.EnvFrom {
+		switch {
+		case ef.ConfigMapRef != nil && ef.ConfigMapRef.Name == "stickerd-blobstore":
+			cm = true
+		case ef.SecretRef != nil && ef.SecretRef.Name == "stickerd-s3-credentials":
+			secret = true
 		}
 	}
-	return ""
+	if !cm || !secret {
+		t.Errorf("%s: takes the blob store from envFrom ConfigMap stickerd-blobstore (%v) and Secret stickerd-s3-credentials (%v)", where, cm, secret)
+	}
+	for _, vm := range c.VolumeMounts {
+		if strings.HasSuffix(vm.MountPath, "/blobs") {
+			t.Errorf("%s: mounts %s at %s; the blob store is the S3 bucket", where, vm.Name, vm.MountPath)
+		}
+	}
+	conf := m.configMap("stickerd-blobstore")
+	if conf == nil {
+		t.Fatalf("no ConfigMap stickerd-blobstore")
+	}
+	var keys []string
+	for k := range conf.Data {
+		keys = append(keys, k)
+	}
+	checkEnvNames(t, "ConfigMap stickerd-blobstore", "gateway", keys)
+	if u := conf.Data["STICKERD_BLOB_URL"]; !strings.HasPrefix(u, "s3://") {
+		t.Errorf("ConfigMap stickerd-blobstore: STICKERD_BLOB_URL=%q, want s3://BUCKET", u)
+	}
 }
 
 func (m *manifests) checkKafkaRef(t *testing.T, where string, c corev1.Container) {

@@ -36,6 +36,7 @@ var certServices = []certService{
 	{"etcd", tlsconf.ServerAuth | tlsconf.ClientAuth, []string{"etcd-1", "etcd-2", "etcd-3", "etcd-0.etcd", "etcd-1.etcd", "etcd-2.etcd"}},
 	{"kafka", tlsconf.ServerAuth | tlsconf.ClientAuth, []string{"kafka-0.kafka"}},
 	{"redis", tlsconf.ServerAuth | tlsconf.ClientAuth, nil},
+	{"s3", tlsconf.ServerAuth, []string{"stickerd-s3"}}, // the blob store of compose (versitygw)
 }
 
 // runCerts creates a CA and a certificate and key per service in --out,
