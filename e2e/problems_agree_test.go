@@ -221,8 +221,8 @@ var errNoStub = errors.New("not in this test")
 func (noSubmit) Submit(context.Context, string, *spec.Spec) (*jobs.Job, error) { return nil, errNoStub }
 func (noSubmit) Cancel(context.Context, string, jobs.ID) (*jobs.Job, error)    { return nil, errNoStub }
 
-func (noAssets) Put(context.Context, string, string, io.Reader, int64) (*assets.Asset, error) {
-	return nil, errNoStub
+func (noAssets) Upload(context.Context, string, string, io.Reader, int64) (*assets.Asset, bool, error) {
+	return nil, false, errNoStub
 }
 func (noAssets) Get(context.Context, string, string) (*assets.Asset, error) {
 	return nil, assets.ErrNotFound
