@@ -76,23 +76,46 @@ func newAdmission(depth func() (int, error), cfg Config, clk clock.Clock) *admis
 		maxRetry: cfg.QueueRetryAfter}
 }
 
-// decide reads the depth signal and admits or sheds one submission; an
-// admitted one counts from now on.
-func (a *admission) decide() verdict {
-	n, err := a.depth() // outside the lock: the signal may be a network read
+// reading is one read of the depth signal.
+type reading struct {
+	depth int
+	err   error
+}
+
+// read reads the depth signal (outside the lock: it may be a network
+// read).
+func (a *admission) read() reading {
+	n, err := a.depth()
+	return reading{n, err}
+}
+
+// decide admits or sheds one submission on r; an admitted one counts from
+// now on.
+func (a *admission) decide(r reading) verdict { return a.judge(r, true) }
+
+// peek is decide without counting an admission: whether a submission
+// would be shed now.
+func (a *admission) peek(r reading) verdict { return a.judge(r, false) }
+
+func (a *admission) judge(r reading, count bool) verdict {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	now := a.clock.Now()
 	a.expire(now)
-	if err != nil {
-		a.record(now)
-		return verdict{admit: true, err: err}
+	if r.err != nil {
+		if count {
+			a.record(now)
+		}
+		return verdict{admit: true, err: r.err}
 	}
+	n := r.depth
 	a.sampleDrain(now, n)
 	v := verdict{estimate: n + a.unseen()}
 	if v.estimate < a.limit {
 		v.admit = true
-		a.record(now)
+		if count {
+			a.record(now)
+		}
 		return v
 	}
 	v.retry = a.maxRetry

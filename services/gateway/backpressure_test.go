@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -103,6 +104,27 @@ func TestRenders_ShedsABurstOverAStaleDepth(t *testing.T) {
 	}
 }
 
+// TestRenders_ShedEarly: while the queue is full a submission without an
+// Idempotency-Key is refused before its body is read (an invalid one gets
+// 503, not 400); one with a key is read first, since a retry may be
+// answered with the job it made. Either way the depth is read once.
+func TestRenders_ShedEarly(t *testing.T) {
+	var reads, depth atomic.Int64
+	depth.Store(10)
+	h := newHarness(t, withConfig(func(c *Config) { c.QueueDepthLimit = 10 }),
+		withDeps(func(d *Deps) {
+			d.QueueDepth = func() (int, error) { reads.Add(1); return int(depth.Load()), nil }
+		}))
+	checkProblem(t, h.submit(`{"not a spec"`), 503, errcode.QueueUnavailable)
+	checkProblem(t, h.submit(`{"not a spec"`, "Idempotency-Key", "k1"), 400, errcode.SpecInvalid)
+	reads.Store(0)
+	depth.Store(0)
+	decode(t, h.submit(canvasSpec("x")), 202, nil)
+	if n := reads.Load(); n != 1 {
+		t.Fatalf("the depth was read %d times for one submission, want 1", n)
+	}
+}
+
 // admissionAt is an admission on a fake clock over a depth signal the test
 // sets.
 type admissionAt struct {
@@ -111,6 +133,9 @@ type admissionAt struct {
 	signal int
 	err    error
 }
+
+// decide reads the signal and decides, as checkQueue does.
+func (a *admissionAt) decide() verdict { return a.admission.decide(a.read()) }
 
 func newAdmissionAt(limit int, lag time.Duration) *admissionAt {
 	a := &admissionAt{clk: clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))}

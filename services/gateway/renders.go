@@ -31,12 +31,18 @@ func (g *Gateway) submitRender(c *gin.Context) {
 			c.Request.ContentLength, g.cfg.MaxSpecBytes).WithStatus(http.StatusRequestEntityTooLarge))
 		return
 	}
+	idemKey := c.GetHeader("Idempotency-Key")
+	if idemKey == "" {
+		if err := g.shedEarly(c); err != nil {
+			g.fail(c, err)
+			return
+		}
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, g.cfg.MaxSpecBytes))
 	if err != nil {
 		g.fail(c, bodyFault(err))
 		return
 	}
-	idemKey := c.GetHeader("Idempotency-Key")
 	if len(idemKey) > 255 || !printable(idemKey) {
 		f := problem.New(errcode.SpecInvalid, "the Idempotency-Key header must be 1 to 255 visible ASCII characters")
 		f.Fields = []errcode.FieldError{{Field: "Idempotency-Key", Message: "1 to 255 visible ASCII characters"}}
@@ -103,16 +109,50 @@ func (g *Gateway) checkQueue(c *gin.Context) error {
 	if g.deps.QueueDepth == nil {
 		return nil
 	}
-	v := g.admission().decide()
+	a := g.admission()
+	var r reading
+	if x, ok := c.Get(depthReadingKey); ok {
+		r = x.(reading)
+	} else {
+		r = a.read()
+	}
+	v := a.decide(r)
 	if v.err != nil {
 		g.failOpen(c, "queue_depth", v.err)
 		return nil
 	}
-	if !v.admit {
-		return problem.New(errcode.QueueUnavailable, "the render queue is full (about %d jobs waiting); try again shortly",
-			v.estimate).WithRetryAfter(v.retry)
+	return queueFull(v)
+}
+
+// depthReadingKey keeps shedEarly's reading of the depth signal for the
+// request's checkQueue.
+const depthReadingKey = "stickerd.queue_depth_reading"
+
+// shedEarly is checkQueue before the body is read and parsed, for a
+// submission without an Idempotency-Key: under overload most submissions
+// are shed, and each then costs only its refusal. (A retry with its key
+// goes on to checkQueue: it may be answered with the job it made.) It
+// counts no admission and leaves a signal that fails to checkQueue, which
+// uses its reading.
+func (g *Gateway) shedEarly(c *gin.Context) error {
+	if g.deps.QueueDepth == nil {
+		return nil
+	}
+	a := g.admission()
+	r := a.read()
+	c.Set(depthReadingKey, r)
+	if v := a.peek(r); v.err == nil {
+		return queueFull(v)
 	}
 	return nil
+}
+
+func queueFull(v verdict) error {
+	if v.admit {
+		return nil
+	}
+	return problem.New(errcode.QueueUnavailable, "the render queue is full (about %d jobs waiting); try again shortly",
+		v.estimate).WithRetryAfter(v.retry)
 }
 
 // loadJob reads the tenant's job named in the path; another tenant's job
