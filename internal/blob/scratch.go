@@ -65,13 +65,13 @@ type Scratch struct {
 }
 
 type scratchEntry struct {
-	key   string
-	path  string
-	info  ObjectInfo
-	refs  int
-	elem  *list.Element // in lru once ready
-	ready chan struct{} // closed when the download ended
-	err   error         // the download's, once ready is closed
+	key     string
+	path    string
+	info    ObjectInfo
+	refs    int
+	elem    *list.Element // in lru once ready
+	ready   chan struct{} // closed when the download ended
+	err     error         // the download's, once ready is closed
 	gone    bool          // no longer in entries: its file goes with its last release
 	stopped bool          // its download was canceled: nobody waited for it
 	counted bool          // its bytes are in Scratch.total
