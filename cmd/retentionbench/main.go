@@ -180,6 +180,9 @@ func (b bench) run(ctx context.Context) error {
 			return err
 		}
 		r.at, r.submitted, r.failed = time.Since(start).Round(time.Second), submitted.Load(), failed.Load()
+		if n := len(rows); n > 0 && rows[n-1].at == r.at {
+			continue // the end fell on a row just printed
+		}
 		rows = append(rows, r)
 		fmt.Printf("| %s | %d | %s | %d | %s | %d | %s | %s | %d | %d |\n", r.at, r.assets, mib(r.assetBytes), r.outputs,
 			mib(r.outBytes), r.jobRecords, mib(r.dbSize), mib(r.dbInUse), r.submitted, r.failed)
