@@ -35,6 +35,9 @@ type gatewayOpts struct {
 	rate          *float64
 	burst         *int
 	idemTTL       *time.Duration
+	signedTTL     *time.Duration
+	signingKey    *string
+	publicURL     *string
 }
 
 // gatewayFlags registers the gateway's flags. dev runs the schedulers and
@@ -61,6 +64,10 @@ func gatewayFlags(fs *flag.FlagSet, dev bool) gatewayOpts {
 		rate:          fs.Float64("rate-limit", sharedstate.DefaultConfig().RateLimit.Rate, "uploads and submissions per second per tenant (0: no limit)"),
 		burst:         fs.Int("rate-burst", sharedstate.DefaultConfig().RateLimit.Burst, "burst of the per-tenant rate limit (unused with --rate-limit 0)"),
 		idemTTL:       fs.Duration("idempotency-ttl", d.IdempotencyTTL, "how long an Idempotency-Key keeps its job (kept in etcd with the job)"),
+		signedTTL:     fs.Duration("signed-url-ttl", d.SignedURLTTL, "how long a job's output.signed_url downloads without an API key, from when the job is read"),
+		signingKey: fs.String("url-signing-key", "", fmt.Sprintf("key (at least %d bytes) that signs output links; every gateway needs the same one "+
+			"(default: a random one per start, with a warning: links die on restart; prefer STICKERD_URL_SIGNING_KEY to the command line)", gateway.MinURLSigningKeyBytes)),
+		publicURL: fs.String("public-url", "", "https://HOST[/PATH] clients reach the API at: output.signed_url is absolute under it (default: a path)"),
 	}
 }
 
@@ -96,6 +103,7 @@ func (o gatewayOpts) config(httpAddr string) (gateway.Config, error) {
 	cfg.AllowPrivateURLs = *o.allowPrivate
 	cfg.MaxUploadBytes, cfg.QueueDepthLimit = *o.maxUpload, *o.queueLimit
 	cfg.IdempotencyTTL = *o.idemTTL
+	cfg.SignedURLTTL, cfg.URLSigningKey, cfg.PublicURL = *o.signedTTL, []byte(*o.signingKey), *o.publicURL
 	return cfg, cfg.Validate()
 }
 

@@ -14,11 +14,16 @@ const (
 	// OutputGone: the job's output was deleted, by request or because its
 	// retention ran out; the job record stays.
 	OutputGone Code = "OUTPUT_GONE"
+	// SignatureInvalid: a signed output link whose signature does not
+	// match, or that has expired.
+	SignatureInvalid Code = "SIGNATURE_INVALID"
 )
 
 // HTTPOnly lists the codes that belong to HTTP (NotFound, MethodNotAllowed,
-// Conflict, OutputGone).
-func HTTPOnly() []Code { return []Code{NotFound, MethodNotAllowed, Conflict, OutputGone} }
+// Conflict, OutputGone, SignatureInvalid).
+func HTTPOnly() []Code {
+	return []Code{NotFound, MethodNotAllowed, Conflict, OutputGone, SignatureInvalid}
+}
 
 // StatusClientClosedRequest is the status of CANCELED: the client went away
 // and nobody reads the answer (nginx's 499). It only appears in logs.
@@ -28,7 +33,8 @@ const StatusClientClosedRequest = 499
 // process that answers HTTP (the gateway and the edge). The rule:
 //
 //   - 400: the request itself is malformed or breaks a rule (SPEC_INVALID).
-//   - 401: no valid credentials.
+//   - 401: no valid credentials; 403: a signed link that is not valid
+//     (SIGNATURE_INVALID).
 //   - 404, 405, 409, 410: the HTTP codes.
 //   - 413: something is over a size limit.
 //   - 422: a well-formed request that names or carries something that
@@ -72,6 +78,7 @@ var statuses = map[Code]int{
 	MethodNotAllowed: http.StatusMethodNotAllowed,
 	Conflict:         http.StatusConflict,
 	OutputGone:       http.StatusGone,
+	SignatureInvalid: http.StatusForbidden,
 }
 
 // Status is the HTTP status of code; a code outside the table is a bug and

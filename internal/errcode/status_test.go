@@ -42,7 +42,7 @@ func TestStatus_Contract(t *testing.T) {
 		OutputTooLarge: 422, RTCNegotiationFailed: 422, RateLimited: 429, Internal: 500, FFmpegFailed: 502,
 		FFmpegTimeout: 502, WebhookFailed: 502, QueueUnavailable: 503, StateStoreUnavailable: 503,
 		StorageFailed: 503, EncoderUnavailable: 503, GPUError: 503, WorkerLost: 503, AttemptsExhausted: 503,
-		RTCMediaFailed: 503, Canceled: 499,
+		RTCMediaFailed: 503, Canceled: 499, OutputGone: 410, SignatureInvalid: 403,
 	}
 	for c, s := range want {
 		if got := Status(c); got != s {

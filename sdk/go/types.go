@@ -42,6 +42,9 @@ type Job struct {
 	Error      *JobError         `json:"error"`
 	Output     *Output           `json:"output"`
 	Metadata   map[string]string `json:"metadata"`
+	// OutputDeletedAt is when the output was deleted or expired (its
+	// download answers 410 OUTPUT_GONE); nil while it is stored.
+	OutputDeletedAt *time.Time `json:"output_deleted_at,omitempty"`
 }
 
 // Err returns nil for a job that succeeded or has not ended yet, the job's
@@ -72,12 +75,18 @@ func (e *JobError) Error() string { return e.Code + ": " + e.Message }
 
 // Output describes the file of a job that succeeded.
 type Output struct {
-	URL      string  `json:"url"`
-	Bytes    int64   `json:"bytes"`
-	Format   string  `json:"format"`
-	Width    int     `json:"width"`
-	Height   int     `json:"height"`
-	Duration float64 `json:"duration"`
+	// URL downloads with an API key; empty once the output was deleted.
+	URL string `json:"url"`
+	// SignedURL downloads without an API key until it expires (the
+	// gateway's --signed-url-ttl from when the job was read): give it to a
+	// browser, a player or another service. Absolute when the gateway has
+	// a --public-url, else a path on the gateway.
+	SignedURL string  `json:"signed_url,omitempty"`
+	Bytes     int64   `json:"bytes"`
+	Format    string  `json:"format"`
+	Width     int     `json:"width"`
+	Height    int     `json:"height"`
+	Duration  float64 `json:"duration"`
 }
 
 // Asset is an uploaded file. Width, Height and Duration are zero where

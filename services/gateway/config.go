@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -67,7 +68,20 @@ type Config struct {
 	// drains, at most QueueRetryAfter (which it is while that rate is
 	// unknown).
 	StoreRetryAfter, QueueRetryAfter time.Duration
+	// SignedURLTTL is how long the output.signed_url of a job view stays
+	// valid, counted from when the view is read (signed.go).
+	SignedURLTTL time.Duration
+	// URLSigningKey signs those links (HMAC-SHA256); every gateway that
+	// should honour another's links needs the same key. Empty: a random
+	// key per start, with a warning (links then die on restart).
+	URLSigningKey []byte
+	// PublicURL, when set (https://cdn.example.com), makes signed links
+	// absolute; without it they are paths.
+	PublicURL string
 }
+
+// MinURLSigningKeyBytes is the shortest URLSigningKey accepted.
+const MinURLSigningKeyBytes = 32
 
 // DefaultConfig returns the defaults: 512 MiB uploads, 1 MiB specs, a
 // 10000-job queue limit, day-long cache and idempotency entries.
@@ -83,6 +97,7 @@ func DefaultConfig() Config {
 		HeartbeatInterval: 15 * time.Second,
 		StoreRetryAfter:   2 * time.Second,
 		QueueRetryAfter:   5 * time.Second,
+		SignedURLTTL:      24 * time.Hour,
 	}
 }
 
@@ -103,6 +118,13 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: StoreTimeout and HeartbeatInterval must be positive", ErrInvalidConfig)
 	case c.StoreRetryAfter < time.Second || c.QueueRetryAfter < time.Second:
 		return fmt.Errorf("%w: StoreRetryAfter and QueueRetryAfter must be at least a second", ErrInvalidConfig)
+	case c.SignedURLTTL < time.Second:
+		return fmt.Errorf("%w: SignedURLTTL must be at least a second", ErrInvalidConfig)
+	case len(c.URLSigningKey) > 0 && len(c.URLSigningKey) < MinURLSigningKeyBytes:
+		return fmt.Errorf("%w: URLSigningKey must be at least %d bytes", ErrInvalidConfig, MinURLSigningKeyBytes)
+	}
+	if err := checkPublicURL(c.PublicURL); err != nil {
+		return err
 	}
 	for key, tenant := range c.APIKeys {
 		if err := checkKey(key); err != nil {
@@ -111,6 +133,19 @@ func (c *Config) Validate() error {
 		if err := assets.CheckTenant(tenant); err != nil {
 			return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 		}
+	}
+	return nil
+}
+
+// checkPublicURL: empty, or an absolute http(s) URL with a host and no
+// query or fragment (a path prefix is allowed).
+func checkPublicURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("%w: PublicURL must be http(s)://HOST[:PORT][/PATH], not %q", ErrInvalidConfig, s)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stickerd/stickerd/internal/blob"
+	"github.com/stickerd/stickerd/internal/clock"
 	"github.com/stickerd/stickerd/internal/errevents"
 	"github.com/stickerd/stickerd/internal/health"
 	"github.com/stickerd/stickerd/internal/jobs"
@@ -121,6 +122,9 @@ type Deps struct {
 	Ready []health.Check
 	// Resolver checks spec URLs (net.DefaultResolver when nil).
 	Resolver Resolver
+	// Clock dates signed output links and checks their expiry
+	// (clock.Real when nil).
+	Clock clock.Clock
 
 	// Errors, when set, receives every typed error the gateway answers
 	// (internal/errevents.Publisher); it counts them locally too.

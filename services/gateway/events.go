@@ -102,7 +102,7 @@ func (s *sseStream) follow(ctx context.Context, first *jobs.Job, updates <-chan 
 func (s *sseStream) status(ctx context.Context, j *jobs.Job) bool {
 	s.stopProgress()
 	s.last, s.progress = j, j.Progress
-	data, _ := json.Marshal(viewJob(j))
+	data, _ := json.Marshal(s.g.jobView(j))
 	if !s.write("event: status\ndata: " + string(data) + "\n\n") {
 		return false
 	}

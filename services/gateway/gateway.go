@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/gin-gonic/gin"
+	"github.com/stickerd/stickerd/internal/clock"
 	"github.com/stickerd/stickerd/internal/errcode"
 	"github.com/stickerd/stickerd/internal/health"
 	"github.com/stickerd/stickerd/internal/problem"
@@ -25,6 +26,8 @@ type Gateway struct {
 	keys   map[[32]byte]string // sha256(API key) → tenant
 	doc    []byte              // the OpenAPI document
 	met    *gatewayMetrics
+	signer signer      // signed output links (signed.go)
+	clock  clock.Clock // Deps.Clock, or the real one
 
 	recordedMu sync.Mutex
 	recorded   map[string]struct{} // jobs whose result is in the cache
@@ -44,6 +47,13 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Gateway, error) {
 	if deps.Resolver == nil {
 		deps.Resolver = net.DefaultResolver
 	}
+	if deps.Clock == nil {
+		deps.Clock = clock.Real{}
+	}
+	sg, randomKey, err := newSigner(cfg)
+	if err != nil {
+		return nil, err
+	}
 	if rev, ok := deps.Jobs.(interface {
 		Revision(context.Context) (int64, error)
 	}); ok && len(deps.Ready) == 0 {
@@ -53,7 +63,10 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Gateway, error) {
 		}}}
 	}
 	g := &Gateway{cfg: cfg, deps: deps, log: log.With("component", "gateway"), keys: map[[32]byte]string{},
-		met: newGatewayMetrics(), recorded: map[string]struct{}{}}
+		met: newGatewayMetrics(), recorded: map[string]struct{}{}, signer: sg, clock: deps.Clock}
+	if randomKey {
+		g.log.Warn("no URL signing key; signing output links with a random key: they stop working when this process restarts, and other gateways refuse them; give --url-signing-key")
+	}
 	for key, tenant := range cfg.APIKeys {
 		g.keys[sha256.Sum256([]byte(key))] = tenant
 	}
@@ -109,9 +122,10 @@ func (g *Gateway) routes() {
 	v1.GET("/renders/:id", g.getRender)
 	v1.DELETE("/renders/:id", g.cancelRender)
 	v1.GET("/renders/:id/events", g.renderEvents)
-	v1.GET("/renders/:id/output", g.renderOutput)
+	// A download is authorised by a signed link (signed.go) or by a key.
+	e.GET("/v1/renders/:id/output", g.signedOrKey, g.renderOutput)
+	e.HEAD("/v1/renders/:id/output", g.signedOrKey, g.renderOutput)
 	v1.DELETE("/renders/:id/output", g.deleteOutput)
-	v1.HEAD("/renders/:id/output", g.renderOutput)
 }
 
 // storeCtx bounds one state-store call of a request.

@@ -32,7 +32,9 @@ func (g *Gateway) openAPIJSON() ([]byte, error) {
 		"paths":    openAPIPaths(),
 		"components": obj{
 			"securitySchemes": obj{"bearer": obj{"type": "http", "scheme": "bearer",
-				"description": "An API key of a tenant. A loopback-only gateway without keys accepts requests without one."}},
+				"description": "An API key of a tenant. A loopback-only gateway without keys accepts requests without one."},
+				"signedLink": obj{"type": "apiKey", "in": "query", "name": "sig",
+					"description": "A job's output.signed_url: GET and HEAD of its output with expires and sig, no API key, until it expires. A link that does not check out answers 403 SIGNATURE_INVALID."}},
 			"schemas":    openAPISchemas(),
 			"responses":  openAPIResponses(),
 			"parameters": openAPIParameters(),
@@ -156,14 +158,18 @@ var jobStatuses = []string{"queued", "running", "succeeded", "failed", "canceled
 func outputOp(id string) obj {
 	file := obj{"schema": binary()}
 	return obj{"operationId": id, "tags": []string{"renders"},
-		"summary":    "The rendered file, with Range and If-Range support.",
-		"parameters": []obj{paramRef("JobID"), {"name": "Range", "in": "header", "schema": obj{"type": "string"}, "example": "bytes=0-1023"}},
+		"summary":     "The rendered file, with Range and If-Range support.",
+		"description": "Authorised by an API key, or, without one, by the expires and sig of the job's output.signed_url (a request carrying either is judged by the signature alone).",
+		"security":    []obj{{"bearer": []string{}}, {"signedLink": []string{}}},
+		"parameters": []obj{paramRef("JobID"), {"name": "Range", "in": "header", "schema": obj{"type": "string"}, "example": "bytes=0-1023"},
+			{"name": "expires", "in": "query", "schema": obj{"type": "integer"}, "description": "A signed link's expiry (Unix seconds)."},
+			{"name": "sig", "in": "query", "schema": obj{"type": "string"}, "description": "A signed link's signature."}},
 		"responses": obj{
 			"200": obj{"description": "The whole file.", "content": obj{"video/mp4": file, "video/webm": file, "image/gif": file, "image/webp": file},
 				"headers": obj{"Content-Disposition": obj{"schema": obj{"type": "string"}, "description": `attachment; filename="job_….mp4"`}}},
 			"206": obj{"description": "The requested range.", "content": obj{"video/mp4": file, "video/webm": file, "image/gif": file, "image/webp": file},
 				"headers": obj{"Content-Range": obj{"schema": obj{"type": "string"}}}},
-			"401": respRef("Unauthorized"), "404": respRef("NotFound"),
+			"401": respRef("Unauthorized"), "403": respRef("SignatureInvalid"), "404": respRef("NotFound"),
 			"409": respRef("Conflict"), "410": respRef("Gone"), "416": obj{"description": "The range is outside the file."}, "503": respRef("Unavailable")}}
 }
 

@@ -23,9 +23,10 @@ var outputTypes = map[string]string{
 
 // renderOutput is GET (and HEAD) /v1/renders/{id}/output: the file, with
 // Range, If-Range and conditional requests (http.ServeContent); 409 until
-// the job succeeded; 410 OUTPUT_GONE once it was deleted or expired.
+// the job succeeded; 410 OUTPUT_GONE once it was deleted or expired. A
+// signed link (signed.go) names the job as an API key does.
 func (g *Gateway) renderOutput(c *gin.Context) {
-	j, err := g.loadJob(c)
+	j, err := g.outputJob(c)
 	if err != nil {
 		g.fail(c, err)
 		return

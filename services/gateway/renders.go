@@ -66,7 +66,7 @@ func (g *Gateway) submitRender(c *gin.Context) {
 		return
 	}
 	c.Header("Location", "/v1/renders/"+string(j.ID))
-	c.JSON(status, viewJob(j))
+	c.JSON(status, g.jobView(j))
 }
 
 // bodyFault: over the limit is 413, a body that breaks off is 400.
@@ -178,7 +178,7 @@ func (g *Gateway) getRender(c *gin.Context) {
 		return
 	}
 	g.rememberResult(c.Request.Context(), j)
-	c.JSON(http.StatusOK, viewJob(j))
+	c.JSON(http.StatusOK, g.jobView(j))
 }
 
 // cancelRender is DELETE /v1/renders/{id}: 202 with the job (canceled, or
@@ -191,7 +191,7 @@ func (g *Gateway) cancelRender(c *gin.Context) {
 		g.fail(c, notFoundIfInvalid(err))
 		return
 	}
-	c.JSON(http.StatusAccepted, viewJob(j))
+	c.JSON(http.StatusAccepted, g.jobView(j))
 }
 
 // listRenders is GET /v1/renders: the tenant's jobs newest first.
@@ -233,7 +233,7 @@ func (g *Gateway) listRenders(c *gin.Context) {
 	}
 	items := make([]publicJob, len(list))
 	for i, j := range list {
-		items[i] = viewJob(j)
+		items[i] = g.jobView(j)
 	}
 	var cursor *string
 	if next != "" {

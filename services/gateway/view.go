@@ -23,27 +23,46 @@ type publicJob struct {
 	Error      *jobs.Error       `json:"error"`
 	Output     *publicOutput     `json:"output"`
 	Metadata   map[string]string `json:"metadata"`
+	// OutputDeletedAt is when the output was deleted or expired; the
+	// output then has no url.
+	OutputDeletedAt *time.Time `json:"output_deleted_at,omitempty"`
 }
 
 type publicOutput struct {
-	URL      string  `json:"url"`
-	Bytes    int64   `json:"bytes"`
-	Format   string  `json:"format"`
-	Width    int     `json:"width"`
-	Height   int     `json:"height"`
-	Duration float64 `json:"duration"`
+	URL string `json:"url,omitempty"`
+	// SignedURL downloads without an API key until it expires (signed.go);
+	// set by Gateway.jobView only.
+	SignedURL string  `json:"signed_url,omitempty"`
+	Bytes     int64   `json:"bytes"`
+	Format    string  `json:"format"`
+	Width     int     `json:"width"`
+	Height    int     `json:"height"`
+	Duration  float64 `json:"duration"`
 }
 
 func viewJob(j *jobs.Job) publicJob {
 	v := publicJob{ID: j.ID, Status: j.Status, Progress: j.Progress, Attempts: j.Attempts, Priority: j.Priority,
 		CreatedAt: j.CreatedAt, StartedAt: j.StartedAt, FinishedAt: j.FinishedAt, Worker: j.Worker, Error: publicError(j.Error),
-		Metadata: j.Metadata}
+		Metadata: j.Metadata, OutputDeletedAt: j.OutputDeletedAt}
 	if j.Output != nil {
-		v.Output = &publicOutput{URL: "/v1/renders/" + string(j.ID) + "/output", Bytes: j.Output.Bytes,
+		v.Output = &publicOutput{Bytes: j.Output.Bytes,
 			Format: j.Output.Format, Width: j.Output.Width, Height: j.Output.Height, Duration: j.Output.Duration}
+		if j.OutputDeletedAt == nil {
+			v.Output.URL = "/v1/renders/" + string(j.ID) + "/output"
+		}
 	}
 	if v.Metadata == nil {
 		v.Metadata = map[string]string{}
+	}
+	return v
+}
+
+// jobView is viewJob with, for a succeeded job whose output is stored, a
+// signed link to it valid for SignedURLTTL from now: what the API answers.
+func (g *Gateway) jobView(j *jobs.Job) publicJob {
+	v := viewJob(j)
+	if v.Output != nil && v.Output.URL != "" && j.Status == jobs.Succeeded {
+		v.Output.SignedURL = g.signer.link(j, g.clock.Now())
 	}
 	return v
 }
