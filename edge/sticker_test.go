@@ -107,7 +107,10 @@ func TestEdge_FramesComeBackInOrder(t *testing.T) {
 		}
 		last, got = r.n, got+1
 	}
-	if missed := int(last-first.n) + 1 - got; missed > 3 {
+	// The edge drops a frame rather than fall behind; a loaded machine
+	// (CI runs every package at once on two cores) makes it drop a few.
+	// Order is the property; more than one in eight missing is a fault.
+	if missed := int(last-first.n) + 1 - got; missed > (got+missed)/8 {
 		t.Errorf("%d of %d frames did not come back", missed, got+missed)
 	}
 }
