@@ -173,7 +173,7 @@ func TestCompose_StickerdServicesAreWired(t *testing.T) {
 		}
 	}
 	if distinct := slices.Compact(slices.Sorted(slices.Values(blobVolumes))); len(distinct) != 1 {
-		t.Errorf("gateways, workers and the edge must share one blob store, they use %v", blobVolumes)
+		t.Errorf("gateways, workers, the edge and the schedulers must share one blob store, they use %v", blobVolumes)
 	}
 }
 

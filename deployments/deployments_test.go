@@ -36,9 +36,11 @@ type role struct {
 var roles = map[string]role{
 	"gateway": {etcd: true, kafka: true, blobs: true, serves: true,
 		flags: append([]string{"http-addr", "data-dir", "etcd-endpoints", "kafka-brokers", "redis-url", "api-keys-file"}, append(blobFlags, tlsFlags...)...)},
-	"scheduler": {etcd: true, kafka: true,
+	// The scheduler leader enforces retention, so schedulers have the blob
+	// store too (without it nothing expires) and the retention flags.
+	"scheduler": {etcd: true, kafka: true, blobs: true,
 		flags: append([]string{"advertise", "election-ttl", "etcd-endpoints", "grpc-addr", "heartbeat-interval", "heartbeat-ttl",
-			"http-addr", "id", "kafka-brokers", "max-attempts", "target-utilization", "join-token"}, tlsFlags...)},
+			"http-addr", "id", "kafka-brokers", "max-attempts", "target-utilization", "join-token"}, append(retentionFlags, append(blobFlags, tlsFlags...)...)...)},
 	"worker": {schedulers: true, blobs: true,
 		flags: append([]string{"allow-private-urls", "concurrency", "data-dir", "disable-gpu", "drain-timeout", "http-addr", "id", "schedulers",
 			"tls-server-name", "join-token"}, append(blobFlags, tlsFlags...)...)},
@@ -62,6 +64,10 @@ var globalEnv = []string{"STICKERD_LOG_LEVEL"}
 
 // blobFlags select the blob store (internal/blob.RegisterFlags).
 var blobFlags = []string{"blob-url", "s3-endpoint", "s3-region", "s3-path-style"}
+
+// retentionFlags are the scheduler's retention flags, which the files set
+// to their defaults (retention_test.go).
+var retentionFlags = []string{"output-ttl", "asset-ttl", "job-ttl"}
 
 // flagOfEnv is the flag an environment variable is the twin of:
 // STICKERD_HTTP_ADDR → http-addr (internal/flagenv.Name, reversed).
