@@ -1,6 +1,7 @@
 // Package stickerdtest is an in-memory fake of the stickerd REST API
-// (docs/api.md), for testing clients without the real service: uploads,
-// submits with idempotency keys and the result cache, job progress over
+// (docs/api.md), for testing clients without the real service: uploads
+// (the same bytes uploaded again are the same asset, answered 200 instead
+// of 201, as the gateway deduplicates a tenant's uploads), submits with idempotency keys and the result cache, job progress over
 // Server-Sent Events, outputs with Range support, cancellation, paging and
 // problem+json errors. Specs are checked by the real parser (render/spec).
 //

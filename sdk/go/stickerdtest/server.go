@@ -2,6 +2,7 @@ package stickerdtest
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -97,6 +98,7 @@ type Server struct {
 	mu       sync.Mutex
 	seq      int
 	assets   map[string]*Upload
+	byHash   map[[sha256.Size]byte]string // the bytes' SHA-256 → asset id (dedup)
 	jobs     map[string]*job
 	order    []string // job ids, oldest first
 	idem     map[string]string
@@ -124,7 +126,7 @@ func New(cfg Config) *Server {
 	if cfg.MaxUploadBytes == 0 {
 		cfg.MaxUploadBytes = d.MaxUploadBytes
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux(), assets: map[string]*Upload{}, jobs: map[string]*job{},
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), assets: map[string]*Upload{}, byHash: map[[sha256.Size]byte]string{}, jobs: map[string]*job{},
 		idem: map[string]string{}, cache: map[string]string{}, clock: clock.Real{}}
 	s.mux.HandleFunc("POST /v1/assets", s.upload)
 	s.mux.HandleFunc("POST /v1/renders", s.submit)
@@ -241,11 +243,21 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		Problem(w, http.StatusUnprocessableEntity, "ASSET_UNSUPPORTED", "not a video, image or font")
 		return
 	}
+	// The same bytes uploaded again are the same asset, answered 200, as
+	// the gateway deduplicates a tenant's uploads (the fake has one tenant).
+	sum := sha256.Sum256(up.Data)
+	status := http.StatusCreated
 	s.mu.Lock()
-	s.seq++
-	up.ID = fmt.Sprintf("ast_%04d", s.seq)
-	s.assets[up.ID] = up
+	if id, ok := s.byHash[sum]; ok {
+		up, status = s.assets[id], http.StatusOK
+	} else {
+		s.seq++
+		up.ID = fmt.Sprintf("ast_%04d", s.seq)
+		s.assets[up.ID] = up
+		s.byHash[sum] = up.ID
+	}
 	s.mu.Unlock()
+	w.Header().Set("Location", "/v1/assets/"+up.ID)
 	answer := map[string]any{"id": up.ID, "kind": up.Kind, "bytes": len(up.Data)}
 	switch up.Kind {
 	case "video":
@@ -255,7 +267,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 			answer["width"], answer["height"] = c.Width, c.Height
 		}
 	}
-	writeJSON(w, http.StatusCreated, answer)
+	writeJSON(w, status, answer)
 }
 
 func (s *Server) uploadErr(w http.ResponseWriter, err error, detail string) {
