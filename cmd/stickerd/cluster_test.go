@@ -99,13 +99,38 @@ func (p *proc) waitHealthy(d time.Duration) {
 	p.t.Fatalf("%s not healthy after %s (log %s)", p.name, d, p.log.Name())
 }
 
+// handedOut are the addresses freeAddr and reserve gave this test binary:
+// a port is free when it is handed out, and the kernel may hand it out
+// again before its process listens on it, so a later call never returns
+// one of these.
+var handedOut = struct {
+	sync.Mutex
+	addrs map[string]bool
+}{addrs: map[string]bool{}}
+
 func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		if reserve(addr) {
+			return addr
+		}
 	}
-	defer l.Close()
-	return l.Addr().String()
+}
+
+// reserve records addr as handed out; false if it was already.
+func reserve(addr string) bool {
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	if handedOut.addrs[addr] {
+		return false
+	}
+	handedOut.addrs[addr] = true
+	return true
 }
 
 type cluster struct {
@@ -159,6 +184,9 @@ func startClusterWith(t *testing.T, workers int, dir string, opts clusterOpts) *
 	clients, peers, err := etcd.FreeLocalURLs(3)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, u := range append(append([]string{}, clients...), peers...) {
+		reserve(strings.TrimPrefix(u, "http://")) // so that freeAddr never hands them out again
 	}
 	for i := range clients {
 		if opts.etcdTLS {
