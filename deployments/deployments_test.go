@@ -35,7 +35,7 @@ type role struct {
 
 var roles = map[string]role{
 	"gateway": {etcd: true, kafka: true, blobs: true, serves: true,
-		flags: append([]string{"http-addr", "data-dir", "etcd-endpoints", "kafka-brokers", "redis-url", "api-keys-file"}, append(blobFlags, tlsFlags...)...)},
+		flags: append([]string{"http-addr", "data-dir", "etcd-endpoints", "kafka-brokers", "redis-url", "api-keys-file", "url-signing-key"}, append(blobFlags, tlsFlags...)...)},
 	// The scheduler leader enforces retention, so schedulers have the blob
 	// store too (without it nothing expires) and the retention flags.
 	"scheduler": {etcd: true, kafka: true, blobs: true,
