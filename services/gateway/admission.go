@@ -2,10 +2,8 @@ package gateway
 
 import (
 	"math"
-	"runtime"
 	"sync"
 	"time"
-	"weak"
 
 	"github.com/stickerd/stickerd/internal/clock"
 )
@@ -167,19 +165,4 @@ func (a *admission) sampleDrain(now time.Time, depth int) {
 	a.markAt, a.markDepth, a.markAdmits = now, depth, 0
 }
 
-// admissions holds each Gateway's admission state, made on its first
-// submission. It is keyed weakly, so a Gateway that is dropped (tests make
-// many) takes its state with it.
-var admissions sync.Map // weak.Pointer[Gateway] → *admission
-
-func (g *Gateway) admission() *admission {
-	k := weak.Make(g)
-	if a, ok := admissions.Load(k); ok {
-		return a.(*admission)
-	}
-	a, loaded := admissions.LoadOrStore(k, newAdmission(g.deps.QueueDepth, g.cfg, clock.Real{}))
-	if !loaded {
-		runtime.AddCleanup(g, func(k weak.Pointer[Gateway]) { admissions.Delete(k) }, k)
-	}
-	return a.(*admission)
-}
+func (g *Gateway) admission() *admission { return g.admit }

@@ -28,6 +28,7 @@ type Gateway struct {
 	met    *gatewayMetrics
 	signer signer      // signed output links (signed.go)
 	clock  clock.Clock // Deps.Clock, or the real one
+	admit  *admission  // the queue estimate that sheds submissions (admission.go)
 
 	recordedMu sync.Mutex
 	recorded   map[string]struct{} // jobs whose result is in the cache
@@ -63,7 +64,8 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Gateway, error) {
 		}}}
 	}
 	g := &Gateway{cfg: cfg, deps: deps, log: log.With("component", "gateway"), keys: map[[32]byte]string{},
-		met: newGatewayMetrics(), recorded: map[string]struct{}{}, signer: sg, clock: deps.Clock}
+		met: newGatewayMetrics(), recorded: map[string]struct{}{}, signer: sg, clock: deps.Clock,
+		admit: newAdmission(deps.QueueDepth, cfg, deps.Clock)}
 	if randomKey {
 		g.log.Warn("no URL signing key; signing output links with a random key: they stop working when this process restarts, and other gateways refuse them; give --url-signing-key")
 	}

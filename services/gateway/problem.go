@@ -38,7 +38,10 @@ func (g *Gateway) fail(c *gin.Context, err error) {
 	switch {
 	case status == http.StatusInternalServerError:
 		g.log.Error("request failed", append(attrs, "detail", p.Detail)...)
-	case status >= 500 && p.Code != errcode.Canceled:
+	case status >= 500 && p.Code != errcode.Canceled && p.Code != errcode.QueueUnavailable:
+		// A shed submission is the gateway working as meant under
+		// overload, and a log line per shed would feed the overload:
+		// sheds are counted (metrics, error events), and logged at debug.
 		g.log.Warn("request failed", append(attrs, "detail", p.Detail)...)
 	default:
 		g.log.Debug("request refused", append(attrs, "detail", p.Detail)...)
