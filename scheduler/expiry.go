@@ -2,9 +2,7 @@ package scheduler
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"regexp"
 	"time"
 
 	"github.com/stickerd/stickerd/internal/jobs"
@@ -122,7 +120,7 @@ func (s *Scheduler) Expire(ctx context.Context) (ExpiryStats, error) {
 	err := s.store.Scan(ctx, func(j *jobs.Job) error {
 		st.Jobs++
 		if !j.Status.Terminal() {
-			for _, id := range assetIDs(j.Spec) {
+			for _, id := range j.AssetIDs() {
 				inUse[j.Tenant+"/"+id] = true
 			}
 			return nil
@@ -275,10 +273,7 @@ func (s *Scheduler) deleteOutput(ctx context.Context, j *jobs.Job, reason string
 			if x.Output == nil || x.Output.Key == "" {
 				return errSkip
 			}
-			if x.OutputDeletedAt == nil {
-				at := s.clock.Now().UTC()
-				x.OutputDeletedAt, marked = &at, true
-			}
+			marked = x.MarkOutputDeleted(s.clock.Now())
 			return nil
 		})
 		switch {
@@ -298,48 +293,15 @@ func (s *Scheduler) deleteOutput(ctx context.Context, j *jobs.Job, reason string
 		return nil, err
 	}
 	next, err := s.store.UpdateFrom(ctx, cur, func(x *jobs.Job) error {
-		if x.Output == nil || x.Output.Key != key || x.OutputDeletedAt == nil {
+		if !x.ClearDeletedOutput(key) {
 			return errSkip
 		}
-		x.Output.Key = ""
 		return nil
 	})
 	if errors.Is(err, errSkip) {
 		return s.store.Get(ctx, j.ID)
 	}
 	return next, err
-}
-
-// assetPattern is the form of an asset id (services/assets.ValidID).
-var assetPattern = regexp.MustCompile(`^ast_[A-Za-z0-9_-]{1,64}$`)
-
-// assetIDs lists the asset ids a job's spec names: every string of the
-// form of an asset id (source.asset_id, a sticker's asset_id or font).
-func assetIDs(spec json.RawMessage) []string {
-	var v any
-	if json.Unmarshal(spec, &v) != nil {
-		return nil
-	}
-	var out []string
-	var walk func(any)
-	walk = func(v any) {
-		switch v := v.(type) {
-		case map[string]any:
-			for _, x := range v {
-				walk(x)
-			}
-		case []any:
-			for _, x := range v {
-				walk(x)
-			}
-		case string:
-			if assetPattern.MatchString(v) {
-				out = append(out, v)
-			}
-		}
-	}
-	walk(v)
-	return out
 }
 
 func earliest(a, b time.Time) time.Time {

@@ -308,16 +308,3 @@ func TestExpiry_LoopRunsOnTheLeadersClock(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 }
-
-func TestAssetIDs(t *testing.T) {
-	got := assetIDs([]byte(`{"source":{"asset_id":"ast_src"},"stickers":[{"asset_id":"ast_a"},{"font":"ast_f","text":"ast_ not an id!"}]}`))
-	want := map[string]bool{"ast_src": true, "ast_a": true, "ast_f": true}
-	if len(got) != 3 {
-		t.Fatalf("%v", got)
-	}
-	for _, id := range got {
-		if !want[id] {
-			t.Fatalf("%v", got)
-		}
-	}
-}

@@ -67,3 +67,17 @@ func TestClone_Deep(t *testing.T) {
 		t.Fatal("clone shares memory")
 	}
 }
+
+func TestAssetIDs(t *testing.T) {
+	j := &Job{Spec: []byte(`{"source":{"asset_id":"ast_src"},"stickers":[{"asset_id":"ast_a"},{"font":"ast_f","text":"ast_ not an id!"}]}`)}
+	got := j.AssetIDs()
+	want := map[string]bool{"ast_src": true, "ast_a": true, "ast_f": true}
+	if len(got) != 3 {
+		t.Fatalf("%v", got)
+	}
+	for _, id := range got {
+		if !want[id] {
+			t.Fatalf("%v", got)
+		}
+	}
+}

@@ -1,8 +1,10 @@
 package jobs
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"time"
 )
 
@@ -110,3 +112,60 @@ func (j *Job) finish(now time.Time) {
 	j.FinishedAt = &t
 	j.CancelRequested = false
 }
+
+// MarkOutputDeleted is the first step of deleting a job's output (a
+// client's DELETE, or retention): from now on the output is gone to
+// clients. It reports whether this call marked it; false when it was
+// marked already (nothing to write) or there is no output to delete.
+func (j *Job) MarkOutputDeleted(now time.Time) bool {
+	if j.Output == nil || j.OutputDeletedAt != nil {
+		return false
+	}
+	at := now.UTC()
+	j.OutputDeletedAt = &at
+	return true
+}
+
+// ClearDeletedOutput is the last step: the file under key is gone, and the
+// record stops naming it. It reports whether the record changed; false
+// when it moved on (another key, not marked, already cleared).
+func (j *Job) ClearDeletedOutput(key string) bool {
+	if j.Output == nil || j.Output.Key != key || j.OutputDeletedAt == nil {
+		return false
+	}
+	j.Output.Key = ""
+	return true
+}
+
+// AssetIDs lists the asset ids the job's spec names: every string of the
+// form of an asset id (source.asset_id, a sticker's asset_id or font).
+// Retention keeps those assets while the job is queued or running.
+func (j *Job) AssetIDs() []string {
+	var v any
+	if json.Unmarshal(j.Spec, &v) != nil {
+		return nil
+	}
+	var out []string
+	var walk func(any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for _, x := range v {
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		case string:
+			if assetIDPattern.MatchString(v) {
+				out = append(out, v)
+			}
+		}
+	}
+	walk(v)
+	return out
+}
+
+// assetIDPattern is the form of an asset id (services/assets.ValidID).
+var assetIDPattern = regexp.MustCompile(`^ast_[A-Za-z0-9_-]{1,64}$`)

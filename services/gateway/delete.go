@@ -2,10 +2,8 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
-	"regexp"
 
 	"github.com/gin-gonic/gin"
 	"github.com/stickerd/stickerd/internal/errcode"
@@ -88,7 +86,7 @@ func (g *Gateway) assetInUse(ctx context.Context, tenant, id string) (jobs.ID, e
 				return "", err
 			}
 			for _, j := range page {
-				for _, ref := range specAssetIDs(j.Spec) {
+				for _, ref := range j.AssetIDs() {
 					if ref == id {
 						return j.ID, nil
 					}
@@ -144,36 +142,4 @@ func (g *Gateway) deleteOutput(c *gin.Context) {
 // outputGone is the answer for a deleted or expired output.
 func outputGone(j *jobs.Job, cause error) error {
 	return &problem.Error{Code: errcode.OutputGone, Detail: "the output of job " + string(j.ID) + " was deleted or expired; the job record stays", Cause: cause}
-}
-
-// assetIDPattern is the form of an asset id (assets.ValidID).
-var assetIDPattern = regexp.MustCompile(`^ast_[A-Za-z0-9_-]{1,64}$`)
-
-// specAssetIDs lists the strings of a stored spec that have the form of an
-// asset id (source.asset_id, a sticker's asset_id or font).
-func specAssetIDs(raw json.RawMessage) []string {
-	var v any
-	if json.Unmarshal(raw, &v) != nil {
-		return nil
-	}
-	var out []string
-	var walk func(any)
-	walk = func(v any) {
-		switch v := v.(type) {
-		case map[string]any:
-			for _, x := range v {
-				walk(x)
-			}
-		case []any:
-			for _, x := range v {
-				walk(x)
-			}
-		case string:
-			if assetIDPattern.MatchString(v) {
-				out = append(out, v)
-			}
-		}
-	}
-	walk(v)
-	return out
 }

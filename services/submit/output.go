@@ -30,11 +30,10 @@ func (s *Submitter) MarkOutputDeleted(ctx context.Context, tenant string, id job
 			return ErrNotFound
 		case j.Status != jobs.Succeeded || j.Output == nil:
 			return ErrNoOutput
-		case j.OutputDeletedAt != nil:
+		}
+		if marked = j.MarkOutputDeleted(s.now()); !marked {
 			return errAlready
 		}
-		at := s.now().UTC()
-		j.OutputDeletedAt, marked = &at, true
 		return nil
 	})
 	switch {
@@ -54,10 +53,9 @@ func (s *Submitter) MarkOutputDeleted(ctx context.Context, tenant string, id job
 // record's key is cleared. A record that moved on is left as it is.
 func (s *Submitter) OutputFileDeleted(ctx context.Context, id jobs.ID, key string) error {
 	_, err := s.Store.Update(ctx, id, func(j *jobs.Job) error {
-		if j.Output == nil || j.Output.Key != key || j.OutputDeletedAt == nil {
+		if !j.ClearDeletedOutput(key) {
 			return errAlready
 		}
-		j.Output.Key = ""
 		return nil
 	})
 	if err == nil || errors.Is(err, errAlready) || errors.Is(err, jobstore.ErrNotFound) {
