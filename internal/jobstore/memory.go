@@ -138,11 +138,7 @@ func (m *Memory) CAS(ctx context.Context, j *jobs.Job) (*jobs.Job, error) {
 		return nil, fmt.Errorf("%w: %s: no revision to compare (use Create for a new job)", ErrConflict, j.ID)
 	}
 	c := j.Clone()
-	if t, ok := TermOf(ctx); ok {
-		c.Term = t.Rev
-	} else {
-		c.Term = 0
-	}
+	c.Term = termIn(ctx).Rev
 	data, err := json.Marshal(c)
 	if err != nil {
 		return nil, fmt.Errorf("jobstore: encode %s: %w", c.ID, err)

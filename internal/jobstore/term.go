@@ -37,12 +37,20 @@ func TermOf(ctx context.Context) (Term, bool) {
 	return t, ok && t.Key != ""
 }
 
+// termIn is the term ctx's writes are fenced by, the zero Term for none.
+func termIn(ctx context.Context) Term {
+	if t, ok := TermOf(ctx); ok {
+		return t
+	}
+	return Term{}
+}
+
 // termCmp is the compare a fenced write adds to its transaction, and the
 // read that tells, when the transaction fails, whether the term was why.
 func termCmp(ctx context.Context) ([]clientv3.Cmp, []clientv3.Op, Term, bool) {
-	t, ok := TermOf(ctx)
-	if !ok {
-		return nil, nil, Term{}, false
+	t := termIn(ctx)
+	if t.Key == "" {
+		return nil, nil, t, false
 	}
 	return []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(t.Key), "=", t.Rev)},
 		[]clientv3.Op{clientv3.OpGet(t.Key, clientv3.WithKeysOnly())}, t, true
