@@ -113,6 +113,17 @@ type Job struct {
 	// whoever finishes an interrupted deletion knows what to remove.
 	OutputDeletedAt *time.Time `json:"output_deleted_at,omitempty"`
 
+	// Plan is the render plan's summary, for clients (the engine's
+	// render.Plan without its parts): how the job was rendered, or, for a
+	// split job, is being rendered.
+	Plan json.RawMessage `json:"plan,omitempty"`
+	// Split is set while and after the job is carried out by tasks
+	// (split.go).
+	Split *Split `json:"split,omitempty"`
+	// Parent and Task are set on a task record of a split job instead.
+	Parent ID    `json:"parent,omitempty"`
+	Task   *Task `json:"task,omitempty"`
+
 	// Revision is the store's modification revision of this record, the
 	// value a compare-and-swap checks. Not stored in the record itself.
 	Revision int64 `json:"-"`
@@ -157,6 +168,19 @@ func (j *Job) Clone() *Job {
 		}
 	}
 	c.Spec = append(json.RawMessage(nil), j.Spec...)
+	if j.Plan != nil {
+		c.Plan = append(json.RawMessage(nil), j.Plan...)
+	}
+	if j.Split != nil {
+		sp := *j.Split
+		sp.Weights = append([]float64(nil), j.Split.Weights...)
+		c.Split = &sp
+	}
+	if j.Task != nil {
+		t := *j.Task
+		t.PartKeys = append([]string(nil), j.Task.PartKeys...)
+		c.Task = &t
+	}
 	return &c
 }
 
