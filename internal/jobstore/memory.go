@@ -47,6 +47,9 @@ type memRecord struct {
 	status   jobs.Status // for the queued index
 	tenant   string
 	created  time.Time
+	// task marks a split job's task record, which listings skip (Store
+	// gives tasks no index entry).
+	task bool
 }
 
 type memChange struct {
@@ -72,17 +75,26 @@ func (m *Memory) decode(id jobs.ID, data []byte, rev int64) (*jobs.Job, error) {
 
 // putLocked writes a record at the next revision and tells the watchers.
 func (m *Memory) putLocked(j *jobs.Job, data []byte) int64 {
+	return m.putAllLocked([]*jobs.Job{j}, [][]byte{data})
+}
+
+// putAllLocked writes records at one new revision (one transaction) and
+// tells the watchers.
+func (m *Memory) putAllLocked(js []*jobs.Job, data [][]byte) int64 {
 	m.rev++
-	m.records[j.ID] = memRecord{data: data, revision: m.rev, status: j.Status, tenant: j.Tenant, created: j.CreatedAt}
-	ch := memChange{id: j.ID, data: data, revision: m.rev}
-	m.history = append(m.history, ch)
+	for i, j := range js {
+		m.records[j.ID] = memRecord{data: data[i], revision: m.rev, status: j.Status, tenant: j.Tenant, created: j.CreatedAt,
+			task: j.Parent != ""}
+		ch := memChange{id: j.ID, data: data[i], revision: m.rev}
+		m.history = append(m.history, ch)
+		for s := range m.subs {
+			s.addLocked(ch)
+		}
+	}
 	if len(m.history) > maxHistory {
 		drop := len(m.history) - maxHistory/2
 		m.compacted = m.history[drop-1].revision
 		m.history = append([]memChange(nil), m.history[drop:]...)
-	}
-	for s := range m.subs {
-		s.addLocked(ch)
 	}
 	return m.rev
 }
@@ -253,7 +265,7 @@ func (m *Memory) List(ctx context.Context, o ListOptions) ([]*jobs.Job, string, 
 		id     jobs.ID
 		r      memRecord
 	}
-	ids, rs := m.snapshot(func(r memRecord) bool { return r.tenant == o.Tenant })
+	ids, rs := m.snapshot(func(r memRecord) bool { return r.tenant == o.Tenant && !r.task })
 	entries := make([]entry, 0, len(ids))
 	for i, id := range ids {
 		if s := indexSuffix(rs[i].created, id); s > after {
