@@ -26,6 +26,7 @@ import (
 	"os/signal"
 	"runtime/pprof"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -52,11 +53,16 @@ func main() {
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run here")
 	overload := flag.Bool("overload", false, "after the rates, offer 1x, 2x and 4x of the peak completed/s measured")
 	var o options
+	flag.IntVar(&o.repeats, "repeats", 3, "with -overload, rounds of the 1x, 2x and 4x rows (medians are printed)")
 	flag.IntVar(&o.queueLimit, "queue-limit", 500, "the gateway's QueueDepthLimit; 0: no limit (admission off)")
 	flag.DurationVar(&o.signalLag, "signal-lag", gateway.DefaultConfig().QueueSignalLag, "the gateway's QueueSignalLag")
 	flag.StringVar(&o.depth, "depth", "published", "the gateway's depth signal: published (etcd, as a gateway in its own process) or direct (the leader's queue)")
 	flag.Parse()
 	o.window, o.conc, o.scratch, o.overload = *window, *concurrency, *scratch, *overload
+	if o.repeats < 1 {
+		fmt.Fprintln(os.Stderr, "pipelinebench: -repeats must be at least 1")
+		os.Exit(2)
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
@@ -80,6 +86,7 @@ type options struct {
 	conc       int
 	scratch    string
 	overload   bool
+	repeats    int
 	queueLimit int
 	signalLag  time.Duration
 	depth      string
@@ -138,33 +145,69 @@ func run(ctx context.Context, rates []int, o options) error {
 	fmt.Printf("pipeline: embedded etcd (1 member, WAL on disk, fsync on), embedded Kafka, 1 scheduler, 2 workers x %d slots, no-op renderer; worker scratch and blobs on %s\n", o.conc, where)
 	fmt.Printf("submissions: POST /v1/renders through the gateway's handler; queue limit %s\n", limit)
 	fmt.Printf("each rate submits for %s; latencies are of admitted jobs, submit call start -> job recorded running\n\n", o.window)
-	fmt.Println("| offered/s | accepted/s | shed/s | completed/s | submit->running p50 | p99 | max | errors | etcd writes/job | create p50 | publish p50 | recorded->running p50 |")
-	fmt.Println("|----------:|-----------:|-------:|------------:|-------:|-------:|-------:|------:|------:|------:|------:|------:|")
+	fmt.Println("| offered/s | accepted/s | shed/s | completed/s | steady completed/s | submit->running p50 | p99 | max | errors | etcd writes/job | create p50 | publish p50 | recorded->running p50 |")
+	fmt.Println("|----------:|-----------:|-------:|------------:|------:|-------:|-------:|-------:|------:|------:|------:|------:|------:|")
 	var peak float64
 	for _, r := range rates {
 		res, err := measure(ctx, s, h, timed, r, o.window)
 		if err != nil {
 			return err
 		}
-		peak = max(peak, res.completed)
-		fmt.Printf("| %9d | %10.0f | %6.0f | %11.0f | %6.1f ms | %6.1f ms | %6.1f ms | %5d | %5.2f | %5.1f ms | %5.1f ms | %5.1f ms |\n",
-			r, res.accepted, res.shed, res.completed, ms(res.p50), ms(res.p99), ms(res.max), res.errors, res.writesPerJob,
+		peak = max(peak, res.steady)
+		fmt.Printf("| %9d | %10.0f | %6.0f | %11.0f | %5.0f | %6.1f ms | %6.1f ms | %6.1f ms | %5d | %5.2f | %5.1f ms | %5.1f ms | %5.1f ms |\n",
+			r, res.accepted, res.shed, res.completed, res.steady, ms(res.p50), ms(res.p99), ms(res.max), res.errors, res.writesPerJob,
 			ms(res.createP50), ms(res.publishP50), ms(res.queueP50))
 	}
 	if !o.overload || peak == 0 {
 		return nil
 	}
-	fmt.Printf("\noverload: offered as a multiple of the peak completed/s above (%.0f/s)\n\n", peak)
-	fmt.Println("| offered | offered/s | accepted/s | shed/s | completed/s | of peak | submit->running p50 | p99 | max | errors |")
-	fmt.Println("|--------:|----------:|-----------:|-------:|------------:|--------:|-------:|-------:|-------:|------:|")
-	for _, x := range []int{1, 2, 4} {
-		r := int(peak) * x
-		res, err := measure(ctx, s, h, timed, r, o.window)
-		if err != nil {
-			return err
+	return overloadRows(ctx, s, h, timed, int(peak), o)
+}
+
+// overloadRows offers 1x, 2x and 4x of capacity (the peak steady
+// completed/s of the rate rows), o.repeats rounds of the three in turn so
+// that the machine's drift falls on each alike, and prints each
+// multiple's medians. "of 1x" compares a multiple's steady completed/s
+// with the 1x rows', measured the same way in the same rounds.
+func overloadRows(ctx context.Context, s *wiring.Stack, h http.Handler, timed *timing, capacity int, o options) error {
+	mults := []int{1, 2, 4}
+	runs := make([][]result, len(mults))
+	for round := 0; round < o.repeats; round++ {
+		for i, x := range mults {
+			res, err := measure(ctx, s, h, timed, capacity*x, o.window)
+			if err != nil {
+				return err
+			}
+			runs[i] = append(runs[i], res)
 		}
-		fmt.Printf("| %6dx | %9d | %10.0f | %6.0f | %11.0f | %6.0f%% | %6.1f ms | %6.1f ms | %6.1f ms | %5d |\n",
-			x, r, res.accepted, res.shed, res.completed, 100*res.completed/peak, ms(res.p50), ms(res.p99), ms(res.max), res.errors)
+	}
+	med := func(rs []result, f func(result) float64) float64 {
+		xs := make([]float64, len(rs))
+		for i, r := range rs {
+			xs[i] = f(r)
+		}
+		slices.Sort(xs)
+		return xs[len(xs)/2]
+	}
+	steady := func(r result) float64 { return r.steady }
+	base := med(runs[0], steady)
+	fmt.Printf("\noverload: offered as a multiple of the capacity above (peak steady completed/s %d); medians of %d rounds of %s each\n\n", capacity, o.repeats, o.window)
+	fmt.Println("| offered | offered/s | accepted/s | shed/s | steady completed/s | of 1x | of peak | each round's steady completed/s | submit->running p50 | p99 | max | errors |")
+	fmt.Println("|--------:|----------:|-----------:|-------:|------:|------:|------:|:------|-------:|-------:|-------:|------:|")
+	for i, x := range mults {
+		rs := runs[i]
+		var each []string
+		var errs int64
+		for _, r := range rs {
+			each = append(each, fmt.Sprintf("%.0f", r.steady))
+			errs += r.errors
+		}
+		st := med(rs, steady)
+		fmt.Printf("| %6dx | %9d | %10.0f | %6.0f | %5.0f | %4.0f%% | %4.0f%% | %s | %6.1f ms | %6.1f ms | %6.1f ms | %5d |\n",
+			x, capacity*x, med(rs, func(r result) float64 { return r.accepted }), med(rs, func(r result) float64 { return r.shed }),
+			st, 100*st/base, 100*st/float64(capacity), strings.Join(each, ", "),
+			med(rs, func(r result) float64 { return ms(r.p50) }), med(rs, func(r result) float64 { return ms(r.p99) }),
+			med(rs, func(r result) float64 { return ms(r.max) }), errs)
 	}
 	return nil
 }
@@ -224,7 +267,10 @@ func post(h http.Handler) (jobs.ID, int) {
 }
 
 type result struct {
-	accepted, completed   float64
+	accepted, completed float64
+	// steady is the completed/s while the rate was offered (after the
+	// first second): the goodput the overload rows compare.
+	steady                float64
 	shed                  float64
 	p50, p99, max         time.Duration
 	createP50, publishP50 time.Duration
@@ -259,7 +305,26 @@ func measure(ctx context.Context, s *wiring.Stack, h http.Handler, timed *timing
 	if err != nil {
 		return result{}, err
 	}
-	terminal := map[jobs.ID]bool{}
+	// Completions are timed as they arrive (the watch is read all along,
+	// into a list), so the steady completed/s can count those inside the
+	// submission window only.
+	type done struct {
+		id jobs.ID
+		at time.Time
+	}
+	var dmu sync.Mutex
+	var dones []done
+	watchEnded := make(chan struct{})
+	go func() {
+		defer close(watchEnded)
+		for ev := range events {
+			if ev.Job != nil && ev.Job.Status.Terminal() && ev.Job.Tenant == "bench" {
+				dmu.Lock()
+				dones = append(dones, done{ev.Job.ID, time.Now()})
+				dmu.Unlock()
+			}
+		}
+	}()
 	interval := time.Second / time.Duration(rate)
 	begin := time.Now()
 	n := int(window.Seconds() * float64(rate))
@@ -288,13 +353,36 @@ func measure(ctx context.Context, s *wiring.Stack, h http.Handler, timed *timing
 	}
 	wg.Wait()
 	submitted := time.Since(begin)
-	for len(terminal) < len(subs) {
-		ev, ok := <-events
-		if !ok {
-			return result{}, fmt.Errorf("watch ended with %d of %d jobs finished", len(terminal), len(subs))
+	submitEnd := begin.Add(window)
+	// The steady completed/s counts the completions between warm and the
+	// end of the submissions: the pipeline's goodput while it is offered
+	// the rate, without the ramp at the start or the drain of the backlog
+	// after the last submission.
+	warm := begin.Add(min(time.Second, window/4))
+	terminal := map[jobs.ID]bool{}
+	var steady int
+	ended := false
+	for seen := 0; ; {
+		dmu.Lock()
+		for _, d := range dones[seen:] {
+			terminal[d.id] = true
+			if !d.at.Before(warm) && !d.at.After(submitEnd) {
+				steady++
+			}
 		}
-		if ev.Job != nil && ev.Job.Status.Terminal() && ev.Job.Tenant == "bench" {
-			terminal[ev.Job.ID] = true
+		seen = len(dones)
+		dmu.Unlock()
+		if len(terminal) >= len(subs) {
+			break
+		}
+		select {
+		case <-watchEnded:
+			if !ended { // read what it left first
+				ended = true
+				continue
+			}
+			return result{}, fmt.Errorf("watch ended with %d of %d jobs finished", len(terminal), len(subs))
+		case <-time.After(20 * time.Millisecond):
 		}
 	}
 	finished := time.Since(begin)
@@ -311,6 +399,7 @@ func measure(ctx context.Context, s *wiring.Stack, h http.Handler, timed *timing
 	slices.Sort(lat)
 	slices.Sort(queued)
 	res := result{accepted: float64(len(subs)) / submitted.Seconds(), completed: float64(len(subs)) / finished.Seconds(),
+		steady: float64(steady) / submitEnd.Sub(warm).Seconds(),
 		shed:   float64(shed.Load()) / submitted.Seconds(),
 		errors: errs.Load(), createP50: timed.p50(&timed.create), publishP50: timed.p50(&timed.publish)}
 	if len(lat) > 0 {
