@@ -90,6 +90,7 @@ type WorkerMessage struct {
 	//	*WorkerMessage_Complete
 	//	*WorkerMessage_Fail
 	//	*WorkerMessage_Released
+	//	*WorkerMessage_Split
 	Msg           isWorkerMessage_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -186,6 +187,15 @@ func (x *WorkerMessage) GetReleased() *Released {
 	return nil
 }
 
+func (x *WorkerMessage) GetSplit() *Split {
+	if x != nil {
+		if x, ok := x.Msg.(*WorkerMessage_Split); ok {
+			return x.Split
+		}
+	}
+	return nil
+}
+
 type isWorkerMessage_Msg interface {
 	isWorkerMessage_Msg()
 }
@@ -214,6 +224,10 @@ type WorkerMessage_Released struct {
 	Released *Released `protobuf:"bytes,6,opt,name=released,proto3,oneof"`
 }
 
+type WorkerMessage_Split struct {
+	Split *Split `protobuf:"bytes,7,opt,name=split,proto3,oneof"`
+}
+
 func (*WorkerMessage_Register) isWorkerMessage_Msg() {}
 
 func (*WorkerMessage_Heartbeat) isWorkerMessage_Msg() {}
@@ -225,6 +239,8 @@ func (*WorkerMessage_Complete) isWorkerMessage_Msg() {}
 func (*WorkerMessage_Fail) isWorkerMessage_Msg() {}
 
 func (*WorkerMessage_Released) isWorkerMessage_Msg() {}
+
+func (*WorkerMessage_Split) isWorkerMessage_Msg() {}
 
 type SchedulerMessage struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -762,6 +778,9 @@ type Output struct {
 	Duration      float64                `protobuf:"fixed64,6,opt,name=duration,proto3" json:"duration,omitempty"`
 	Encoder       string                 `protobuf:"bytes,7,opt,name=encoder,proto3" json:"encoder,omitempty"`
 	RenderSeconds float64                `protobuf:"fixed64,8,opt,name=render_seconds,json=renderSeconds,proto3" json:"render_seconds,omitempty"`
+	// The render plan's summary (JSON: mode, segments, encoded and copied
+	// seconds, workers, reason), shown to clients with the job.
+	Plan          []byte `protobuf:"bytes,9,opt,name=plan,proto3" json:"plan,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -850,6 +869,13 @@ func (x *Output) GetRenderSeconds() float64 {
 		return x.RenderSeconds
 	}
 	return 0
+}
+
+func (x *Output) GetPlan() []byte {
+	if x != nil {
+		return x.Plan
+	}
+	return nil
 }
 
 type Complete struct {
@@ -1050,21 +1076,113 @@ func (x *Released) GetCanceled() bool {
 	return false
 }
 
+// Split answers an Assign with a plan whose parts go to many workers
+// (burst rendering): the scheduler records the plan and queues one task per
+// part, then a stitch task; the job is this worker's no longer.
+type Split struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	JobId   string                 `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	Fence   int64                  `protobuf:"varint,2,opt,name=fence,proto3" json:"fence,omitempty"`
+	Plan    []byte                 `protobuf:"bytes,3,opt,name=plan,proto3" json:"plan,omitempty"`       // the engine's whole plan (JSON), which every task carries out
+	Summary []byte                 `protobuf:"bytes,4,opt,name=summary,proto3" json:"summary,omitempty"` // the plan's summary for clients (JSON)
+	// The parts' shares of the encoding work, in plan order: one task each.
+	Weights       []float64 `protobuf:"fixed64,5,rep,packed,name=weights,proto3" json:"weights,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Split) Reset() {
+	*x = Split{}
+	mi := &file_worker_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Split) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Split) ProtoMessage() {}
+
+func (x *Split) ProtoReflect() protoreflect.Message {
+	mi := &file_worker_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Split.ProtoReflect.Descriptor instead.
+func (*Split) Descriptor() ([]byte, []int) {
+	return file_worker_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *Split) GetJobId() string {
+	if x != nil {
+		return x.JobId
+	}
+	return ""
+}
+
+func (x *Split) GetFence() int64 {
+	if x != nil {
+		return x.Fence
+	}
+	return 0
+}
+
+func (x *Split) GetPlan() []byte {
+	if x != nil {
+		return x.Plan
+	}
+	return nil
+}
+
+func (x *Split) GetSummary() []byte {
+	if x != nil {
+		return x.Summary
+	}
+	return nil
+}
+
+func (x *Split) GetWeights() []float64 {
+	if x != nil {
+		return x.Weights
+	}
+	return nil
+}
+
 type Assign struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	JobId         string                 `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
-	Fence         int64                  `protobuf:"varint,2,opt,name=fence,proto3" json:"fence,omitempty"`
-	Spec          []byte                 `protobuf:"bytes,3,opt,name=spec,proto3" json:"spec,omitempty"` // the normalised render request (JSON)
-	Attempt       int32                  `protobuf:"varint,4,opt,name=attempt,proto3" json:"attempt,omitempty"`
-	Tenant        string                 `protobuf:"bytes,5,opt,name=tenant,proto3" json:"tenant,omitempty"`
-	Priority      string                 `protobuf:"bytes,6,opt,name=priority,proto3" json:"priority,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	JobId    string                 `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	Fence    int64                  `protobuf:"varint,2,opt,name=fence,proto3" json:"fence,omitempty"`
+	Spec     []byte                 `protobuf:"bytes,3,opt,name=spec,proto3" json:"spec,omitempty"` // the normalised render request (JSON)
+	Attempt  int32                  `protobuf:"varint,4,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	Tenant   string                 `protobuf:"bytes,5,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	Priority string                 `protobuf:"bytes,6,opt,name=priority,proto3" json:"priority,omitempty"`
+	// For a job: how many workers its parts could go to now, and the
+	// encoding work (seconds) above which it is worth splitting; a worker
+	// whose plan splits answers Split. 0 or 1 workers: render it whole.
+	Workers         int32   `protobuf:"varint,7,opt,name=workers,proto3" json:"workers,omitempty"`
+	SplitMinSeconds float64 `protobuf:"fixed64,8,opt,name=split_min_seconds,json=splitMinSeconds,proto3" json:"split_min_seconds,omitempty"`
+	// For a task of a split job: "part" or "stitch", the job it
+	// belongs to, and what it carries out.
+	Task          string   `protobuf:"bytes,9,opt,name=task,proto3" json:"task,omitempty"`
+	ParentId      string   `protobuf:"bytes,10,opt,name=parent_id,json=parentId,proto3" json:"parent_id,omitempty"`
+	Part          int32    `protobuf:"varint,11,opt,name=part,proto3" json:"part,omitempty"`
+	Plan          []byte   `protobuf:"bytes,12,opt,name=plan,proto3" json:"plan,omitempty"`
+	PartKeys      []string `protobuf:"bytes,13,rep,name=part_keys,json=partKeys,proto3" json:"part_keys,omitempty"` // a stitch's parts' blob keys, in plan order
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Assign) Reset() {
 	*x = Assign{}
-	mi := &file_worker_proto_msgTypes[12]
+	mi := &file_worker_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1076,7 +1194,7 @@ func (x *Assign) String() string {
 func (*Assign) ProtoMessage() {}
 
 func (x *Assign) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[12]
+	mi := &file_worker_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1089,7 +1207,7 @@ func (x *Assign) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assign.ProtoReflect.Descriptor instead.
 func (*Assign) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{12}
+	return file_worker_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Assign) GetJobId() string {
@@ -1134,6 +1252,55 @@ func (x *Assign) GetPriority() string {
 	return ""
 }
 
+func (x *Assign) GetWorkers() int32 {
+	if x != nil {
+		return x.Workers
+	}
+	return 0
+}
+
+func (x *Assign) GetSplitMinSeconds() float64 {
+	if x != nil {
+		return x.SplitMinSeconds
+	}
+	return 0
+}
+
+func (x *Assign) GetTask() string {
+	if x != nil {
+		return x.Task
+	}
+	return ""
+}
+
+func (x *Assign) GetParentId() string {
+	if x != nil {
+		return x.ParentId
+	}
+	return ""
+}
+
+func (x *Assign) GetPart() int32 {
+	if x != nil {
+		return x.Part
+	}
+	return 0
+}
+
+func (x *Assign) GetPlan() []byte {
+	if x != nil {
+		return x.Plan
+	}
+	return nil
+}
+
+func (x *Assign) GetPartKeys() []string {
+	if x != nil {
+		return x.PartKeys
+	}
+	return nil
+}
+
 type Cancel struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	JobId         string                 `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
@@ -1144,7 +1311,7 @@ type Cancel struct {
 
 func (x *Cancel) Reset() {
 	*x = Cancel{}
-	mi := &file_worker_proto_msgTypes[13]
+	mi := &file_worker_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1156,7 +1323,7 @@ func (x *Cancel) String() string {
 func (*Cancel) ProtoMessage() {}
 
 func (x *Cancel) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[13]
+	mi := &file_worker_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1169,7 +1336,7 @@ func (x *Cancel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Cancel.ProtoReflect.Descriptor instead.
 func (*Cancel) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{13}
+	return file_worker_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Cancel) GetJobId() string {
@@ -1195,7 +1362,7 @@ type Drain struct {
 
 func (x *Drain) Reset() {
 	*x = Drain{}
-	mi := &file_worker_proto_msgTypes[14]
+	mi := &file_worker_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1207,7 +1374,7 @@ func (x *Drain) String() string {
 func (*Drain) ProtoMessage() {}
 
 func (x *Drain) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[14]
+	mi := &file_worker_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1220,7 +1387,7 @@ func (x *Drain) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Drain.ProtoReflect.Descriptor instead.
 func (*Drain) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{14}
+	return file_worker_proto_rawDescGZIP(), []int{15}
 }
 
 // Ack confirms that the scheduler recorded a Complete, Fail or Released
@@ -1237,7 +1404,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_worker_proto_msgTypes[15]
+	mi := &file_worker_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1249,7 +1416,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[15]
+	mi := &file_worker_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1262,7 +1429,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{15}
+	return file_worker_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Ack) GetJobId() string {
@@ -1300,7 +1467,7 @@ type EdgeReport struct {
 
 func (x *EdgeReport) Reset() {
 	*x = EdgeReport{}
-	mi := &file_worker_proto_msgTypes[16]
+	mi := &file_worker_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1312,7 +1479,7 @@ func (x *EdgeReport) String() string {
 func (*EdgeReport) ProtoMessage() {}
 
 func (x *EdgeReport) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[16]
+	mi := &file_worker_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1325,7 +1492,7 @@ func (x *EdgeReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EdgeReport.ProtoReflect.Descriptor instead.
 func (*EdgeReport) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{16}
+	return file_worker_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *EdgeReport) GetEdgeId() string {
@@ -1373,7 +1540,7 @@ type EdgeAck struct {
 
 func (x *EdgeAck) Reset() {
 	*x = EdgeAck{}
-	mi := &file_worker_proto_msgTypes[17]
+	mi := &file_worker_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1385,7 +1552,7 @@ func (x *EdgeAck) String() string {
 func (*EdgeAck) ProtoMessage() {}
 
 func (x *EdgeAck) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[17]
+	mi := &file_worker_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1398,7 +1565,7 @@ func (x *EdgeAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EdgeAck.ProtoReflect.Descriptor instead.
 func (*EdgeAck) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{17}
+	return file_worker_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *EdgeAck) GetIntervalMs() int64 {
@@ -1412,14 +1579,15 @@ var File_worker_proto protoreflect.FileDescriptor
 
 const file_worker_proto_rawDesc = "" +
 	"\n" +
-	"\fworker.proto\x12\x12stickerd.worker.v1\"\xf5\x02\n" +
+	"\fworker.proto\x12\x12stickerd.worker.v1\"\xa8\x03\n" +
 	"\rWorkerMessage\x12:\n" +
 	"\bregister\x18\x01 \x01(\v2\x1c.stickerd.worker.v1.RegisterH\x00R\bregister\x12=\n" +
 	"\theartbeat\x18\x02 \x01(\v2\x1d.stickerd.worker.v1.HeartbeatH\x00R\theartbeat\x12:\n" +
 	"\bprogress\x18\x03 \x01(\v2\x1c.stickerd.worker.v1.ProgressH\x00R\bprogress\x12:\n" +
 	"\bcomplete\x18\x04 \x01(\v2\x1c.stickerd.worker.v1.CompleteH\x00R\bcomplete\x12.\n" +
 	"\x04fail\x18\x05 \x01(\v2\x18.stickerd.worker.v1.FailH\x00R\x04fail\x12:\n" +
-	"\breleased\x18\x06 \x01(\v2\x1c.stickerd.worker.v1.ReleasedH\x00R\breleasedB\x05\n" +
+	"\breleased\x18\x06 \x01(\v2\x1c.stickerd.worker.v1.ReleasedH\x00R\breleased\x121\n" +
+	"\x05split\x18\a \x01(\v2\x19.stickerd.worker.v1.SplitH\x00R\x05splitB\x05\n" +
 	"\x03msg\"\xa7\x02\n" +
 	"\x10SchedulerMessage\x12@\n" +
 	"\n" +
@@ -1459,7 +1627,7 @@ const file_worker_proto_rawDesc = "" +
 	"\bProgress\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x14\n" +
 	"\x05fence\x18\x02 \x01(\x03R\x05fence\x12\x1a\n" +
-	"\bprogress\x18\x03 \x01(\x01R\bprogress\"\xd3\x01\n" +
+	"\bprogress\x18\x03 \x01(\x01R\bprogress\"\xe7\x01\n" +
 	"\x06Output\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05bytes\x18\x02 \x01(\x03R\x05bytes\x12\x16\n" +
@@ -1468,7 +1636,8 @@ const file_worker_proto_rawDesc = "" +
 	"\x06height\x18\x05 \x01(\x05R\x06height\x12\x1a\n" +
 	"\bduration\x18\x06 \x01(\x01R\bduration\x12\x18\n" +
 	"\aencoder\x18\a \x01(\tR\aencoder\x12%\n" +
-	"\x0erender_seconds\x18\b \x01(\x01R\rrenderSeconds\"k\n" +
+	"\x0erender_seconds\x18\b \x01(\x01R\rrenderSeconds\x12\x12\n" +
+	"\x04plan\x18\t \x01(\fR\x04plan\"k\n" +
 	"\bComplete\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x14\n" +
 	"\x05fence\x18\x02 \x01(\x03R\x05fence\x122\n" +
@@ -1482,14 +1651,28 @@ const file_worker_proto_rawDesc = "" +
 	"\bReleased\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x14\n" +
 	"\x05fence\x18\x02 \x01(\x03R\x05fence\x12\x1a\n" +
-	"\bcanceled\x18\x03 \x01(\bR\bcanceled\"\x97\x01\n" +
+	"\bcanceled\x18\x03 \x01(\bR\bcanceled\"|\n" +
+	"\x05Split\x12\x15\n" +
+	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x14\n" +
+	"\x05fence\x18\x02 \x01(\x03R\x05fence\x12\x12\n" +
+	"\x04plan\x18\x03 \x01(\fR\x04plan\x12\x18\n" +
+	"\asummary\x18\x04 \x01(\fR\asummary\x12\x18\n" +
+	"\aweights\x18\x05 \x03(\x01R\aweights\"\xd3\x02\n" +
 	"\x06Assign\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x14\n" +
 	"\x05fence\x18\x02 \x01(\x03R\x05fence\x12\x12\n" +
 	"\x04spec\x18\x03 \x01(\fR\x04spec\x12\x18\n" +
 	"\aattempt\x18\x04 \x01(\x05R\aattempt\x12\x16\n" +
 	"\x06tenant\x18\x05 \x01(\tR\x06tenant\x12\x1a\n" +
-	"\bpriority\x18\x06 \x01(\tR\bpriority\"5\n" +
+	"\bpriority\x18\x06 \x01(\tR\bpriority\x12\x18\n" +
+	"\aworkers\x18\a \x01(\x05R\aworkers\x12*\n" +
+	"\x11split_min_seconds\x18\b \x01(\x01R\x0fsplitMinSeconds\x12\x12\n" +
+	"\x04task\x18\t \x01(\tR\x04task\x12\x1b\n" +
+	"\tparent_id\x18\n" +
+	" \x01(\tR\bparentId\x12\x12\n" +
+	"\x04part\x18\v \x01(\x05R\x04part\x12\x12\n" +
+	"\x04plan\x18\f \x01(\fR\x04plan\x12\x1b\n" +
+	"\tpart_keys\x18\r \x03(\tR\bpartKeys\"5\n" +
 	"\x06Cancel\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x14\n" +
 	"\x05fence\x18\x02 \x01(\x03R\x05fence\"\a\n" +
@@ -1532,7 +1715,7 @@ func file_worker_proto_rawDescGZIP() []byte {
 }
 
 var file_worker_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_worker_proto_goTypes = []any{
 	(GPUState)(0),            // 0: stickerd.worker.v1.GPUState
 	(*WorkerMessage)(nil),    // 1: stickerd.worker.v1.WorkerMessage
@@ -1547,12 +1730,13 @@ var file_worker_proto_goTypes = []any{
 	(*Complete)(nil),         // 10: stickerd.worker.v1.Complete
 	(*Fail)(nil),             // 11: stickerd.worker.v1.Fail
 	(*Released)(nil),         // 12: stickerd.worker.v1.Released
-	(*Assign)(nil),           // 13: stickerd.worker.v1.Assign
-	(*Cancel)(nil),           // 14: stickerd.worker.v1.Cancel
-	(*Drain)(nil),            // 15: stickerd.worker.v1.Drain
-	(*Ack)(nil),              // 16: stickerd.worker.v1.Ack
-	(*EdgeReport)(nil),       // 17: stickerd.worker.v1.EdgeReport
-	(*EdgeAck)(nil),          // 18: stickerd.worker.v1.EdgeAck
+	(*Split)(nil),            // 13: stickerd.worker.v1.Split
+	(*Assign)(nil),           // 14: stickerd.worker.v1.Assign
+	(*Cancel)(nil),           // 15: stickerd.worker.v1.Cancel
+	(*Drain)(nil),            // 16: stickerd.worker.v1.Drain
+	(*Ack)(nil),              // 17: stickerd.worker.v1.Ack
+	(*EdgeReport)(nil),       // 18: stickerd.worker.v1.EdgeReport
+	(*EdgeAck)(nil),          // 19: stickerd.worker.v1.EdgeAck
 }
 var file_worker_proto_depIdxs = []int32{
 	5,  // 0: stickerd.worker.v1.WorkerMessage.register:type_name -> stickerd.worker.v1.Register
@@ -1561,24 +1745,25 @@ var file_worker_proto_depIdxs = []int32{
 	10, // 3: stickerd.worker.v1.WorkerMessage.complete:type_name -> stickerd.worker.v1.Complete
 	11, // 4: stickerd.worker.v1.WorkerMessage.fail:type_name -> stickerd.worker.v1.Fail
 	12, // 5: stickerd.worker.v1.WorkerMessage.released:type_name -> stickerd.worker.v1.Released
-	6,  // 6: stickerd.worker.v1.SchedulerMessage.registered:type_name -> stickerd.worker.v1.Registered
-	13, // 7: stickerd.worker.v1.SchedulerMessage.assign:type_name -> stickerd.worker.v1.Assign
-	14, // 8: stickerd.worker.v1.SchedulerMessage.cancel:type_name -> stickerd.worker.v1.Cancel
-	15, // 9: stickerd.worker.v1.SchedulerMessage.drain:type_name -> stickerd.worker.v1.Drain
-	16, // 10: stickerd.worker.v1.SchedulerMessage.ack:type_name -> stickerd.worker.v1.Ack
-	0,  // 11: stickerd.worker.v1.Capabilities.gpu_state:type_name -> stickerd.worker.v1.GPUState
-	3,  // 12: stickerd.worker.v1.Register.capabilities:type_name -> stickerd.worker.v1.Capabilities
-	4,  // 13: stickerd.worker.v1.Register.running:type_name -> stickerd.worker.v1.RunningJob
-	9,  // 14: stickerd.worker.v1.Complete.output:type_name -> stickerd.worker.v1.Output
-	1,  // 15: stickerd.worker.v1.Scheduler.Connect:input_type -> stickerd.worker.v1.WorkerMessage
-	17, // 16: stickerd.worker.v1.Scheduler.ReportEdge:input_type -> stickerd.worker.v1.EdgeReport
-	2,  // 17: stickerd.worker.v1.Scheduler.Connect:output_type -> stickerd.worker.v1.SchedulerMessage
-	18, // 18: stickerd.worker.v1.Scheduler.ReportEdge:output_type -> stickerd.worker.v1.EdgeAck
-	17, // [17:19] is the sub-list for method output_type
-	15, // [15:17] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	13, // 6: stickerd.worker.v1.WorkerMessage.split:type_name -> stickerd.worker.v1.Split
+	6,  // 7: stickerd.worker.v1.SchedulerMessage.registered:type_name -> stickerd.worker.v1.Registered
+	14, // 8: stickerd.worker.v1.SchedulerMessage.assign:type_name -> stickerd.worker.v1.Assign
+	15, // 9: stickerd.worker.v1.SchedulerMessage.cancel:type_name -> stickerd.worker.v1.Cancel
+	16, // 10: stickerd.worker.v1.SchedulerMessage.drain:type_name -> stickerd.worker.v1.Drain
+	17, // 11: stickerd.worker.v1.SchedulerMessage.ack:type_name -> stickerd.worker.v1.Ack
+	0,  // 12: stickerd.worker.v1.Capabilities.gpu_state:type_name -> stickerd.worker.v1.GPUState
+	3,  // 13: stickerd.worker.v1.Register.capabilities:type_name -> stickerd.worker.v1.Capabilities
+	4,  // 14: stickerd.worker.v1.Register.running:type_name -> stickerd.worker.v1.RunningJob
+	9,  // 15: stickerd.worker.v1.Complete.output:type_name -> stickerd.worker.v1.Output
+	1,  // 16: stickerd.worker.v1.Scheduler.Connect:input_type -> stickerd.worker.v1.WorkerMessage
+	18, // 17: stickerd.worker.v1.Scheduler.ReportEdge:input_type -> stickerd.worker.v1.EdgeReport
+	2,  // 18: stickerd.worker.v1.Scheduler.Connect:output_type -> stickerd.worker.v1.SchedulerMessage
+	19, // 19: stickerd.worker.v1.Scheduler.ReportEdge:output_type -> stickerd.worker.v1.EdgeAck
+	18, // [18:20] is the sub-list for method output_type
+	16, // [16:18] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_worker_proto_init() }
@@ -1593,6 +1778,7 @@ func file_worker_proto_init() {
 		(*WorkerMessage_Complete)(nil),
 		(*WorkerMessage_Fail)(nil),
 		(*WorkerMessage_Released)(nil),
+		(*WorkerMessage_Split)(nil),
 	}
 	file_worker_proto_msgTypes[1].OneofWrappers = []any{
 		(*SchedulerMessage_Registered)(nil),
@@ -1607,7 +1793,7 @@ func file_worker_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_worker_proto_rawDesc), len(file_worker_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   18,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
