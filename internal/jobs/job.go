@@ -123,6 +123,13 @@ type Job struct {
 	// Parent and Task are set on a task record of a split job instead.
 	Parent ID    `json:"parent,omitempty"`
 	Task   *Task `json:"task,omitempty"`
+	// TemplateID and TemplateVersion name the template version the spec
+	// was expanded from (POST /v1/renders with a template_id, or a batch
+	// row); empty for a render of a full spec.
+	TemplateID      string `json:"template_id,omitempty"`
+	TemplateVersion int    `json:"template_version,omitempty"`
+	// BatchID names the batch the job is a row of.
+	BatchID string `json:"batch_id,omitempty"`
 
 	// Revision is the store's modification revision of this record, the
 	// value a compare-and-swap checks. Not stored in the record itself.
