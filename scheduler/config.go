@@ -51,6 +51,11 @@ type Config struct {
 	// keeps forever. ExpiryInterval is how often the leader sweeps.
 	OutputTTL, AssetTTL, JobTTL time.Duration
 	ExpiryInterval              time.Duration
+	// SplitMinSeconds is the encoding work (seconds of video) above which
+	// a job's parts go to many workers at once (burst rendering); 0 never
+	// splits. Workers are told it with each job, and how many of them
+	// could take a part now.
+	SplitMinSeconds float64
 }
 
 // DefaultConfig returns production defaults.
@@ -75,6 +80,7 @@ func DefaultConfig() Config {
 		AssetTTL:              720 * time.Hour,
 		JobTTL:                720 * time.Hour,
 		ExpiryInterval:        time.Minute,
+		SplitMinSeconds:       20,
 	}
 }
 
@@ -110,6 +116,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ExpiryInterval <= 0 {
 		errs = append(errs, errors.New("scheduler: ExpiryInterval must be positive"))
+	}
+	if c.SplitMinSeconds < 0 {
+		errs = append(errs, errors.New("scheduler: SplitMinSeconds cannot be negative (0 never splits)"))
 	}
 	if c.AssignConcurrency < 1 {
 		errs = append(errs, errors.New("scheduler: AssignConcurrency must be at least 1"))

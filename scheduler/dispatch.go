@@ -143,6 +143,7 @@ func (s *Scheduler) assign(ctx context.Context, it *item, w *worker) {
 		return
 	}
 	current := s.workers[w.id] == w && w.send != nil
+	hint := s.splitHintLocked()
 	if current {
 		w.running[it.id] = fence
 		s.records[it.id] = j
@@ -155,8 +156,7 @@ func (s *Scheduler) assign(ctx context.Context, it *item, w *worker) {
 		s.requeue(ctx, it.id, fence, "WORKER_LOST", "the worker disconnected during assignment", true)
 		return
 	}
-	s.sendTo(w, &workerpb.SchedulerMessage{Msg: &workerpb.SchedulerMessage_Assign{Assign: &workerpb.Assign{
-		JobId: string(j.ID), Fence: fence, Spec: j.Spec, Attempt: int32(j.Attempts), Tenant: j.Tenant, Priority: string(j.Priority)}}})
+	s.sendTo(w, s.assignMsg(j, fence, hint))
 }
 
 // sendTo queues a message for a worker's stream without blocking the

@@ -147,6 +147,9 @@ func (a *announcer) changed(j *jobs.Job) bool {
 // committed although its answer was lost is announced, and one that did
 // not commit never is.
 func (s *Scheduler) announce(a *announcer, j *jobs.Job) {
+	if j.Parent != "" {
+		return // a split job's task: its job's own changes are announced
+	}
 	if !a.changed(j) {
 		return
 	}

@@ -100,7 +100,13 @@ func (s *Scheduler) heartbeat(w *worker, hb *workerpb.Heartbeat) {
 func (s *Scheduler) progressReport(ctx context.Context, p *workerpb.Progress) {
 	ctx = s.fenced(ctx)
 	id := jobs.ID(p.GetJobId())
-	if s.deps.Progress != nil {
+	s.mu.Lock()
+	rec := s.records[id]
+	s.mu.Unlock()
+	if rec != nil && rec.Task != nil && rec.Fence == p.GetFence() {
+		// A task of a split job: its job's progress is what clients follow.
+		s.splitJobProgress(ctx, rec.Parent, s.partProgress(rec, p.GetProgress()))
+	} else if s.deps.Progress != nil {
 		if err := s.deps.Progress.Publish(ctx, string(id), p.GetProgress()); err != nil {
 			s.log.Debug("progress not fanned out", "job", id, "err", err)
 		}
@@ -150,7 +156,15 @@ func (s *Scheduler) complete(ctx context.Context, w *worker, c *workerpb.Complet
 	var j *jobs.Job
 	err := s.retryStore(ctx, func() error {
 		var err error
-		fn := func(j *jobs.Job) error { return j.Succeed(fence, out, s.clock.Now()) }
+		fn := func(j *jobs.Job) error {
+			if err := j.Succeed(fence, out, s.clock.Now()); err != nil {
+				return err
+			}
+			if len(o.GetPlan()) > 0 {
+				j.Plan = o.GetPlan()
+			}
+			return nil
+		}
 		s.mu.Lock()
 		known := s.records[id]
 		s.mu.Unlock()

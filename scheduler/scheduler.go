@@ -110,9 +110,10 @@ type Scheduler struct {
 	q            *jobQueue
 	workers      map[string]*worker
 	assigning    map[jobs.ID]bool
-	progress     map[jobs.ID]time.Time // last progress write per job
-	records      map[jobs.ID]*jobs.Job // the record each running job was assigned with
-	releaseTimer clock.Timer           // fires when a backed-off job becomes ready
+	progress     map[jobs.ID]time.Time      // last progress write per job
+	records      map[jobs.ID]*jobs.Job      // the record each running job was assigned with
+	splits       map[jobs.ID]*splitProgress // split jobs' tasks' progress (split.go)
+	releaseTimer clock.Timer                // fires when a backed-off job becomes ready
 	wake         chan struct{}
 
 	stats struct {
@@ -144,7 +145,7 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Scheduler, error) {
 	clk := deps.Clock
 	return &Scheduler{cfg: cfg, deps: deps, store: deps.Store, clock: clk, log: log.With("component", "scheduler", "replica", cfg.ID),
 		q: newQueue(), workers: map[string]*worker{}, assigning: map[jobs.ID]bool{}, progress: map[jobs.ID]time.Time{}, records: map[jobs.ID]*jobs.Job{},
-		wake: make(chan struct{}, 1), events: make(chan event, 8192),
+		splits: map[jobs.ID]*splitProgress{}, wake: make(chan struct{}, 1), events: make(chan event, 8192),
 		edges: edgeRegistry{clock: clk, ttl: cfg.HeartbeatTTL + cfg.HeartbeatGrace}}, nil
 }
 
@@ -205,8 +206,9 @@ func (s *Scheduler) Lead(ctx context.Context) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); f(ctx) }()
 	}
-	wg.Add(1)
+	wg.Add(2)
 	go func() { defer wg.Done(); s.expiryLoop(ctx) }()
+	go func() { defer wg.Done(); s.resumeSplits(s.fenced(ctx), known) }()
 	s.poke()
 	<-ctx.Done()
 	s.stepDown()
@@ -227,6 +229,7 @@ func (s *Scheduler) stepDown() {
 	s.assigning = map[jobs.ID]bool{}
 	s.progress = map[jobs.ID]time.Time{}
 	s.records = map[jobs.ID]*jobs.Job{}
+	s.splits = map[jobs.ID]*splitProgress{}
 	if s.releaseTimer != nil {
 		s.releaseTimer.Stop()
 	}

@@ -137,6 +137,8 @@ func (srv *Server) handle(ctx context.Context, w *worker, m *workerpb.WorkerMess
 		s.fail(lctx, w, msg.Fail)
 	case *workerpb.WorkerMessage_Released:
 		s.released(lctx, w, msg.Released)
+	case *workerpb.WorkerMessage_Split:
+		s.split(lctx, w, msg.Split)
 	}
 }
 
@@ -195,6 +197,8 @@ func messageType(m *workerpb.WorkerMessage) string {
 		return "fail"
 	case *workerpb.WorkerMessage_Released:
 		return "released"
+	case *workerpb.WorkerMessage_Split:
+		return "split"
 	}
 	return "unknown"
 }

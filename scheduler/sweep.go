@@ -48,6 +48,12 @@ func (s *Scheduler) watchLoop(ctx context.Context, recovered, from int64, ann *a
 }
 
 func (s *Scheduler) observe(ctx context.Context, j *jobs.Job) {
+	if j.Parent != "" && (j.Status.Terminal()) {
+		go s.observeTask(ctx, j)
+	}
+	if j.Split != nil {
+		go s.observeSplit(ctx, j)
+	}
 	switch {
 	case j.Status == jobs.Queued && j.CancelRequested:
 		s.mu.Lock()

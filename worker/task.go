@@ -69,7 +69,9 @@ func (w *Worker) execute(ctx context.Context, a *workerpb.Assign, t *task) {
 	w.mu.Unlock()
 	t.cancel()
 	w.log.Info("job done", "job", id, "seconds", w.clock.Since(start).Seconds(), "result", kind(msg))
-	metrics.Renders.WithLabelValues(map[string]string{"complete": "succeeded", "fail": "failed", "released": "canceled"}[kind(msg)]).Inc()
+	if outcome, ok := map[string]string{"complete": "succeeded", "fail": "failed", "released": "canceled"}[kind(msg)]; ok {
+		metrics.Renders.WithLabelValues(outcome).Inc()
+	}
 	w.push(msg)
 }
 
@@ -97,17 +99,31 @@ func (w *Worker) render(ctx context.Context, a *workerpb.Assign, t *task) *worke
 	renderStart := w.clock.Now()
 	rs := &resolver{blobs: w.scratch, fetch: w.fetch, tenant: a.GetTenant(), base: base}
 	defer rs.cleanup()
+	if a.GetTask() != "" {
+		o, err := w.runTask(ctx, a, s, t, rs, base)
+		if m, stop := w.stopped(ctx, a, t, err); stop {
+			return m
+		}
+		if err != nil {
+			return fail(err)
+		}
+		return &workerpb.WorkerMessage{Msg: &workerpb.WorkerMessage_Complete{Complete: &workerpb.Complete{
+			JobId: id, Fence: fence, Output: o}}}
+	}
+	split, err := w.planSplit(ctx, a, render.Job{Spec: s, Output: out, Resolver: rs})
+	if m, stop := w.stopped(ctx, a, t, err); stop {
+		return m
+	}
+	if err != nil {
+		return fail(err)
+	}
+	if split != nil {
+		return split
+	}
 	res, err := w.r.Render(ctx, render.Job{Spec: s, Output: out, Resolver: rs,
 		Progress: func(p float64) { w.progress(jobs.ID(id), t, p) }})
-	if ctx.Err() != nil || errors.Is(err, context.Canceled) || errcode.Of(err) == errcode.Canceled {
-		w.mu.Lock()
-		canceled, back := t.canceled, t.handedBack
-		w.mu.Unlock()
-		if canceled || back {
-			return &workerpb.WorkerMessage{Msg: &workerpb.WorkerMessage_Released{Released: &workerpb.Released{
-				JobId: id, Fence: fence, Canceled: canceled}}}
-		}
-		return nil // killed or shutting down: the scheduler's timers take over
+	if m, stop := w.stopped(ctx, a, t, err); stop {
+		return m
 	}
 	if err != nil {
 		return fail(err)
@@ -130,7 +146,34 @@ func (w *Worker) render(ctx context.Context, a *workerpb.Assign, t *task) *worke
 	return &workerpb.WorkerMessage{Msg: &workerpb.WorkerMessage_Complete{Complete: &workerpb.Complete{
 		JobId: id, Fence: fence, Output: &workerpb.Output{Key: key, Bytes: n, Format: res.Format,
 			Width: int32(res.Width), Height: int32(res.Height), Duration: res.Duration, Encoder: res.Encoder.Name,
-			RenderSeconds: 0}}}}
+			RenderSeconds: took, Plan: summary(w.r, res)}}}}
+}
+
+// summary is the plan summary of a finished render, when the renderer
+// plans.
+func summary(r Renderer, res *render.Result) []byte {
+	if p, ok := r.(Planner); ok {
+		return p.Summary(res)
+	}
+	return nil
+}
+
+// stopped is the report of a render that ended because it was stopped:
+// canceled on request or handed back (Released), or killed or shut down
+// (nil: the scheduler's timers take over). stop is false when the render
+// was not stopped.
+func (w *Worker) stopped(ctx context.Context, a *workerpb.Assign, t *task, err error) (m *workerpb.WorkerMessage, stop bool) {
+	if ctx.Err() == nil && !errors.Is(err, context.Canceled) && errcode.Of(err) != errcode.Canceled {
+		return nil, false
+	}
+	w.mu.Lock()
+	canceled, back := t.canceled, t.handedBack
+	w.mu.Unlock()
+	if canceled || back {
+		return &workerpb.WorkerMessage{Msg: &workerpb.WorkerMessage_Released{Released: &workerpb.Released{
+			JobId: a.GetJobId(), Fence: a.GetFence(), Canceled: canceled}}}, true
+	}
+	return nil, true
 }
 
 func (w *Worker) progress(id jobs.ID, t *task, p float64) {
@@ -211,6 +254,8 @@ func kind(m *workerpb.WorkerMessage) string {
 		return "fail"
 	case *workerpb.WorkerMessage_Released:
 		return "released"
+	case *workerpb.WorkerMessage_Split:
+		return "split"
 	}
 	return "?"
 }

@@ -125,6 +125,7 @@ func schedulerFlags(fs *flag.FlagSet, cfg *scheduler.Config) {
 	fs.DurationVar(&cfg.HeartbeatTTL, "heartbeat-ttl", cfg.HeartbeatTTL, fmt.Sprintf("silence after which a worker is lost, plus %s grace and up to %s jitter (at least --heartbeat-interval)",
 		cfg.HeartbeatGrace, cfg.HeartbeatJitter))
 	fs.IntVar(&cfg.MaxAttempts, "max-attempts", cfg.MaxAttempts, "attempts of a job before it fails with ATTEMPTS_EXHAUSTED (at least 1)")
+	fs.Float64Var(&cfg.SplitMinSeconds, "split-min-seconds", cfg.SplitMinSeconds, "encoding work, in seconds of video, above which a render's parts go to many workers at once; 0 never splits")
 	fs.Float64Var(&cfg.TargetUtilization, "target-utilization", cfg.TargetUtilization, "CPU/GPU load, over 0 and at most 1, above which a worker that is already busy gets no more work")
 	fs.DurationVar(&cfg.ElectionTTL, "election-ttl", cfg.ElectionTTL, "leader lease in whole seconds, at least 1s: a standby takes over about this long after the leader dies")
 }

@@ -16,3 +16,11 @@ func AssetKey(tenant, assetID string) string { return "assets/" + tenant + "/" +
 func OutputKey(tenant, jobID string, fence int64, format string) string {
 	return "outputs/" + tenant + "/" + jobID + "-" + strconv.FormatInt(fence, 10) + "." + format
 }
+
+// PartKey is the blob key of one attempt's file of part index of a split
+// job: the fencing token keeps a refused attempt's file beside the
+// accepted one's, as OutputKey does. ext is the file's extension, with its
+// dot.
+func PartKey(tenant, jobID string, index int, fence int64, ext string) string {
+	return "parts/" + tenant + "/" + jobID + "/" + strconv.Itoa(index) + "-" + strconv.FormatInt(fence, 10) + ext
+}
