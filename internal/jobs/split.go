@@ -20,10 +20,6 @@ const (
 // one store transaction with the job's own write.
 const MaxParts = 48
 
-// stitchWeight is the share of a split job's progress that the stitch
-// stands for; the parts share the rest by their weights.
-const stitchWeight = 0.1
-
 // Task marks a record as one task of a split job (its Parent). Tasks live
 // in the store as jobs do, with their own fencing tokens, attempts and
 // retries, and go to any free worker; clients never see them: they have
@@ -133,17 +129,7 @@ func (j *Job) SucceedSplit(out Output, now time.Time) error {
 	return nil
 }
 
-// SplitProgress is a split job's progress from its tasks' own: the parts
-// by their weights, then the stitch.
-func (j *Job) SplitProgress(parts []float64, stitch float64) float64 {
-	if j.Split == nil {
-		return j.Progress
-	}
-	var p float64
-	for i, w := range j.Split.Weights {
-		if i < len(parts) {
-			p += w * parts[i]
-		}
-	}
-	return min(0.99, (1-stitchWeight)*p+stitchWeight*stitch)
-}
+// OwnedBy reports whether the record is tenant's job: the tenant's, and
+// not a task of a split job (a task carries its job's tenant, but it is
+// the scheduler's record, never a client's to read, cancel or download).
+func (j *Job) OwnedBy(tenant string) bool { return j.Tenant == tenant && j.Parent == "" }

@@ -64,7 +64,7 @@ func (g *Gateway) cachedResult(c *gin.Context, tenant, key string) *jobs.Job {
 		return nil
 	}
 	j, err := g.deps.Jobs.Get(ctx, jobs.ID(id))
-	if err != nil || j.Tenant != tenant || j.Status != jobs.Succeeded || j.Output == nil || j.Output.Key == "" || j.OutputDeletedAt != nil {
+	if err != nil || !j.OwnedBy(tenant) || j.Status != jobs.Succeeded || j.Output == nil || j.Output.Key == "" || j.OutputDeletedAt != nil {
 		g.met.cache.WithLabelValues("miss").Inc()
 		return nil
 	}

@@ -156,7 +156,8 @@ func queueFull(v verdict) error {
 }
 
 // loadJob reads the tenant's job named in the path; another tenant's job
-// is 404 like a missing one.
+// is 404 like a missing one, and so is a task of a split job (the
+// scheduler's record, not a client's).
 func (g *Gateway) loadJob(c *gin.Context) (*jobs.Job, error) {
 	ctx, cancel := g.storeCtx(c)
 	defer cancel()
@@ -165,7 +166,7 @@ func (g *Gateway) loadJob(c *gin.Context) (*jobs.Job, error) {
 	if err != nil {
 		return nil, notFoundIfInvalid(err)
 	}
-	if j.Tenant != tenantOf(c) {
+	if !j.OwnedBy(tenantOf(c)) {
 		return nil, errNoJob()
 	}
 	return j, nil

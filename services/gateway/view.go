@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"encoding/json"
 	"strings"
 	"time"
 
@@ -26,6 +27,9 @@ type publicJob struct {
 	// OutputDeletedAt is when the output was deleted or expired; the
 	// output then has no url.
 	OutputDeletedAt *time.Time `json:"output_deleted_at,omitempty"`
+	// Plan says how the job was (or, split across workers, is being)
+	// rendered: the engine's plan summary, once a worker planned it.
+	Plan json.RawMessage `json:"plan,omitempty"`
 }
 
 type publicOutput struct {
@@ -43,7 +47,7 @@ type publicOutput struct {
 func viewJob(j *jobs.Job) publicJob {
 	v := publicJob{ID: j.ID, Status: j.Status, Progress: j.Progress, Attempts: j.Attempts, Priority: j.Priority,
 		CreatedAt: j.CreatedAt, StartedAt: j.StartedAt, FinishedAt: j.FinishedAt, Worker: j.Worker, Error: publicError(j.Error),
-		Metadata: j.Metadata, OutputDeletedAt: j.OutputDeletedAt}
+		Metadata: j.Metadata, OutputDeletedAt: j.OutputDeletedAt, Plan: j.Plan}
 	if j.Output != nil {
 		v.Output = &publicOutput{Bytes: j.Output.Bytes,
 			Format: j.Output.Format, Width: j.Output.Width, Height: j.Output.Height, Duration: j.Output.Duration}

@@ -26,7 +26,7 @@ func (s *Submitter) MarkOutputDeleted(ctx context.Context, tenant string, id job
 	j, err := s.Store.Update(ctx, id, func(j *jobs.Job) error {
 		marked, seen = false, j.Clone()
 		switch {
-		case j.Tenant != tenant:
+		case !j.OwnedBy(tenant):
 			return ErrNotFound
 		case j.Status != jobs.Succeeded || j.Output == nil:
 			return ErrNoOutput

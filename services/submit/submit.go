@@ -109,7 +109,7 @@ func (s *Submitter) publish(ctx context.Context, j *jobs.Job) {
 func (s *Submitter) Cancel(ctx context.Context, tenant string, id jobs.ID) (*jobs.Job, error) {
 	j, err := s.Store.Update(ctx, id, func(j *jobs.Job) error {
 		switch {
-		case j.Tenant != tenant:
+		case !j.OwnedBy(tenant):
 			return ErrNotFound
 		case j.Status.Terminal():
 			return ErrFinished
