@@ -67,6 +67,9 @@ func printJob(w io.Writer, j *stickerd.Job) {
 	if o := j.Output; o != nil {
 		fmt.Fprintf(w, "  output %s %dx%d, %.2f s, %d bytes: %s\n", o.Format, o.Width, o.Height, o.Duration, o.Bytes, o.URL)
 	}
+	if p := j.Plan; p != nil {
+		fmt.Fprintf(w, "  plan %s\n", describePlan(*p))
+	}
 	if e := j.Error; e != nil {
 		fmt.Fprintf(w, "  error %s: %s\n", e.Code, e.Message)
 	}
@@ -140,4 +143,15 @@ func stickersCmd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	tw.Flush()
 	return exitOK
+}
+
+// describePlan is a plan in one line: the mode, its parts and workers,
+// what was encoded and copied, and why it was not smarter.
+func describePlan(p stickerd.Plan) string {
+	s := fmt.Sprintf("%s: %d segment(s) on %d worker(s), %.1f s encoded, %.1f s copied", p.Mode, p.Segments, max(p.Workers, 1),
+		p.EncodedSeconds, p.CopiedSeconds)
+	if p.Reason != "" {
+		s += " (" + p.Reason + ")"
+	}
+	return s
 }

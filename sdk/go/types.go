@@ -45,6 +45,22 @@ type Job struct {
 	// OutputDeletedAt is when the output was deleted or expired (its
 	// download answers 410 OUTPUT_GONE); nil while it is stored.
 	OutputDeletedAt *time.Time `json:"output_deleted_at,omitempty"`
+	// Plan says how the job was rendered, once a worker planned it.
+	Plan *Plan `json:"plan,omitempty"`
+}
+
+// Plan is how a render was carried out: "full" (the whole source
+// re-encoded in one pass), "smart" (only the stretches the stickers touch
+// re-encoded, the rest copied from the source) or "split" (parts rendered
+// by many workers at once, then joined), with Reason saying why a render
+// was not smarter.
+type Plan struct {
+	Mode           string  `json:"mode"`
+	Segments       int     `json:"segments"`
+	EncodedSeconds float64 `json:"encoded_seconds"`
+	CopiedSeconds  float64 `json:"copied_seconds"`
+	Workers        int     `json:"workers"`
+	Reason         string  `json:"reason,omitempty"`
 }
 
 // Err returns nil for a job that succeeded or has not ended yet, the job's
