@@ -213,6 +213,7 @@ func runWorker(ctx context.Context, args []string, log *slog.Logger) error {
 	fs.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "renders at once (the default is half this machine's CPU cores, at least 1)")
 	dataDir := fs.String("data-dir", "./data", "data folder: blobs/ (uploads and outputs, shared with the gateway, with the default --blob-url), work/ scratch space, blob-scratch/ S3 downloads, cache/ engine cache")
 	fs.BoolVar(&rcfg.DisableGPU, "disable-gpu", false, "use libx264 even where NVENC is usable")
+	fs.IntVar(&rcfg.Threads, "ffmpeg-threads", rcfg.Threads, "threads of each ffmpeg encode (0: ffmpeg's choice, about one a core)")
 	fs.BoolVar(&cfg.AllowPrivateURLs, "allow-private-urls", false, "let URL assets come from private addresses")
 	fs.DurationVar(&cfg.DrainTimeout, "drain-timeout", cfg.DrainTimeout, "on SIGTERM, how long to finish jobs before handing them back")
 	fs.Int64Var(&cfg.ScratchBytes, "scratch-bytes", cfg.ScratchBytes, "bound of the cache of a remote blob store's assets under work/scratch/, least recently used evicted first")
@@ -292,6 +293,8 @@ func runDev(ctx context.Context, args []string, log *slog.Logger) error {
 	redisURL := fs.String("redis-url", "", "use Redis (redis://host:port/db) for the cache, rate limits, idempotency and progress instead of in-process state; it must answer at start")
 	workers := fs.Int("workers", 1, "in-process workers (0: none, jobs wait in the queue)")
 	concurrency := fs.Int("concurrency", worker.DefaultConfig().Concurrency, "renders at once per worker (the default is half this machine's CPU cores, at least 1)")
+	threads := fs.Int("ffmpeg-threads", render.DefaultConfig().Threads, "threads of each ffmpeg encode (0: ffmpeg's choice, about one a core)")
+	splitMin := fs.Float64("split-min-seconds", scheduler.DefaultConfig().SplitMinSeconds, "encoding work, in seconds of video, above which a render's parts go to many workers at once (with --workers 2 or more); 0 never splits")
 	scratchBytes := fs.Int64("scratch-bytes", worker.DefaultConfig().ScratchBytes, "bound of each worker's cache of a remote blob store's assets under work/scratch/, least recently used evicted first")
 	gw := gatewayFlags(fs, true)
 	blobs := blobFlags(fs, dataDir)
@@ -330,6 +333,7 @@ func runDev(ctx context.Context, args []string, log *slog.Logger) error {
 	cfg.Etcd.ClientURLs, cfg.Etcd.PeerURLs = []string{"http://" + *etcdClient}, []string{"http://" + *etcdPeer}
 	cfg.Etcd.Logger = log
 	cfg.SchedulerListen, cfg.Workers, cfg.Worker.Concurrency = *grpcAddr, *workers, *concurrency
+	cfg.Scheduler.SplitMinSeconds, cfg.Render.Threads = *splitMin, *threads
 	retention.apply(&cfg.Scheduler)
 	cfg.Worker.ScratchBytes = *scratchBytes
 	cfg.Monitor = true
