@@ -3,6 +3,8 @@ package wiring
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -205,5 +207,64 @@ func TestPipeline_AttemptsExhaustedGoToDLQ(t *testing.T) {
 	case <-found:
 	case <-ctx.Done():
 		t.Fatal("the job never reached the dead-letter topic")
+	}
+}
+
+// TestPipeline_SplitPartRetriedAloneAfterAWorkerDies: a job planned into
+// four parts runs on three workers over etcd and Kafka; the worker of one
+// part is killed mid-part. That part alone runs again, on another worker;
+// the stitch joins all four in plan order; the job ends once, with the
+// stitch's output, and its tasks and the parts' files are gone.
+func TestPipeline_SplitPartRetriedAloneAfterAWorkerDies(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the pipeline")
+	}
+	cfg := testConfig(t)
+	cfg.Workers, cfg.Worker.Concurrency = 3, 1
+	cfg.Renderer = NoopRenderer{Parts: 4, Delay: 700 * time.Millisecond}
+	s := start(t, cfg)
+	j := submitJob(t, s, smallJob)
+	var victim *WorkerProc
+	var part jobs.ID
+	waitFor(t, 30*time.Second, "a part to run", func() bool {
+		for _, w := range s.Workers {
+			for _, id := range w.Worker.Running() {
+				if strings.Contains(string(id), ".part") {
+					victim, part = w, id
+					return true
+				}
+			}
+		}
+		return false
+	})
+	victim.Kill()
+	waitTerminal(t, s, 60*time.Second, j.ID)
+	got := get(t, s, j.ID)
+	if got.Status != jobs.Succeeded || got.Completions != 1 || got.Output == nil || got.Split == nil || got.Split.Parts != 4 {
+		t.Fatalf("split job: %+v", got)
+	}
+	path, err := s.Blobs.LocalPath(context.Background(), got.Output.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "0;1;2;3;" {
+		t.Fatalf("the stitch joined %q, want the four parts in order", b)
+	}
+	waitFor(t, 10*time.Second, "the tasks to be removed", func() bool {
+		for _, id := range got.TaskIDs() {
+			if _, err := s.Store.Get(context.Background(), id); err == nil {
+				return false
+			}
+		}
+		return true
+	})
+	// Only the killed part ran twice: the job, four parts, the killed
+	// part again and the stitch are seven assignments.
+	if st := s.Leader().Scheduler.Stats(); st.WorkersLost != 1 || st.Assigned != 7 {
+		t.Fatalf("stats %+v: want one worker lost and 7 assignments (%s retried alone)", st, part)
+	}
+	entries, _ := filepath.Glob(filepath.Join(cfg.BlobDir, "parts", "t1", string(j.ID), "*"))
+	if len(entries) != 0 {
+		t.Fatalf("parts' files left: %v", entries)
 	}
 }
