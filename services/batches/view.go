@@ -96,7 +96,7 @@ type RowView struct {
 	Row    int                  `json:"row"`
 	JobID  *jobs.ID             `json:"job_id"`
 	Status string               `json:"status"`
-	Error  *jobs.Error           `json:"error,omitempty"`
+	Error  *jobs.Error          `json:"error,omitempty"`
 	Errors []errcode.FieldError `json:"errors,omitempty"`
 }
 
