@@ -130,6 +130,13 @@ type Job struct {
 	TemplateVersion int    `json:"template_version,omitempty"`
 	// BatchID names the batch the job is a row of.
 	BatchID string `json:"batch_id,omitempty"`
+	// Timings is the job's timeline (timings.go).
+	Timings *Timings `json:"timings,omitempty"`
+	// TraceID names the trace the job's spans belong to, and TraceParent
+	// is the W3C traceparent of its submission, from which whichever
+	// replica dispatches it continues that trace; empty with tracing off.
+	TraceID     string `json:"trace_id,omitempty"`
+	TraceParent string `json:"traceparent,omitempty"`
 
 	// Revision is the store's modification revision of this record, the
 	// value a compare-and-swap checks. Not stored in the record itself.
@@ -183,6 +190,7 @@ func (j *Job) Clone() *Job {
 		sp.Weights = append([]float64(nil), j.Split.Weights...)
 		c.Split = &sp
 	}
+	c.Timings = j.Timings.Clone()
 	if j.Task != nil {
 		t := *j.Task
 		t.PartKeys = append([]string(nil), j.Task.PartKeys...)

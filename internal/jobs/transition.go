@@ -50,6 +50,7 @@ func (j *Job) Assign(worker string, fence int64, now time.Time) error {
 	j.Worker, j.Fence, j.Progress, j.NotBefore, j.Admitted = &worker, fence, 0, nil, true
 	t := now
 	j.StartedAt = &t
+	j.stampAssigned(now)
 	return nil
 }
 
@@ -111,6 +112,7 @@ func (j *Job) finish(now time.Time) {
 	t := now
 	j.FinishedAt = &t
 	j.CancelRequested = false
+	j.stampFinished(now)
 }
 
 // MarkOutputDeleted is the first step of deleting a job's output (a
