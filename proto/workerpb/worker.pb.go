@@ -879,10 +879,14 @@ func (x *Output) GetPlan() []byte {
 }
 
 type Complete struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	JobId         string                 `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
-	Fence         int64                  `protobuf:"varint,2,opt,name=fence,proto3" json:"fence,omitempty"`
-	Output        *Output                `protobuf:"bytes,3,opt,name=output,proto3" json:"output,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	JobId  string                 `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	Fence  int64                  `protobuf:"varint,2,opt,name=fence,proto3" json:"fence,omitempty"`
+	Output *Output                `protobuf:"bytes,3,opt,name=output,proto3" json:"output,omitempty"`
+	// When each phase of the attempt ended on the worker, for the job's
+	// timeline: sent with the completion so that no phase costs a store
+	// write of its own.
+	Phases        *Phases `protobuf:"bytes,4,opt,name=phases,proto3" json:"phases,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -938,6 +942,82 @@ func (x *Complete) GetOutput() *Output {
 	return nil
 }
 
+func (x *Complete) GetPhases() *Phases {
+	if x != nil {
+		return x.Phases
+	}
+	return nil
+}
+
+// Phases are Unix times in nanoseconds; 0 is a phase not measured.
+type Phases struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	StartedUnixNano       int64                  `protobuf:"varint,1,opt,name=started_unix_nano,json=startedUnixNano,proto3" json:"started_unix_nano,omitempty"`
+	InputsFetchedUnixNano int64                  `protobuf:"varint,2,opt,name=inputs_fetched_unix_nano,json=inputsFetchedUnixNano,proto3" json:"inputs_fetched_unix_nano,omitempty"`
+	EncodedUnixNano       int64                  `protobuf:"varint,3,opt,name=encoded_unix_nano,json=encodedUnixNano,proto3" json:"encoded_unix_nano,omitempty"`
+	StoredUnixNano        int64                  `protobuf:"varint,4,opt,name=stored_unix_nano,json=storedUnixNano,proto3" json:"stored_unix_nano,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *Phases) Reset() {
+	*x = Phases{}
+	mi := &file_worker_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Phases) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Phases) ProtoMessage() {}
+
+func (x *Phases) ProtoReflect() protoreflect.Message {
+	mi := &file_worker_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Phases.ProtoReflect.Descriptor instead.
+func (*Phases) Descriptor() ([]byte, []int) {
+	return file_worker_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *Phases) GetStartedUnixNano() int64 {
+	if x != nil {
+		return x.StartedUnixNano
+	}
+	return 0
+}
+
+func (x *Phases) GetInputsFetchedUnixNano() int64 {
+	if x != nil {
+		return x.InputsFetchedUnixNano
+	}
+	return 0
+}
+
+func (x *Phases) GetEncodedUnixNano() int64 {
+	if x != nil {
+		return x.EncodedUnixNano
+	}
+	return 0
+}
+
+func (x *Phases) GetStoredUnixNano() int64 {
+	if x != nil {
+		return x.StoredUnixNano
+	}
+	return 0
+}
+
 type Fail struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	JobId         string                 `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
@@ -951,7 +1031,7 @@ type Fail struct {
 
 func (x *Fail) Reset() {
 	*x = Fail{}
-	mi := &file_worker_proto_msgTypes[10]
+	mi := &file_worker_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -963,7 +1043,7 @@ func (x *Fail) String() string {
 func (*Fail) ProtoMessage() {}
 
 func (x *Fail) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[10]
+	mi := &file_worker_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -976,7 +1056,7 @@ func (x *Fail) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Fail.ProtoReflect.Descriptor instead.
 func (*Fail) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{10}
+	return file_worker_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Fail) GetJobId() string {
@@ -1027,7 +1107,7 @@ type Released struct {
 
 func (x *Released) Reset() {
 	*x = Released{}
-	mi := &file_worker_proto_msgTypes[11]
+	mi := &file_worker_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1039,7 +1119,7 @@ func (x *Released) String() string {
 func (*Released) ProtoMessage() {}
 
 func (x *Released) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[11]
+	mi := &file_worker_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1052,7 +1132,7 @@ func (x *Released) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Released.ProtoReflect.Descriptor instead.
 func (*Released) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{11}
+	return file_worker_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Released) GetJobId() string {
@@ -1093,7 +1173,7 @@ type Split struct {
 
 func (x *Split) Reset() {
 	*x = Split{}
-	mi := &file_worker_proto_msgTypes[12]
+	mi := &file_worker_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1105,7 +1185,7 @@ func (x *Split) String() string {
 func (*Split) ProtoMessage() {}
 
 func (x *Split) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[12]
+	mi := &file_worker_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1118,7 +1198,7 @@ func (x *Split) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Split.ProtoReflect.Descriptor instead.
 func (*Split) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{12}
+	return file_worker_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Split) GetJobId() string {
@@ -1171,18 +1251,22 @@ type Assign struct {
 	SplitMinSeconds float64 `protobuf:"fixed64,8,opt,name=split_min_seconds,json=splitMinSeconds,proto3" json:"split_min_seconds,omitempty"`
 	// For a task of a split job: "part" or "stitch", the job it
 	// belongs to, and what it carries out.
-	Task          string   `protobuf:"bytes,9,opt,name=task,proto3" json:"task,omitempty"`
-	ParentId      string   `protobuf:"bytes,10,opt,name=parent_id,json=parentId,proto3" json:"parent_id,omitempty"`
-	Part          int32    `protobuf:"varint,11,opt,name=part,proto3" json:"part,omitempty"`
-	Plan          []byte   `protobuf:"bytes,12,opt,name=plan,proto3" json:"plan,omitempty"`
-	PartKeys      []string `protobuf:"bytes,13,rep,name=part_keys,json=partKeys,proto3" json:"part_keys,omitempty"` // a stitch's parts' blob keys, in plan order
+	Task     string   `protobuf:"bytes,9,opt,name=task,proto3" json:"task,omitempty"`
+	ParentId string   `protobuf:"bytes,10,opt,name=parent_id,json=parentId,proto3" json:"parent_id,omitempty"`
+	Part     int32    `protobuf:"varint,11,opt,name=part,proto3" json:"part,omitempty"`
+	Plan     []byte   `protobuf:"bytes,12,opt,name=plan,proto3" json:"plan,omitempty"`
+	PartKeys []string `protobuf:"bytes,13,rep,name=part_keys,json=partKeys,proto3" json:"part_keys,omitempty"` // a stitch's parts' blob keys, in plan order
+	// The job's trace context (W3C traceparent and tracestate), so that the
+	// worker's spans join the job's trace; empty with tracing off. The
+	// stream itself lives as long as the worker, so it carries no job's trace.
+	Trace         map[string]string `protobuf:"bytes,14,rep,name=trace,proto3" json:"trace,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Assign) Reset() {
 	*x = Assign{}
-	mi := &file_worker_proto_msgTypes[13]
+	mi := &file_worker_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1194,7 +1278,7 @@ func (x *Assign) String() string {
 func (*Assign) ProtoMessage() {}
 
 func (x *Assign) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[13]
+	mi := &file_worker_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1207,7 +1291,7 @@ func (x *Assign) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assign.ProtoReflect.Descriptor instead.
 func (*Assign) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{13}
+	return file_worker_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Assign) GetJobId() string {
@@ -1301,6 +1385,13 @@ func (x *Assign) GetPartKeys() []string {
 	return nil
 }
 
+func (x *Assign) GetTrace() map[string]string {
+	if x != nil {
+		return x.Trace
+	}
+	return nil
+}
+
 type Cancel struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	JobId         string                 `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
@@ -1311,7 +1402,7 @@ type Cancel struct {
 
 func (x *Cancel) Reset() {
 	*x = Cancel{}
-	mi := &file_worker_proto_msgTypes[14]
+	mi := &file_worker_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1323,7 +1414,7 @@ func (x *Cancel) String() string {
 func (*Cancel) ProtoMessage() {}
 
 func (x *Cancel) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[14]
+	mi := &file_worker_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1336,7 +1427,7 @@ func (x *Cancel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Cancel.ProtoReflect.Descriptor instead.
 func (*Cancel) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{14}
+	return file_worker_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Cancel) GetJobId() string {
@@ -1362,7 +1453,7 @@ type Drain struct {
 
 func (x *Drain) Reset() {
 	*x = Drain{}
-	mi := &file_worker_proto_msgTypes[15]
+	mi := &file_worker_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1374,7 +1465,7 @@ func (x *Drain) String() string {
 func (*Drain) ProtoMessage() {}
 
 func (x *Drain) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[15]
+	mi := &file_worker_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1387,7 +1478,7 @@ func (x *Drain) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Drain.ProtoReflect.Descriptor instead.
 func (*Drain) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{15}
+	return file_worker_proto_rawDescGZIP(), []int{16}
 }
 
 // Ack confirms that the scheduler recorded a Complete, Fail or Released
@@ -1404,7 +1495,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_worker_proto_msgTypes[16]
+	mi := &file_worker_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1416,7 +1507,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[16]
+	mi := &file_worker_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1429,7 +1520,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{16}
+	return file_worker_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Ack) GetJobId() string {
@@ -1467,7 +1558,7 @@ type EdgeReport struct {
 
 func (x *EdgeReport) Reset() {
 	*x = EdgeReport{}
-	mi := &file_worker_proto_msgTypes[17]
+	mi := &file_worker_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1479,7 +1570,7 @@ func (x *EdgeReport) String() string {
 func (*EdgeReport) ProtoMessage() {}
 
 func (x *EdgeReport) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[17]
+	mi := &file_worker_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1492,7 +1583,7 @@ func (x *EdgeReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EdgeReport.ProtoReflect.Descriptor instead.
 func (*EdgeReport) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{17}
+	return file_worker_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *EdgeReport) GetEdgeId() string {
@@ -1540,7 +1631,7 @@ type EdgeAck struct {
 
 func (x *EdgeAck) Reset() {
 	*x = EdgeAck{}
-	mi := &file_worker_proto_msgTypes[18]
+	mi := &file_worker_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1552,7 +1643,7 @@ func (x *EdgeAck) String() string {
 func (*EdgeAck) ProtoMessage() {}
 
 func (x *EdgeAck) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[18]
+	mi := &file_worker_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1565,7 +1656,7 @@ func (x *EdgeAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EdgeAck.ProtoReflect.Descriptor instead.
 func (*EdgeAck) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{18}
+	return file_worker_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *EdgeAck) GetIntervalMs() int64 {
@@ -1637,11 +1728,17 @@ const file_worker_proto_rawDesc = "" +
 	"\bduration\x18\x06 \x01(\x01R\bduration\x12\x18\n" +
 	"\aencoder\x18\a \x01(\tR\aencoder\x12%\n" +
 	"\x0erender_seconds\x18\b \x01(\x01R\rrenderSeconds\x12\x12\n" +
-	"\x04plan\x18\t \x01(\fR\x04plan\"k\n" +
+	"\x04plan\x18\t \x01(\fR\x04plan\"\x9f\x01\n" +
 	"\bComplete\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x14\n" +
 	"\x05fence\x18\x02 \x01(\x03R\x05fence\x122\n" +
-	"\x06output\x18\x03 \x01(\v2\x1a.stickerd.worker.v1.OutputR\x06output\"\x7f\n" +
+	"\x06output\x18\x03 \x01(\v2\x1a.stickerd.worker.v1.OutputR\x06output\x122\n" +
+	"\x06phases\x18\x04 \x01(\v2\x1a.stickerd.worker.v1.PhasesR\x06phases\"\xc3\x01\n" +
+	"\x06Phases\x12*\n" +
+	"\x11started_unix_nano\x18\x01 \x01(\x03R\x0fstartedUnixNano\x127\n" +
+	"\x18inputs_fetched_unix_nano\x18\x02 \x01(\x03R\x15inputsFetchedUnixNano\x12*\n" +
+	"\x11encoded_unix_nano\x18\x03 \x01(\x03R\x0fencodedUnixNano\x12(\n" +
+	"\x10stored_unix_nano\x18\x04 \x01(\x03R\x0estoredUnixNano\"\x7f\n" +
 	"\x04Fail\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x14\n" +
 	"\x05fence\x18\x02 \x01(\x03R\x05fence\x12\x12\n" +
@@ -1657,7 +1754,7 @@ const file_worker_proto_rawDesc = "" +
 	"\x05fence\x18\x02 \x01(\x03R\x05fence\x12\x12\n" +
 	"\x04plan\x18\x03 \x01(\fR\x04plan\x12\x18\n" +
 	"\asummary\x18\x04 \x01(\fR\asummary\x12\x18\n" +
-	"\aweights\x18\x05 \x03(\x01R\aweights\"\xd3\x02\n" +
+	"\aweights\x18\x05 \x03(\x01R\aweights\"\xca\x03\n" +
 	"\x06Assign\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x14\n" +
 	"\x05fence\x18\x02 \x01(\x03R\x05fence\x12\x12\n" +
@@ -1672,7 +1769,12 @@ const file_worker_proto_rawDesc = "" +
 	" \x01(\tR\bparentId\x12\x12\n" +
 	"\x04part\x18\v \x01(\x05R\x04part\x12\x12\n" +
 	"\x04plan\x18\f \x01(\fR\x04plan\x12\x1b\n" +
-	"\tpart_keys\x18\r \x03(\tR\bpartKeys\"5\n" +
+	"\tpart_keys\x18\r \x03(\tR\bpartKeys\x12;\n" +
+	"\x05trace\x18\x0e \x03(\v2%.stickerd.worker.v1.Assign.TraceEntryR\x05trace\x1a8\n" +
+	"\n" +
+	"TraceEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"5\n" +
 	"\x06Cancel\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x14\n" +
 	"\x05fence\x18\x02 \x01(\x03R\x05fence\"\a\n" +
@@ -1715,7 +1817,7 @@ func file_worker_proto_rawDescGZIP() []byte {
 }
 
 var file_worker_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_worker_proto_goTypes = []any{
 	(GPUState)(0),            // 0: stickerd.worker.v1.GPUState
 	(*WorkerMessage)(nil),    // 1: stickerd.worker.v1.WorkerMessage
@@ -1728,42 +1830,46 @@ var file_worker_proto_goTypes = []any{
 	(*Progress)(nil),         // 8: stickerd.worker.v1.Progress
 	(*Output)(nil),           // 9: stickerd.worker.v1.Output
 	(*Complete)(nil),         // 10: stickerd.worker.v1.Complete
-	(*Fail)(nil),             // 11: stickerd.worker.v1.Fail
-	(*Released)(nil),         // 12: stickerd.worker.v1.Released
-	(*Split)(nil),            // 13: stickerd.worker.v1.Split
-	(*Assign)(nil),           // 14: stickerd.worker.v1.Assign
-	(*Cancel)(nil),           // 15: stickerd.worker.v1.Cancel
-	(*Drain)(nil),            // 16: stickerd.worker.v1.Drain
-	(*Ack)(nil),              // 17: stickerd.worker.v1.Ack
-	(*EdgeReport)(nil),       // 18: stickerd.worker.v1.EdgeReport
-	(*EdgeAck)(nil),          // 19: stickerd.worker.v1.EdgeAck
+	(*Phases)(nil),           // 11: stickerd.worker.v1.Phases
+	(*Fail)(nil),             // 12: stickerd.worker.v1.Fail
+	(*Released)(nil),         // 13: stickerd.worker.v1.Released
+	(*Split)(nil),            // 14: stickerd.worker.v1.Split
+	(*Assign)(nil),           // 15: stickerd.worker.v1.Assign
+	(*Cancel)(nil),           // 16: stickerd.worker.v1.Cancel
+	(*Drain)(nil),            // 17: stickerd.worker.v1.Drain
+	(*Ack)(nil),              // 18: stickerd.worker.v1.Ack
+	(*EdgeReport)(nil),       // 19: stickerd.worker.v1.EdgeReport
+	(*EdgeAck)(nil),          // 20: stickerd.worker.v1.EdgeAck
+	nil,                      // 21: stickerd.worker.v1.Assign.TraceEntry
 }
 var file_worker_proto_depIdxs = []int32{
 	5,  // 0: stickerd.worker.v1.WorkerMessage.register:type_name -> stickerd.worker.v1.Register
 	7,  // 1: stickerd.worker.v1.WorkerMessage.heartbeat:type_name -> stickerd.worker.v1.Heartbeat
 	8,  // 2: stickerd.worker.v1.WorkerMessage.progress:type_name -> stickerd.worker.v1.Progress
 	10, // 3: stickerd.worker.v1.WorkerMessage.complete:type_name -> stickerd.worker.v1.Complete
-	11, // 4: stickerd.worker.v1.WorkerMessage.fail:type_name -> stickerd.worker.v1.Fail
-	12, // 5: stickerd.worker.v1.WorkerMessage.released:type_name -> stickerd.worker.v1.Released
-	13, // 6: stickerd.worker.v1.WorkerMessage.split:type_name -> stickerd.worker.v1.Split
+	12, // 4: stickerd.worker.v1.WorkerMessage.fail:type_name -> stickerd.worker.v1.Fail
+	13, // 5: stickerd.worker.v1.WorkerMessage.released:type_name -> stickerd.worker.v1.Released
+	14, // 6: stickerd.worker.v1.WorkerMessage.split:type_name -> stickerd.worker.v1.Split
 	6,  // 7: stickerd.worker.v1.SchedulerMessage.registered:type_name -> stickerd.worker.v1.Registered
-	14, // 8: stickerd.worker.v1.SchedulerMessage.assign:type_name -> stickerd.worker.v1.Assign
-	15, // 9: stickerd.worker.v1.SchedulerMessage.cancel:type_name -> stickerd.worker.v1.Cancel
-	16, // 10: stickerd.worker.v1.SchedulerMessage.drain:type_name -> stickerd.worker.v1.Drain
-	17, // 11: stickerd.worker.v1.SchedulerMessage.ack:type_name -> stickerd.worker.v1.Ack
+	15, // 8: stickerd.worker.v1.SchedulerMessage.assign:type_name -> stickerd.worker.v1.Assign
+	16, // 9: stickerd.worker.v1.SchedulerMessage.cancel:type_name -> stickerd.worker.v1.Cancel
+	17, // 10: stickerd.worker.v1.SchedulerMessage.drain:type_name -> stickerd.worker.v1.Drain
+	18, // 11: stickerd.worker.v1.SchedulerMessage.ack:type_name -> stickerd.worker.v1.Ack
 	0,  // 12: stickerd.worker.v1.Capabilities.gpu_state:type_name -> stickerd.worker.v1.GPUState
 	3,  // 13: stickerd.worker.v1.Register.capabilities:type_name -> stickerd.worker.v1.Capabilities
 	4,  // 14: stickerd.worker.v1.Register.running:type_name -> stickerd.worker.v1.RunningJob
 	9,  // 15: stickerd.worker.v1.Complete.output:type_name -> stickerd.worker.v1.Output
-	1,  // 16: stickerd.worker.v1.Scheduler.Connect:input_type -> stickerd.worker.v1.WorkerMessage
-	18, // 17: stickerd.worker.v1.Scheduler.ReportEdge:input_type -> stickerd.worker.v1.EdgeReport
-	2,  // 18: stickerd.worker.v1.Scheduler.Connect:output_type -> stickerd.worker.v1.SchedulerMessage
-	19, // 19: stickerd.worker.v1.Scheduler.ReportEdge:output_type -> stickerd.worker.v1.EdgeAck
-	18, // [18:20] is the sub-list for method output_type
-	16, // [16:18] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	11, // 16: stickerd.worker.v1.Complete.phases:type_name -> stickerd.worker.v1.Phases
+	21, // 17: stickerd.worker.v1.Assign.trace:type_name -> stickerd.worker.v1.Assign.TraceEntry
+	1,  // 18: stickerd.worker.v1.Scheduler.Connect:input_type -> stickerd.worker.v1.WorkerMessage
+	19, // 19: stickerd.worker.v1.Scheduler.ReportEdge:input_type -> stickerd.worker.v1.EdgeReport
+	2,  // 20: stickerd.worker.v1.Scheduler.Connect:output_type -> stickerd.worker.v1.SchedulerMessage
+	20, // 21: stickerd.worker.v1.Scheduler.ReportEdge:output_type -> stickerd.worker.v1.EdgeAck
+	20, // [20:22] is the sub-list for method output_type
+	18, // [18:20] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_worker_proto_init() }
@@ -1793,7 +1899,7 @@ func file_worker_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_worker_proto_rawDesc), len(file_worker_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   19,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
