@@ -298,3 +298,28 @@ func TestReadCSV(t *testing.T) {
 		t.Fatalf("3 rows over a limit of 2: %v", err)
 	}
 }
+
+func TestParseBatch(t *testing.T) {
+	r, err := ParseBatch([]byte(`{"template_id":"tpl_a","rows":[{"name":"a"},3,{"size":0.2}],"webhook_url":"https://h.example/b"}`), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Rows) != 3 || r.Rows[0].Values["name"] != "a" || len(r.Rows[1].Errors) != 1 || *r.WebhookURL != "https://h.example/b" {
+		t.Fatalf("%+v", r)
+	}
+	_, err = ParseBatch([]byte(`{"template_id":"tpl_a","rows":[{},{},{}]}`), 2)
+	hasField(t, fieldsOf(t, err), "rows", "at most 2 rows, not 3")
+	if !errors.Is(err, ErrTooManyRows) {
+		t.Fatalf("%v is not ErrTooManyRows", err)
+	}
+	for _, tt := range []struct{ body, field string }{
+		{`{"rows":[{}]}`, "template_id"},
+		{`{"template_id":"tpl_a"}`, "rows"},
+		{`{"template_id":"tpl_a","rows":[]}`, "rows"},
+		{`{"template_id":"tpl_a","rows":{}}`, "rows"},
+		{`{"template_id":"tpl_a","rows":[{}],"variables":{}}`, "variables"},
+	} {
+		_, err := ParseBatch([]byte(tt.body), 10)
+		hasField(t, fieldsOf(t, err), tt.field, "")
+	}
+}
