@@ -45,6 +45,7 @@ func (s *Submitter) SubmitIdempotent(ctx context.Context, tenant string, sp *spe
 	if err != nil {
 		return nil, false, err
 	}
+	stampOrigin(ctx, j)
 	out, created, err := is.CreateIdempotent(ctx, j, k)
 	if err != nil {
 		return nil, false, idemErr(err)

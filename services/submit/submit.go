@@ -60,6 +60,7 @@ func (s *Submitter) SubmitID(ctx context.Context, id jobs.ID, tenant string, sp 
 	if err != nil {
 		return nil, err
 	}
+	stampOrigin(ctx, j)
 	created, err := s.Store.Create(ctx, j)
 	if errors.Is(err, jobstore.ErrExists) {
 		return nil, err
