@@ -24,8 +24,14 @@ type State struct {
 	Revision int64
 }
 
+// RecordReader reads batch records and rows (a Store).
+type RecordReader interface {
+	Get(ctx context.Context, tenant, id string) (*Batch, error)
+	Rows(ctx context.Context, tenant, id string) ([]Row, error)
+}
+
 // Load reads a batch's state.
-func Load(ctx context.Context, s Store, jr JobReader, tenant, id string) (*State, error) {
+func Load(ctx context.Context, s RecordReader, jr JobReader, tenant, id string) (*State, error) {
 	b, err := s.Get(ctx, tenant, id)
 	if err != nil {
 		return nil, err
@@ -62,8 +68,8 @@ type RejectedRow struct {
 	Errors []errcode.FieldError `json:"errors"`
 }
 
-// Status is the status the API shows: "canceling" while a canceled
-// batch's rows are still ending.
+// PublicStatus is the status the API shows: "canceling" while a
+// canceled batch's rows are still ending.
 func (b *Batch) PublicStatus() string {
 	if !b.Ended() && b.CancelRequested {
 		return "canceling"

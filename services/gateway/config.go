@@ -27,6 +27,8 @@ type Config struct {
 	MaxUploadBytes int64
 	// MaxSpecBytes bounds a POST /v1/renders body (at most spec.MaxSpecBytes).
 	MaxSpecBytes int64
+	// MaxBatchBytes bounds a POST /v1/batches body, JSON or CSV.
+	MaxBatchBytes int64
 	// APIKeys maps each API key to its tenant (see LoadAPIKeys).
 	APIKeys map[string]string
 	// Loopback is set when the listener accepts loopback connections only:
@@ -89,6 +91,7 @@ func DefaultConfig() Config {
 	return Config{
 		MaxUploadBytes:    512 << 20,
 		MaxSpecBytes:      spec.MaxSpecBytes,
+		MaxBatchBytes:     32 << 20,
 		QueueDepthLimit:   10000,
 		QueueSignalLag:    500 * time.Millisecond,
 		ResultCacheTTL:    24 * time.Hour,
@@ -108,6 +111,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: MaxUploadBytes must be positive", ErrInvalidConfig)
 	case c.MaxSpecBytes <= 0 || c.MaxSpecBytes > spec.MaxSpecBytes:
 		return fmt.Errorf("%w: MaxSpecBytes must be in 1..%d", ErrInvalidConfig, spec.MaxSpecBytes)
+	case c.MaxBatchBytes <= 0:
+		return fmt.Errorf("%w: MaxBatchBytes must be positive", ErrInvalidConfig)
 	case c.QueueDepthLimit <= 0:
 		return fmt.Errorf("%w: QueueDepthLimit must be positive", ErrInvalidConfig)
 	case c.QueueSignalLag < 0:

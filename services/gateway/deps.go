@@ -134,6 +134,14 @@ type Deps struct {
 	Limiter     RateLimiter
 	Idempotency Idempotency
 	Progress    Progress
+
+	// Templates keeps the tenants' templates; nil answers the template
+	// routes 404 and refuses renders that name a template.
+	Templates TemplateStore
+	// Batches and BatchJobs keep batches and make their jobs; with
+	// Templates, both are needed for the batch routes (404 otherwise).
+	Batches   BatchStore
+	BatchJobs BatchJobs
 }
 
 // Reporter publishes typed error events.

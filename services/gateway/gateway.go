@@ -128,6 +128,16 @@ func (g *Gateway) routes() {
 	e.GET("/v1/renders/:id/output", g.signedOrKey, g.renderOutput)
 	e.HEAD("/v1/renders/:id/output", g.signedOrKey, g.renderOutput)
 	v1.DELETE("/renders/:id/output", g.deleteOutput)
+	v1.POST("/templates", g.createTemplate)
+	v1.GET("/templates", g.listTemplates)
+	v1.GET("/templates/:id", g.getTemplate)
+	v1.PUT("/templates/:id", g.updateTemplate)
+	v1.DELETE("/templates/:id", g.deleteTemplate)
+	// A batch takes one token however many rows it has.
+	v1.POST("/batches", g.rateLimit, g.submitBatch)
+	v1.GET("/batches/:id", g.getBatch)
+	v1.DELETE("/batches/:id", g.cancelBatch)
+	v1.GET("/batches/:id/events", g.batchEvents)
 }
 
 // storeCtx bounds one state-store call of a request.

@@ -29,17 +29,25 @@ func (g *Gateway) openAPIJSON() ([]byte, error) {
 			"description": "Cloud video sticker rendering. Errors are application/problem+json (RFC 9457) with a code from the error taxonomy."},
 		"servers":  []obj{{"url": "/"}},
 		"security": []obj{{"bearer": []string{}}},
-		"paths":    openAPIPaths(),
+		"paths":    merged(openAPIPaths(), templateBatchPaths()),
 		"components": obj{
 			"securitySchemes": obj{"bearer": obj{"type": "http", "scheme": "bearer",
 				"description": "An API key of a tenant. A loopback-only gateway without keys accepts requests without one."},
 				"signedLink": obj{"type": "apiKey", "in": "query", "name": "sig",
 					"description": "A job's output.signed_url: GET and HEAD of its output with expires and sig, no API key, until it expires. A link that does not check out answers 403 SIGNATURE_INVALID."}},
-			"schemas":    openAPISchemas(),
+			"schemas":    merged(openAPISchemas(), templateBatchSchemas()),
 			"responses":  openAPIResponses(),
 			"parameters": openAPIParameters(),
 		},
 	}, "", "  ")
+}
+
+// merged is a with b's members added.
+func merged(a, b obj) obj {
+	for k, v := range b {
+		a[k] = v
+	}
+	return a
 }
 
 // Helpers for the document's repeated shapes.
@@ -102,7 +110,7 @@ func openAPIPaths() obj {
 			"post": obj{"operationId": "submitRender", "tags": []string{"renders"}, "summary": "Submit a render request.",
 				"description": "Answers 202 with a new job; with an Idempotency-Key used before with the same body, 202 with that job as it is now (another body: 409); 200 with the finished job when an identical request was already rendered.",
 				"parameters":  []obj{{"name": "Idempotency-Key", "in": "header", "required": false, "schema": obj{"type": "string", "maxLength": 255}}},
-				"requestBody": obj{"required": true, "content": jsonContent(schemaRef("RenderRequest"))},
+				"requestBody": obj{"required": true, "content": jsonContent(obj{"oneOf": []obj{schemaRef("RenderRequest"), schemaRef("TemplateRenderRequest")}})},
 				"responses": obj{"200": jsonResp("An identical request was already rendered (result cache).", "Job"),
 					"202": obj{"description": "Accepted.", "content": jsonContent(schemaRef("Job")),
 						"headers": obj{"Location": obj{"schema": obj{"type": "string"}, "description": "/v1/renders/{id}"}}},

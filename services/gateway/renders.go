@@ -13,6 +13,7 @@ import (
 	"github.com/stickerd/stickerd/internal/jobstore"
 	"github.com/stickerd/stickerd/internal/metrics"
 	"github.com/stickerd/stickerd/internal/problem"
+	"github.com/stickerd/stickerd/internal/templates"
 	"github.com/stickerd/stickerd/render/spec"
 )
 
@@ -47,6 +48,10 @@ func (g *Gateway) submitRender(c *gin.Context) {
 		f := problem.New(errcode.SpecInvalid, "the Idempotency-Key header must be 1 to 255 visible ASCII characters")
 		f.Fields = []errcode.FieldError{{Field: "Idempotency-Key", Message: "1 to 255 visible ASCII characters"}}
 		g.fail(c, f)
+		return
+	}
+	if templates.IsTemplateRequest(body) {
+		g.submitTemplateRender(c, body, idemKey)
 		return
 	}
 	sp, err := spec.Parse(body, spec.ParseOptions{})

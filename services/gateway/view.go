@@ -30,6 +30,11 @@ type publicJob struct {
 	// Plan says how the job was (or, split across workers, is being)
 	// rendered: the engine's plan summary, once a worker planned it.
 	Plan json.RawMessage `json:"plan,omitempty"`
+	// TemplateID and TemplateVersion name the template version the job
+	// was expanded from; BatchID the batch it is a row of.
+	TemplateID      string `json:"template_id,omitempty"`
+	TemplateVersion int    `json:"template_version,omitempty"`
+	BatchID         string `json:"batch_id,omitempty"`
 }
 
 type publicOutput struct {
@@ -47,7 +52,8 @@ type publicOutput struct {
 func viewJob(j *jobs.Job) publicJob {
 	v := publicJob{ID: j.ID, Status: j.Status, Progress: j.Progress, Attempts: j.Attempts, Priority: j.Priority,
 		CreatedAt: j.CreatedAt, StartedAt: j.StartedAt, FinishedAt: j.FinishedAt, Worker: j.Worker, Error: publicError(j.Error),
-		Metadata: j.Metadata, OutputDeletedAt: j.OutputDeletedAt, Plan: j.Plan}
+		Metadata: j.Metadata, OutputDeletedAt: j.OutputDeletedAt, Plan: j.Plan,
+		TemplateID: j.TemplateID, TemplateVersion: j.TemplateVersion, BatchID: j.BatchID}
 	if j.Output != nil {
 		v.Output = &publicOutput{Bytes: j.Output.Bytes,
 			Format: j.Output.Format, Width: j.Output.Width, Height: j.Output.Height, Duration: j.Output.Duration}
