@@ -1,0 +1,151 @@
+package tracing
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+)
+
+// enabled is set while a tracer provider that exports is installed.
+var enabled atomic.Bool
+
+// Enabled reports whether this process exports spans. Callers skip the
+// work of carrying trace contexts when it is false.
+func Enabled() bool { return enabled.Load() }
+
+// Tracer is the tracer of one of stickerd's packages ("scheduler",
+// "worker", ...): the instrumentation scope its spans carry.
+func Tracer(pkg string) trace.Tracer {
+	return otel.Tracer("github.com/stickerd/stickerd/" + pkg)
+}
+
+// Start installs the process's tracer provider and returns the function
+// that flushes and removes it (bounded by its context; call it on exit).
+// With tracing off (see Config.On) it installs nothing.
+func Start(ctx context.Context, c Config) (shutdown func(context.Context) error, err error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if !c.On() {
+		return func(context.Context) error { return nil }, nil
+	}
+	exp, err := newExporter(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		// A collector that is down costs spans, never a request.
+		slog.Default().Warn("tracing: spans not exported", "err", err)
+	}))
+	return Install(c, sdktrace.NewBatchSpanProcessor(exp)), nil
+}
+
+// Install makes p receive the spans of this process, sampled as c says,
+// and returns the function that removes it again: Start's second half,
+// and how tests collect spans in memory.
+func Install(c Config, p sdktrace.SpanProcessor) (shutdown func(context.Context) error) {
+	tp := sdktrace.NewTracerProvider(
+		sdktrace.WithResource(newResource(c)),
+		sdktrace.WithSampler(sdktrace.ParentBased(entrySampler{sdktrace.TraceIDRatioBased(c.SampleRatio)})),
+		sdktrace.WithSpanProcessor(p),
+	)
+	otel.SetTracerProvider(tp)
+	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
+	enabled.Store(true)
+	return func(ctx context.Context) error {
+		enabled.Store(false)
+		otel.SetTracerProvider(noop.NewTracerProvider())
+		otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator())
+		return tp.Shutdown(ctx)
+	}
+}
+
+// newResource names the process: service.name (OTEL_SERVICE_NAME wins),
+// service.instance.id, and OTEL_RESOURCE_ATTRIBUTES. The attributes carry
+// no schema URL, so they merge with any detector's.
+func newResource(c Config) *resource.Resource {
+	attrs := []attribute.KeyValue{attribute.String("service.name", c.Service), attribute.String("service.namespace", "stickerd")}
+	if c.Instance != "" {
+		attrs = append(attrs, attribute.String("service.instance.id", c.Instance))
+	}
+	r, err := resource.New(context.Background(), resource.WithAttributes(attrs...), resource.WithFromEnv())
+	if err != nil {
+		// A malformed OTEL_RESOURCE_ATTRIBUTES: keep what parsed.
+		slog.Default().Warn("tracing: resource attributes", "err", err)
+	}
+	if r == nil {
+		r = resource.NewSchemaless(attrs...)
+	}
+	return r
+}
+
+// newExporter is an OTLP exporter over gRPC, or over HTTP when
+// OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL says http/protobuf. Without an
+// Endpoint it reads the OTEL_EXPORTER_OTLP_* variables itself, as it
+// does for headers, certificates, compression and timeouts.
+func newExporter(ctx context.Context, c Config) (sdktrace.SpanExporter, error) {
+	hostPort, rawURL, _ := parseEndpoint(c.Endpoint) // validated
+	if httpProtocol() {
+		var opts []otlptracehttp.Option
+		switch {
+		case rawURL != "":
+			if u := strings.TrimRight(rawURL, "/"); !strings.HasSuffix(u, "/v1/traces") && strings.Count(u, "/") == 2 {
+				rawURL = u + "/v1/traces" // a bare collector URL: the standard path
+			}
+			opts = append(opts, otlptracehttp.WithEndpointURL(rawURL))
+		case hostPort != "":
+			opts = append(opts, otlptracehttp.WithEndpoint(hostPort), otlptracehttp.WithInsecure())
+		}
+		return otlptracehttp.New(ctx, opts...)
+	}
+	var opts []otlptracegrpc.Option
+	switch {
+	case rawURL != "":
+		opts = append(opts, otlptracegrpc.WithEndpointURL(rawURL))
+	case hostPort != "":
+		opts = append(opts, otlptracegrpc.WithEndpoint(hostPort), otlptracegrpc.WithInsecure())
+	}
+	// The connection is made in the background: a collector that is not up
+	// yet delays nothing.
+	return otlptracegrpc.New(ctx, append(opts, otlptracegrpc.WithTimeout(10*time.Second))...)
+}
+
+func httpProtocol() bool {
+	p := os.Getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+	if p == "" {
+		p = os.Getenv("OTEL_EXPORTER_OTLP_PROTOCOL")
+	}
+	return strings.HasPrefix(p, "http/")
+}
+
+// entrySampler decides for spans without a parent. Only the entry points
+// of work (a server span: a request; a consumer span: a message) start a
+// trace, at the configured ratio; a client or producer span without a
+// parent is background work (the etcd client's lease keep-alives and
+// watches, an error event) that would bury the traces worth reading.
+type entrySampler struct{ ratio sdktrace.Sampler }
+
+func (s entrySampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
+	if p.Kind == trace.SpanKindClient || p.Kind == trace.SpanKindProducer {
+		return sdktrace.SamplingResult{Decision: sdktrace.Drop,
+			Tracestate: trace.SpanContextFromContext(p.ParentContext).TraceState()}
+	}
+	return s.ratio.ShouldSample(p)
+}
+
+func (s entrySampler) Description() string {
+	return "EntryPoints{" + s.ratio.Description() + "}"
+}
