@@ -135,12 +135,15 @@ func (c *Consumer) handle(ctx context.Context, km kafka.Message, h Handler) bool
 		Topic: km.Topic, Partition: km.Partition, Offset: km.Offset,
 		Key: km.Key, Value: km.Value, Time: km.Time,
 	}
+	ctx, end := c.traceConsume(ctx, km)
 	for attempt := 1; ; attempt++ {
 		err := h(ctx, m)
 		if err == nil {
+			end(true)
 			return true
 		}
 		if stop, _ := c.stopped(ctx); stop {
+			end(false)
 			return false
 		}
 		delay := c.cfg.retry().Delay(attempt)
@@ -148,6 +151,7 @@ func (c *Consumer) handle(ctx context.Context, km kafka.Message, h Handler) bool
 			"topic", m.Topic, "partition", m.Partition, "offset", m.Offset,
 			"attempt", attempt, "retry_in", delay, "err", err)
 		if !c.sleep(ctx, delay) {
+			end(false)
 			return false
 		}
 	}

@@ -86,6 +86,8 @@ func (p *Producer) Publish(ctx context.Context, topic string, key, value []byte)
 // PublishBatch sends several messages (each to its own topic and key) in
 // one call: one round trip per partition instead of one per message.
 // Like Publish it returns when the brokers acknowledged them all.
+// Within a trace, the messages carry its context in their headers
+// (trace.go), so the consumer's spans join it.
 func (p *Producer) PublishBatch(ctx context.Context, msgs []Message) error {
 	if p.closed.Load() {
 		return ErrClosed
@@ -93,12 +95,21 @@ func (p *Producer) PublishBatch(ctx context.Context, msgs []Message) error {
 	if len(msgs) == 0 {
 		return nil
 	}
-	kms := make([]kafka.Message, len(msgs))
-	for i, m := range msgs {
+	for _, m := range msgs {
 		if m.Topic == "" {
 			return errors.New("queue: publish: empty topic")
 		}
-		kms[i] = kafka.Message{Topic: m.Topic, Key: m.Key, Value: m.Value}
+	}
+	headers, end := tracePublish(ctx, msgs)
+	err := p.publishBatch(ctx, msgs, headers)
+	end(err)
+	return err
+}
+
+func (p *Producer) publishBatch(ctx context.Context, msgs []Message, headers []kafka.Header) error {
+	kms := make([]kafka.Message, len(msgs))
+	for i, m := range msgs {
+		kms[i] = kafka.Message{Topic: m.Topic, Key: m.Key, Value: m.Value, Headers: headers}
 	}
 	topic := msgs[0].Topic
 	wctx, cancel := context.WithTimeout(ctx, p.cfg.WriteTimeout)
