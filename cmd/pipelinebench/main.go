@@ -224,7 +224,7 @@ func benchGateway(s *wiring.Stack, o options) (http.Handler, error) {
 	var depth func() (int, error)
 	switch o.depth {
 	case "published":
-		depth = scheduler.PublishedQueueDepth(s.Client)
+		depth = scheduler.FollowQueueDepth(context.Background(), s.Client)
 	case "direct":
 		depth = func() (int, error) {
 			if l := s.Leader(); l != nil {

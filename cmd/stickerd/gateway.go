@@ -184,7 +184,7 @@ func runGateway(ctx context.Context, args []string, log *slog.Logger) error {
 	}
 	defer errs.Close(context.Background())
 	g, err := wiring.NewGateway(cli, store, sub, bs,
-		scheduler.PublishedQueueDepth(cli), wiring.GatewayOptions{Config: gcfg, Coord: coordOf(set), Errors: errs, Context: ctx, Log: log})
+		scheduler.FollowQueueDepth(ctx, cli), wiring.GatewayOptions{Config: gcfg, Coord: coordOf(set), Errors: errs, Context: ctx, Log: log})
 	if err != nil {
 		return err
 	}
