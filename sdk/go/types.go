@@ -47,6 +47,11 @@ type Job struct {
 	OutputDeletedAt *time.Time `json:"output_deleted_at,omitempty"`
 	// Plan says how the job was rendered, once a worker planned it.
 	Plan *Plan `json:"plan,omitempty"`
+	// TemplateID and TemplateVersion name the template version the job
+	// was rendered from; BatchID the batch it is a row of.
+	TemplateID      TemplateID `json:"template_id,omitempty"`
+	TemplateVersion int        `json:"template_version,omitempty"`
+	BatchID         BatchID    `json:"batch_id,omitempty"`
 }
 
 // Plan is how a render was carried out: "full" (the whole source
