@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -44,6 +45,9 @@ func Handler(checks ...Check) *http.ServeMux {
 		}
 		json.NewEncoder(w).Encode(map[string]any{"ready": ok, "checks": res})
 	})
-	mux.Handle("GET /metrics", promhttp.Handler())
+	// OpenMetrics, for a scraper that asks for it, carries the latency
+	// histograms' exemplars (trace ids).
+	mux.Handle("GET /metrics", promhttp.InstrumentMetricHandler(prometheus.DefaultRegisterer,
+		promhttp.HandlerFor(prometheus.DefaultGatherer, promhttp.HandlerOpts{EnableOpenMetrics: true})))
 	return mux
 }

@@ -78,6 +78,9 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Gateway, error) {
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
+	if tracingOn() {
+		e.Use(traceRequests()) // first: the request's log line and metrics see its span
+	}
 	e.Use(g.logRequests, g.recoverPanics, g.localGuard)
 	e.NoRoute(func(c *gin.Context) {
 		g.fail(c, problem.New(errcode.NotFound, "no route %s %s", c.Request.Method, c.Request.URL.Path))

@@ -3,7 +3,7 @@ package gateway
 import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/stickerd/stickerd/internal/metrics"
 )
 
 // gatewayMetrics are the gateway's own series, beside the shared ones of
@@ -29,7 +29,7 @@ func newGatewayMetrics() *gatewayMetrics {
 		}, []string{"result"}),
 	}
 	m.reg.MustRegister(m.failOpen, m.cache)
-	h := promhttp.HandlerFor(prometheus.Gatherers{prometheus.DefaultGatherer, m.reg}, promhttp.HandlerOpts{})
+	h := metrics.Handler(prometheus.Gatherers{prometheus.DefaultGatherer, m.reg}) // OpenMetrics too: exemplars
 	m.handler = gin.WrapH(h)
 	return m
 }

@@ -44,11 +44,11 @@ func (g *Gateway) logRequests(c *gin.Context) {
 	status, took := c.Writer.Status(), time.Since(start)
 	r := route(c)
 	metrics.HTTPRequests.WithLabelValues(r, c.Request.Method, strconv.Itoa(status)).Inc()
-	metrics.HTTPDuration.WithLabelValues(r, c.Request.Method).Observe(took.Seconds())
+	metrics.Observe(c.Request.Context(), metrics.HTTPDuration.WithLabelValues(r, c.Request.Method), took.Seconds())
 	if r == "/healthz" || r == "/readyz" || r == "/metrics" {
 		return // probes every few seconds would drown the log
 	}
-	g.log.Info("request", "method", c.Request.Method, "route", r, "path", c.Request.URL.Path,
+	g.log.InfoContext(c.Request.Context(), "request", "method", c.Request.Method, "route", r, "path", c.Request.URL.Path,
 		"status", status, "bytes", c.Writer.Size(), "duration_ms", took.Milliseconds(),
 		"tenant", c.GetString(tenantKey), "request_id", id, "remote", c.ClientIP())
 }

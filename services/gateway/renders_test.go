@@ -15,7 +15,7 @@ import (
 
 // publicFields are the job fields of docs/api.md, and all of them.
 var publicFields = []string{"attempts", "created_at", "error", "finished_at", "id", "metadata", "output",
-	"priority", "progress", "started_at", "status", "worker"}
+	"priority", "progress", "started_at", "status", "timings", "worker"}
 
 func checkJobShape(t *testing.T, raw map[string]any) {
 	t.Helper()
@@ -26,6 +26,10 @@ func checkJobShape(t *testing.T, raw map[string]any) {
 	slices.Sort(keys)
 	if !slices.Equal(keys, publicFields) {
 		t.Fatalf("job fields %v, want exactly %v", keys, publicFields)
+	}
+	// Every job has its timeline, from the moment it is queued.
+	if tm, _ := raw["timings"].(map[string]any); tm["queued"] != raw["created_at"] {
+		t.Fatalf("timings %v: want queued at created_at %v", raw["timings"], raw["created_at"])
 	}
 	if out, ok := raw["output"].(map[string]any); ok {
 		var ok []string

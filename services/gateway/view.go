@@ -35,6 +35,12 @@ type publicJob struct {
 	TemplateID      string `json:"template_id,omitempty"`
 	TemplateVersion int    `json:"template_version,omitempty"`
 	BatchID         string `json:"batch_id,omitempty"`
+	// Timings is the job's timeline: queued, then each phase of its
+	// latest attempt as it ends.
+	Timings jobs.Timings `json:"timings"`
+	// TraceID names the job's trace in the tracing backend, when the
+	// submission was traced.
+	TraceID string `json:"trace_id,omitempty"`
 }
 
 type publicOutput struct {
@@ -53,7 +59,8 @@ func viewJob(j *jobs.Job) publicJob {
 	v := publicJob{ID: j.ID, Status: j.Status, Progress: j.Progress, Attempts: j.Attempts, Priority: j.Priority,
 		CreatedAt: j.CreatedAt, StartedAt: j.StartedAt, FinishedAt: j.FinishedAt, Worker: j.Worker, Error: publicError(j.Error),
 		Metadata: j.Metadata, OutputDeletedAt: j.OutputDeletedAt, Plan: j.Plan,
-		TemplateID: j.TemplateID, TemplateVersion: j.TemplateVersion, BatchID: j.BatchID}
+		TemplateID: j.TemplateID, TemplateVersion: j.TemplateVersion, BatchID: j.BatchID,
+		Timings: j.Timeline(), TraceID: j.TraceID}
 	if j.Output != nil {
 		v.Output = &publicOutput{Bytes: j.Output.Bytes,
 			Format: j.Output.Format, Width: j.Output.Width, Height: j.Output.Height, Duration: j.Output.Duration}

@@ -46,6 +46,7 @@ func (s *Submitter) SubmitIdempotent(ctx context.Context, tenant string, sp *spe
 		return nil, false, err
 	}
 	stampOrigin(ctx, j)
+	stampTrace(ctx, j)
 	out, created, err := is.CreateIdempotent(ctx, j, k)
 	if err != nil {
 		return nil, false, idemErr(err)

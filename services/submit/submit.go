@@ -61,6 +61,7 @@ func (s *Submitter) SubmitID(ctx context.Context, id jobs.ID, tenant string, sp 
 		return nil, err
 	}
 	stampOrigin(ctx, j)
+	stampTrace(ctx, j)
 	created, err := s.Store.Create(ctx, j)
 	if errors.Is(err, jobstore.ErrExists) {
 		return nil, err

@@ -1,0 +1,38 @@
+package gateway
+
+import (
+	"github.com/gin-gonic/gin"
+	"go.opentelemetry.io/contrib/instrumentation/github.com/gin-gonic/gin/otelgin"
+
+	"github.com/stickerd/stickerd/internal/tracing"
+)
+
+// traceRequests is the server span of each API request (OpenTelemetry's
+// gin instrumentation), the root of a render's trace: the job keeps its
+// context, so the scheduler and the worker continue the trace. Probes and
+// scrapes, every few seconds, would only bury the traces worth reading.
+// Installed only while tracing is on (New): off, a request pays nothing.
+func traceRequests() gin.HandlerFunc {
+	return otelgin.Middleware("stickerd-gateway", otelgin.WithGinFilter(func(c *gin.Context) bool {
+		switch c.FullPath() {
+		case "/healthz", "/readyz", "/metrics":
+			return false
+		}
+		return true
+	}))
+}
+
+// tracingOn is whether New installs traceRequests.
+func tracingOn() bool { return tracing.Enabled() }
+
+// timingsSchema is the OpenAPI schema of a job's timings.
+func timingsSchema() obj {
+	at := func(what string) obj {
+		return obj{"type": "string", "format": "date-time", "description": what}
+	}
+	return obj{"type": "object", "required": []string{"queued"},
+		"description": "The job's timeline: when it was queued, then when each phase of its latest attempt ended; a phase not reached is absent.",
+		"properties": obj{"queued": at("Submitted."), "assigned": at("Placed on a worker."), "started": at("The worker began."),
+			"inputs_fetched": at("Every input was on the worker."), "encoded": at("ffmpeg finished."),
+			"stored": at("The output was in the blob store."), "finished": at("The job ended.")}}
+}
