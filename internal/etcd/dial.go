@@ -11,6 +11,8 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+
+	"github.com/stickerd/stickerd/internal/tracing"
 )
 
 // Client timeouts: a dead endpoint is given up on within seconds, and a
@@ -86,6 +88,9 @@ func DialConfig(ctx context.Context, cc ClientConfig) (*clientv3.Client, error) 
 		TLS:                  tc,
 		Username:             cc.Username,
 		Password:             cc.Password,
+		// With tracing on, a KV request made inside a trace (a job's
+		// write) is a span of it; see tracing.GRPCClientOptions.
+		DialOptions: tracing.GRPCClientOptions(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnreachable, err)

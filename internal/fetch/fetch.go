@@ -12,6 +12,8 @@ import (
 	"os"
 	"syscall"
 	"time"
+
+	"github.com/stickerd/stickerd/internal/tracing"
 )
 
 // maxRedirects is how many redirects one fetch follows.
@@ -40,13 +42,13 @@ func New(maxBytes int64, timeout time.Duration, allowPrivate bool) *Fetcher {
 	}
 	f.client = &http.Client{
 		Timeout: timeout,
-		Transport: &http.Transport{
+		Transport: tracing.HTTPTransport(&http.Transport{
 			DialContext:           dial,
 			Proxy:                 nil, // a proxy would hide the real destination
 			TLSHandshakeTimeout:   10 * time.Second,
 			ResponseHeaderTimeout: 30 * time.Second,
 			MaxIdleConns:          16,
-		},
+		}),
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if len(via) >= maxRedirects {
 				return fmt.Errorf("%w: %w", ErrRedirect, errTooManyRedirects)

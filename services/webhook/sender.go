@@ -17,6 +17,7 @@ import (
 
 	"github.com/stickerd/stickerd/internal/errcode"
 	"github.com/stickerd/stickerd/internal/fetch"
+	"github.com/stickerd/stickerd/internal/tracing"
 )
 
 // userAgent names the sender to receivers' logs.
@@ -43,14 +44,14 @@ func NewSender(cfg Config) (*Sender, error) {
 	dialer := &net.Dialer{Timeout: cfg.Timeout, Control: s.control}
 	s.client = &http.Client{
 		Timeout: cfg.Timeout,
-		Transport: &http.Transport{
+		Transport: tracing.HTTPTransport(&http.Transport{
 			DialContext:         dialer.DialContext,
 			Proxy:               nil, // a proxy would hide the real destination
 			ForceAttemptHTTP2:   true,
 			TLSHandshakeTimeout: cfg.Timeout,
 			MaxIdleConnsPerHost: 4,
 			IdleConnTimeout:     90 * time.Second,
-		},
+		}),
 		// A redirect is an answer, not a new destination: a receiver
 		// could otherwise bounce us to an internal address's URL.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
