@@ -144,6 +144,8 @@ func hasSignature(format string, h []byte) bool {
 // progress from -progress, and on cancellation kills the whole group at
 // once. A timeout is FFMPEG_TIMEOUT; the caller's cancellation is CANCELED.
 func (e *Engine) runFFmpeg(ctx context.Context, args []string, duration float64, progress func(float64)) (run ffmpegOutcome, err error) {
+	ctx, end := traceFFmpeg(ctx, args, duration) // a span per ffmpeg process, inside a trace
+	defer func() { end(run, err) }()
 	runCtx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
 	defer cancel()
 	cmd := exec.CommandContext(runCtx, e.cfg.FFmpeg, args...)
