@@ -104,9 +104,12 @@ func (s *Scheduler) progressReport(ctx context.Context, p *workerpb.Progress) {
 	rec := s.records[id]
 	s.mu.Unlock()
 	if rec != nil && rec.Task != nil && rec.Fence == p.GetFence() {
-		// A task of a split job: its job's progress is what clients follow.
+		// A task of a split job: its job's progress is what clients
+		// follow; the task's own is kept by the leader only.
 		s.splitJobProgress(ctx, rec.Parent, s.partProgress(rec, p.GetProgress()))
-	} else if s.deps.Progress != nil {
+		return
+	}
+	if s.deps.Progress != nil {
 		if err := s.deps.Progress.Publish(ctx, string(id), p.GetProgress()); err != nil {
 			s.log.Debug("progress not fanned out", "job", id, "err", err)
 		}
@@ -114,15 +117,7 @@ func (s *Scheduler) progressReport(ctx context.Context, p *workerpb.Progress) {
 	if p.GetProgress() >= 0.99 {
 		return // not worth a write: the completion follows
 	}
-	now := s.clock.Now()
-	s.mu.Lock()
-	last, seen := s.progress[id]
-	due := !seen || now.Sub(last) >= s.cfg.ProgressWriteInterval
-	if due {
-		s.progress[id] = now
-	}
-	s.mu.Unlock()
-	if !due {
+	if !s.progressDue(id) {
 		return
 	}
 	j, err := s.store.Update(ctx, id, func(j *jobs.Job) error {
@@ -145,11 +140,26 @@ func (s *Scheduler) progressReport(ctx context.Context, p *workerpb.Progress) {
 	s.mu.Unlock()
 }
 
+// progressDue reports whether a progress write for job id is due: at most
+// one every ProgressWriteInterval, the first at once.
+func (s *Scheduler) progressDue(id jobs.ID) bool {
+	now := s.clock.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if last, seen := s.progress[id]; seen && now.Sub(last) < s.cfg.ProgressWriteInterval {
+		return false
+	}
+	s.progress[id] = now
+	return true
+}
+
 // complete records a finished render; a report from a stale assignment
 // (another worker has the job now, or it already ended) is refused.
 func (s *Scheduler) complete(ctx context.Context, w *worker, c *workerpb.Complete) {
 	ctx = s.fenced(ctx)
 	id, fence := jobs.ID(c.GetJobId()), c.GetFence()
+	ctx, span := s.traceReport(ctx, id, "complete")
+	defer span.End()
 	o := c.GetOutput()
 	out := jobs.Output{URL: "/v1/renders/" + string(id) + "/output", Key: o.GetKey(), Bytes: o.GetBytes(), Format: o.GetFormat(),
 		Width: int(o.GetWidth()), Height: int(o.GetHeight()), Duration: o.GetDuration(), Encoder: o.GetEncoder()}
@@ -160,6 +170,7 @@ func (s *Scheduler) complete(ctx context.Context, w *worker, c *workerpb.Complet
 			if err := j.Succeed(fence, out, s.clock.Now()); err != nil {
 				return err
 			}
+			j.RecordPhases(phases(c.GetPhases()))
 			if len(o.GetPlan()) > 0 {
 				j.Plan = o.GetPlan()
 			}

@@ -351,21 +351,14 @@ func (s *Scheduler) partProgress(t *jobs.Job, p float64) float64 {
 func (s *Scheduler) forgetSplit(id jobs.ID) {
 	s.mu.Lock()
 	delete(s.splits, id)
+	delete(s.progress, id)
 	s.mu.Unlock()
 }
 
 // splitJobProgress stores a split job's progress, throttled as a job's
 // own reports are.
 func (s *Scheduler) splitJobProgress(ctx context.Context, id jobs.ID, p float64) {
-	now := s.clock.Now()
-	s.mu.Lock()
-	last, seen := s.progress[id]
-	due := !seen || now.Sub(last) >= s.cfg.ProgressWriteInterval
-	if due {
-		s.progress[id] = now
-	}
-	s.mu.Unlock()
-	if !due {
+	if !s.progressDue(id) {
 		return
 	}
 	_, err := s.store.Update(ctx, id, func(j *jobs.Job) error {

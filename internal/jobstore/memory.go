@@ -160,18 +160,27 @@ func (m *Memory) CAS(ctx context.Context, j *jobs.Job) (*jobs.Job, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if err := m.checkTermLocked(ctx); err != nil {
+	if err := m.casCheckLocked(ctx, c); err != nil {
 		return nil, err
+	}
+	c.Revision = m.putLocked(c, data)
+	return c, nil
+}
+
+// casCheckLocked is what a compare-and-swap of c compares: the term in
+// ctx still holds, and the record is still at c.Revision.
+func (m *Memory) casCheckLocked(ctx context.Context, c *jobs.Job) error {
+	if err := m.checkTermLocked(ctx); err != nil {
+		return err
 	}
 	r, ok := m.records[c.ID]
 	switch {
 	case !ok:
-		return nil, fmt.Errorf("%w: %s", ErrNotFound, c.ID)
+		return fmt.Errorf("%w: %s", ErrNotFound, c.ID)
 	case r.revision != c.Revision:
-		return nil, fmt.Errorf("%w: %s is at revision %d, the write was based on %d", ErrConflict, c.ID, r.revision, c.Revision)
+		return fmt.Errorf("%w: %s is at revision %d, the write was based on %d", ErrConflict, c.ID, r.revision, c.Revision)
 	}
-	c.Revision = m.putLocked(c, data)
-	return c, nil
+	return nil
 }
 
 // Update implements the store contract: see Store.Update.

@@ -161,16 +161,27 @@ func (s *Store) CAS(ctx context.Context, j *jobs.Job) (*jobs.Job, error) {
 		c.Revision = resp.Header.Revision
 		return c, nil
 	}
+	return nil, casRefused(c, resp, term, fenced)
+}
+
+// casRefused is why a compare-and-swap of c did not commit, from its
+// transaction's Else reads (the record's key, then the term's): the term
+// ended (ErrDeposed), the record is gone (ErrNotFound) or moved on
+// (ErrConflict); nil when none of these, so another compare failed.
+func casRefused(c *jobs.Job, resp *clientv3.TxnResponse, term Term, fenced bool) error {
 	if fenced {
 		if err := deposed(term, resp, 1); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	kvs := resp.Responses[0].GetResponseRange().GetKvs()
-	if len(kvs) == 0 {
-		return nil, fmt.Errorf("%w: %s", ErrNotFound, c.ID)
+	switch {
+	case len(kvs) == 0:
+		return fmt.Errorf("%w: %s", ErrNotFound, c.ID)
+	case kvs[0].ModRevision != c.Revision:
+		return fmt.Errorf("%w: %s is at revision %d, the write was based on %d", ErrConflict, c.ID, kvs[0].ModRevision, c.Revision)
 	}
-	return nil, fmt.Errorf("%w: %s is at revision %d, the write was based on %d", ErrConflict, c.ID, kvs[0].ModRevision, c.Revision)
+	return nil
 }
 
 // Update applies fn to a copy of the current record and writes it with a

@@ -122,19 +122,10 @@ func (s *Store) casWithTasks(ctx context.Context, j *jobs.Job, tasks []*jobs.Job
 		c.Revision = resp.Header.Revision
 		return c, nil
 	}
-	if fenced {
-		if err := deposed(term, resp, 1); err != nil {
-			return nil, err
-		}
+	if err := casRefused(c, resp, term, fenced); err != nil {
+		return nil, err
 	}
-	kvs := resp.Responses[0].GetResponseRange().GetKvs()
-	switch {
-	case len(kvs) == 0:
-		return nil, fmt.Errorf("%w: %s", ErrNotFound, c.ID)
-	case kvs[0].ModRevision != c.Revision:
-		return nil, fmt.Errorf("%w: %s is at revision %d, the write was based on %d", ErrConflict, c.ID, kvs[0].ModRevision, c.Revision)
-	}
-	return nil, fmt.Errorf("%w: a task of %s", ErrExists, c.ID)
+	return nil, fmt.Errorf("%w: a task of %s", ErrExists, c.ID) // the one compare left
 }
 
 func (m *Memory) casWithTasks(ctx context.Context, j *jobs.Job, tasks []*jobs.Job) (*jobs.Job, error) {
@@ -166,15 +157,8 @@ func (m *Memory) casWithTasks(ctx context.Context, j *jobs.Job, tasks []*jobs.Jo
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if err := m.checkTermLocked(ctx); err != nil {
+	if err := m.casCheckLocked(ctx, c); err != nil {
 		return nil, err
-	}
-	r, ok := m.records[c.ID]
-	switch {
-	case !ok:
-		return nil, fmt.Errorf("%w: %s", ErrNotFound, c.ID)
-	case r.revision != c.Revision:
-		return nil, fmt.Errorf("%w: %s is at revision %d, the write was based on %d", ErrConflict, c.ID, r.revision, c.Revision)
 	}
 	for _, e := range encs {
 		if _, ok := m.records[e.j.ID]; ok {
