@@ -22,6 +22,9 @@ func (s *Spec) ApplyDefaults() {
 	if s.Output.Quality == "" {
 		s.Output.Quality = DefaultQuality
 	}
+	if s.Output.RenderMode == "" {
+		s.Output.RenderMode = RenderModeAuto
+	}
 	if s.Output.Audio == nil {
 		s.Output.Audio = Bool(true)
 	}

@@ -93,7 +93,17 @@ type Output struct {
 	MaxBytes int64    `json:"max_bytes,omitempty"`
 	Quality  string   `json:"quality,omitempty"`
 	Audio    *bool    `json:"audio,omitempty"`
+	// RenderMode is "auto" (the default: the engine copies the source's
+	// untouched stretches where it can do so exactly) or "full" (every
+	// frame is decoded and encoded again).
+	RenderMode string `json:"render_mode,omitempty"`
 }
+
+// Render modes.
+const (
+	RenderModeAuto = "auto"
+	RenderModeFull = "full"
+)
 
 // AudioEnabled reports whether the source's audio is kept (default true).
 func (o Output) AudioEnabled() bool { return o.Audio == nil || *o.Audio }

@@ -47,7 +47,7 @@ func TestParse_Defaults(t *testing.T) {
 	}
 	st := s.Stickers[0]
 	switch {
-	case s.Output.Format != "mp4", s.Output.Quality != "standard", !s.Output.AudioEnabled(),
+	case s.Output.Format != "mp4", s.Output.Quality != "standard", !s.Output.AudioEnabled(), s.Output.RenderMode != "auto",
 		s.Priority != "normal", *s.Source.FPS != 30, *st.X != 0.5, *st.Y != 0.5,
 		*st.Opacity != 1, *st.Size != DefaultTextSize, st.Font != "sans", st.Color != "#FFFFFF",
 		st.Animation != "none", st.End != nil:
@@ -121,6 +121,7 @@ func TestParse_Errors(t *testing.T) {
 		{"fps too high", fmt3(base, img, `"fps":120`, ``), "output.fps", "between 1 and 60"},
 		{"max_bytes tiny", fmt3(base, img, `"max_bytes":100`, ``), "output.max_bytes", "at least"},
 		{"bad quality", fmt3(base, img, `"quality":"ultra"`, ``), "output.quality", "one of"},
+		{"bad render mode", fmt3(base, img, `"render_mode":"smart"`, ``), "output.render_mode", "one of auto, full"},
 		{"bad priority", fmt3(base, img, ``, `,"priority":"urgent"`), "priority", "one of"},
 		{"bad webhook", fmt3(base, img, ``, `,"webhook_url":"javascript:alert(1)"`), "webhook_url", "http or https"},
 		{"metadata not strings", fmt3(base, img, ``, `,"metadata":{"a":1}`), "metadata.a", "must be a string"},

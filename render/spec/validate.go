@@ -225,6 +225,7 @@ func (v *validator) props(p string, x, y, width, rotation, opacity *float64) {
 func (v *validator) output(o *Output, src Source) {
 	v.oneOf("output.format", o.Format, formats)
 	v.oneOf("output.quality", o.Quality, qualities)
+	v.oneOf("output.render_mode", o.RenderMode, RenderModes)
 	if o.Width != 0 || o.Height != 0 {
 		n := len(v.errs)
 		v.dims("output", o.Width, o.Height, o.Format == "" || o.Format == FormatMP4, true)
