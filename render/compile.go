@@ -48,13 +48,30 @@ func compile(p *plan, rs rateSettings, out string) ([]string, error) {
 	}
 	video := finalVideo(p, main, rs)
 	streams := []*ffmpeg.Stream{video}
-	if p.audio {
+	if p.audio && p.window == nil {
 		streams = append(streams, audioStream(p, src))
 	}
 	kw := outputArgs(p, rs)
 	// Global options go first: ffmpeg-go would append them after the
 	// output, where ffmpeg warns that trailing options may be ignored.
 	args := []string{"-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-nostats", "-progress", "pipe:1"}
+	if p.threads > 0 {
+		args = append(args, "-filter_complex_threads", strconv.Itoa(p.threads))
+	}
+	if p.window != nil {
+		video = partVideo(p, video)
+		streams = []*ffmpeg.Stream{video}
+		kw = partOutputArgs(p)
+		// Keep the source's timestamps (less a file's start, as a whole
+		// render does), so the filters' t is the same as in a whole
+		// render and the part lands where it belongs on the timeline. A
+		// canvas part's frames are numbered from the part's start by the
+		// input graph itself.
+		args = append(args, "-copyts")
+		if p.canvas == nil {
+			args = append(args, "-start_at_zero")
+		}
+	}
 	return append(args, ffmpeg.Output(streams, out, kw).GetArgs()...), nil
 }
 
@@ -65,6 +82,13 @@ func sourceStream(p *plan) (*ffmpeg.Stream, *ffmpeg.Stream) {
 		c := spec.ParseColor(p.canvas.Color)
 		lavfi := fmt.Sprintf("color=c=0x%02X%02X%02X@%s:s=%dx%d:r=%s:d=%s", c.R, c.G, c.B,
 			num(float64(c.A)/255), p.canvas.Width, p.canvas.Height, num(p.source.FPS), num(p.canvas.Duration))
+		if p.window != nil {
+			// A part of a canvas: its frames, numbered from the part's
+			// first (the color source counts frames in its time base),
+			// as many as -frames:v takes.
+			lavfi = fmt.Sprintf("color=c=0x%02X%02X%02X@%s:s=%dx%d:r=%s,setpts=PTS+%d", c.R, c.G, c.B,
+				num(float64(c.A)/255), p.canvas.Width, p.canvas.Height, num(p.source.FPS), p.window.part.FirstFrame)
+		}
 		if p.alpha {
 			// The color source fills alpha only when it negotiates RGBA
 			// itself, so ask for it inside the lavfi input graph.
@@ -72,7 +96,14 @@ func sourceStream(p *plan) (*ffmpeg.Stream, *ffmpeg.Stream) {
 		}
 		in = ffmpeg.Input(lavfi, ffmpeg.KwArgs{"f": "lavfi"})
 	} else {
-		in = ffmpeg.Input(media.FileURL(p.sourcePath), guard(media.VideoFormats))
+		kw := ffmpeg.KwArgs{}
+		if p.threads > 0 {
+			kw["threads"] = p.threads // the decoder's, as -threads after -i is the encoder's
+		}
+		if p.window != nil && p.window.part.SeekUS >= 0 {
+			kw["ss"] = formatUS(p.window.part.SeekUS)
+		}
+		in = ffmpeg.Input(media.FileURL(p.sourcePath), guard(media.VideoFormats, kw))
 	}
 	v := in.Get("v:0")
 	if p.alpha {

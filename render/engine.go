@@ -7,6 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/stickerd/stickerd/internal/errcode"
 	"github.com/stickerd/stickerd/render/media"
@@ -53,8 +56,11 @@ type Result struct {
 	// PeakRSSBytes is the most memory the final ffmpeg run held.
 	PeakRSSBytes int64         `json:"peak_rss_bytes,omitempty"`
 	Encoder      EncoderChoice `json:"encoder"`
-	Encodes      int           `json:"encodes"` // ffmpeg runs, more than one when meeting max_bytes
+	Encodes      int           `json:"encodes"` // ffmpeg encodes: attempts at max_bytes, or a plan's parts
 	Args         []string      `json:"-"`       // the last ffmpeg command line, for logs and tests
+	// Plan is how the job was rendered (Mode full, smart or split) and,
+	// when it was not smart or not split, why.
+	Plan *Plan `json:"plan,omitempty"`
 }
 
 // Engine renders jobs. It is safe for concurrent use.
@@ -99,10 +105,23 @@ func (e *Engine) Prober() media.Prober { return e.prober }
 // Encoder says which encoder a spec's output format gets on this machine.
 func (e *Engine) Encoder(format string) EncoderChoice { return e.caps.chooseVideoEncoder(format) }
 
-// Render runs job to completion. Errors are *errcode.Error: SPEC_INVALID,
-// ASSET_* and SOURCE_UNREADABLE for inputs, FFMPEG_FAILED, FFMPEG_TIMEOUT,
-// OUTPUT_TOO_LARGE, STORAGE_FAILED, and CANCELED when ctx ends.
+// Render runs job to completion on this machine. It plans first: where
+// stickers leave stretches of an H.264 MP4 source untouched, those are
+// copied packet for packet and only the rest is encoded (Plan, RenderPart
+// and Stitch, the same steps a burst across workers takes); otherwise,
+// or with output.render_mode "full", one ffmpeg renders it whole. Errors
+// are *errcode.Error: SPEC_INVALID, ASSET_* and SOURCE_UNREADABLE for
+// inputs, FFMPEG_FAILED, FFMPEG_TIMEOUT, OUTPUT_TOO_LARGE,
+// STORAGE_FAILED, and CANCELED when ctx ends.
 func (e *Engine) Render(ctx context.Context, job Job) (*Result, error) {
+	return e.RenderWith(ctx, job, PlanOptions{Workers: 1})
+}
+
+// RenderWith is Render planned with opt: with opt.Workers > 1 a long
+// render is split, and its parts are rendered concurrently by up to that
+// many in-process workers (each ffmpeg with Config.Threads threads), then
+// stitched, as a burst across machines would.
+func (e *Engine) RenderWith(ctx context.Context, job Job, opt PlanOptions) (*Result, error) {
 	if job.Spec == nil || job.Output == "" {
 		return nil, errors.New("render: Job needs a Spec and an Output path")
 	}
@@ -116,11 +135,61 @@ func (e *Engine) Render(ctx context.Context, job Job) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := e.encode(ctx, p, job)
+	pl, err := e.makePlan(ctx, job.Spec, p, opt)
 	if err != nil {
 		return nil, err
 	}
-	return res, nil
+	if pl.Mode == ModeFull {
+		res, err := e.encode(ctx, p, job)
+		if err != nil {
+			return nil, err
+		}
+		res.Plan = pl
+		return res, nil
+	}
+	return e.renderPlan(ctx, job, p, pl)
+}
+
+// renderPlan renders a smart or split plan's parts, Plan.Workers at once,
+// and stitches them. Progress: the parts take 90%, by their weights.
+func (e *Engine) renderPlan(ctx context.Context, job Job, p *plan, pl *Plan) (*Result, error) {
+	prog := newProgress(job.Progress, 1)
+	var mu sync.Mutex
+	done := make([]float64, len(pl.Parts))
+	report := func(i int) func(float64) {
+		return func(f float64) {
+			mu.Lock()
+			done[i] = f * pl.Parts[i].Weight
+			total := 0.0
+			for _, d := range done {
+				total += d
+			}
+			mu.Unlock()
+			prog.report(0.9 * total)
+		}
+	}
+	files := make([]string, len(pl.Parts))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(1, pl.Workers))
+	for i := range pl.Parts {
+		files[i] = filepath.Join(p.workDir, fmt.Sprintf("part-%05d%s", i, PartExt))
+		g.Go(func() error {
+			_, err := e.renderPart(gctx, p, pl, i, files[i], report(i))
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		if ctx.Err() != nil {
+			return nil, errcode.Wrap(errcode.Canceled, ctx.Err(), "the render was canceled")
+		}
+		if errcode.Of(err) == errcode.FFmpegFailed {
+			// A part came out other than planned (not the inputs' fault):
+			// the whole render does not depend on the part's exactness.
+			return e.fallBack(ctx, job, p, pl, err, func(f float64) { prog.report(0.9 + 0.1*f) })
+		}
+		return nil, err
+	}
+	return e.stitch(ctx, job, p, pl, files, func(f float64) { prog.report(0.9 + 0.1*f) })
 }
 
 // partialPath is where ffmpeg writes before the result is verified and

@@ -37,6 +37,17 @@ type plan struct {
 	encoder    EncoderChoice
 	threads    int
 	workDir    string
+	// window, when set, narrows the render to one part of a Plan
+	// (RenderPart): video only, to an MPEG-TS file.
+	window *partWindow
+}
+
+// partWindow is the part of a plan one ffmpeg run renders.
+type partWindow struct {
+	part Part
+	// video, for a smart plan, holds the source's coding parameters the
+	// part reproduces; nil: the job's own output settings.
+	video *VideoParams
 }
 
 // layer is one sticker, ready to draw.

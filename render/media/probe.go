@@ -55,9 +55,11 @@ type Info struct {
 	// (r_frame_rate differs from the average): a render resamples it to
 	// a constant rate.
 	VariableRate bool `json:"variable_rate,omitempty"`
-	// AudioChannels and AudioLayout describe the first audio stream.
+	// AudioChannels, AudioLayout and AudioCodec describe the first audio
+	// stream. The codec decides whether a smart render may copy it.
 	AudioChannels int    `json:"audio_channels,omitempty"`
 	AudioLayout   string `json:"audio_layout,omitempty"`
+	AudioCodec    string `json:"audio_codec,omitempty"`
 }
 
 // Prober runs ffprobe.
@@ -233,7 +235,7 @@ func (p Prober) ffprobe(ctx context.Context, path string, unreadable errcode.Cod
 			}
 		case "audio":
 			if !info.HasAudio {
-				info.AudioChannels, info.AudioLayout = s.Channels, s.Layout
+				info.AudioChannels, info.AudioLayout, info.AudioCodec = s.Channels, s.Layout, s.CodecName
 			}
 			info.HasAudio = true
 		}
