@@ -89,6 +89,8 @@ func (s *Scheduler) armReleaseLocked() {
 // assign records the assignment (a compare-and-swap that also takes the
 // fencing token: the record's revision before the write) and sends it.
 func (s *Scheduler) assign(ctx context.Context, it *item, w *worker) {
+	ctx, span := traceAssign(ctx, it, w.id)
+	defer span.End()
 	var fence int64
 	now := s.clock.Now()
 	fn := func(j *jobs.Job) error {
@@ -150,13 +152,13 @@ func (s *Scheduler) assign(ctx context.Context, it *item, w *worker) {
 	}
 	s.mu.Unlock()
 	s.stats.assigned.Add(1)
-	metrics.SubmitToRunning.Observe(now.Sub(j.CreatedAt).Seconds())
+	metrics.Observe(ctx, metrics.SubmitToRunning, now.Sub(j.CreatedAt).Seconds())
 	if !current {
 		// The worker went away while the assignment was written.
 		s.requeue(ctx, it.id, fence, "WORKER_LOST", "the worker disconnected during assignment", true)
 		return
 	}
-	s.sendTo(w, s.assignMsg(j, fence, hint))
+	s.sendTo(w, withTrace(ctx, s.assignMsg(j, fence, hint)))
 }
 
 // sendTo queues a message for a worker's stream without blocking the

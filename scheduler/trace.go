@@ -1,0 +1,77 @@
+package scheduler
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/stickerd/stickerd/internal/jobs"
+	"github.com/stickerd/stickerd/internal/tracing"
+	"github.com/stickerd/stickerd/proto/workerpb"
+)
+
+var tracer = tracing.Tracer("scheduler")
+
+// jobSpan starts a span of the job's trace: a child of its submission,
+// whose context the record keeps (TraceParent), so whichever replica
+// dispatches or records the job continues the same trace. A job submitted
+// untraced, or tracing off, gets no span (a no-op one to End).
+func jobSpan(ctx context.Context, j *jobs.Job, name string, attrs ...attribute.KeyValue) (context.Context, trace.Span) {
+	if j == nil || j.TraceParent == "" || !tracing.Enabled() {
+		return ctx, noop.Span{}
+	}
+	// The leader's context carries its term, not a trace: the job's trace
+	// is the parent.
+	pctx := tracing.FromTraceParent(ctx, j.TraceParent)
+	attrs = append(attrs, attribute.String("stickerd.job.id", string(j.ID)))
+	return tracer.Start(pctx, name, trace.WithAttributes(attrs...))
+}
+
+// traceAssign is the span of one assignment: the compare-and-swap that
+// makes the job running (its etcd request a child span) and the Assign
+// sent on the worker's stream. The stream lives as long as the worker, so
+// the Assign itself carries the span's context (withTrace) and the
+// worker's spans become its children.
+func traceAssign(ctx context.Context, it *item, workerID string) (context.Context, trace.Span) {
+	return jobSpan(ctx, it.job, "assign", attribute.String("stickerd.worker.id", workerID),
+		attribute.Float64("stickerd.job.queued_seconds", time.Since(it.created).Seconds()))
+}
+
+// withTrace puts ctx's span into an Assign for the worker.
+func withTrace(ctx context.Context, m *workerpb.SchedulerMessage) *workerpb.SchedulerMessage {
+	if a := m.GetAssign(); a != nil {
+		a.Trace = tracing.Inject(ctx)
+		if fence := a.GetFence(); fence != 0 {
+			trace.SpanFromContext(ctx).SetAttributes(attribute.Int64("stickerd.job.fence", fence),
+				attribute.Int("stickerd.job.attempt", int(a.GetAttempt())))
+		}
+	}
+	return m
+}
+
+// traceReport is the span of recording a worker's report of a job the
+// leader holds.
+func (s *Scheduler) traceReport(ctx context.Context, id jobs.ID, name string) (context.Context, trace.Span) {
+	if !tracing.Enabled() {
+		return ctx, noop.Span{}
+	}
+	s.mu.Lock()
+	j := s.records[id]
+	s.mu.Unlock()
+	return jobSpan(ctx, j, name)
+}
+
+// phases are the worker's phase times of a completion, for the timeline.
+func phases(p *workerpb.Phases) jobs.Phases {
+	at := func(ns int64) time.Time {
+		if ns <= 0 {
+			return time.Time{}
+		}
+		return time.Unix(0, ns).UTC()
+	}
+	return jobs.Phases{Started: at(p.GetStartedUnixNano()), InputsFetched: at(p.GetInputsFetchedUnixNano()),
+		Encoded: at(p.GetEncodedUnixNano()), Stored: at(p.GetStoredUnixNano())}
+}
