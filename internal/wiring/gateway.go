@@ -17,6 +17,7 @@ import (
 	"github.com/stickerd/stickerd/render"
 	"github.com/stickerd/stickerd/render/media"
 	"github.com/stickerd/stickerd/services/assets"
+	"github.com/stickerd/stickerd/services/batches"
 	"github.com/stickerd/stickerd/services/gateway"
 	"github.com/stickerd/stickerd/services/submit"
 	"github.com/stickerd/stickerd/services/webui"
@@ -39,7 +40,11 @@ type GatewayOptions struct {
 	// Edge, when set, serves /v1/rtc/sessions behind the gateway's API-key
 	// check (stickerd dev); see MountEdge.
 	Edge *edge.Edge
-	Log  *slog.Logger
+	// BatchWebhooks, with Context, sends the webhook of a batch's end
+	// (Webhooks.DeliverBatch); nil sends none. Batches are tracked (and
+	// end) either way while Context lasts.
+	BatchWebhooks batches.Deliverer
+	Log           *slog.Logger
 }
 
 // Coord are the Redis-backed features, or their in-process twins.
@@ -68,11 +73,18 @@ func NewGateway(cli *clientv3.Client, store *jobstore.Store, sub *submit.Submitt
 		}
 		reads = cached
 	}
-	gw, err := gateway.New(opt.Config, gateway.Deps{Jobs: reads, Submitter: sub, Assets: as, Blobs: blobs, QueueDepth: depth,
+	deps := gateway.Deps{Jobs: reads, Submitter: sub, Assets: as, Blobs: blobs, QueueDepth: depth,
 		Cache: opt.Coord.Cache, Limiter: opt.Coord.Limiter, Idempotency: opt.Coord.Idempotency, Progress: opt.Coord.Progress,
-		Errors: opt.Errors}, log)
+		Errors: opt.Errors}
+	templateDeps(cli, store, &deps)
+	gw, err := gateway.New(opt.Config, deps, log)
 	if err != nil {
 		return nil, err
+	}
+	if opt.Context != nil {
+		if err := startBatchTracker(opt.Context, cli, store, opt.BatchWebhooks, log); err != nil {
+			return nil, err
+		}
 	}
 	e := gw.Engine()
 	if opt.WebUI {
@@ -139,6 +151,9 @@ func (s *Stack) Gateway(opt GatewayOptions) (*gateway.Gateway, error) {
 			return l.Scheduler.QueueDepth(), nil
 		}
 		return 0, nil
+	}
+	if opt.BatchWebhooks == nil && s.Webhooks != nil {
+		opt.BatchWebhooks = s.Webhooks.DeliverBatch
 	}
 	return NewGateway(s.Client, s.Store, s.Submitter, s.Blobs, depth, opt)
 }
