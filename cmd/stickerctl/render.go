@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -23,6 +24,7 @@ func renderCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	srv := serverFlags(fs)
 	quiet := fs.Bool("q", false, "no progress bar")
 	verbose := fs.Bool("v", false, "print the ffmpeg command line (with --local)")
+	workers := fs.Int("workers", 1, "with --local: render a long job as this many parts at once, then join them (each ffmpeg gets this machine's cores divided among them)")
 	positional, code, ok := parseArgs(fs, args, renderSynopsis, stdout, stderr)
 	if !ok {
 		return code
@@ -33,7 +35,11 @@ func renderCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	bar := progressBar(stderr, *quiet)
 	if *local {
-		return renderLocal(ctx, positional[0], *out, bar, stderr, *verbose)
+		if *workers < 1 {
+			fmt.Fprintln(stderr, "stickerctl render: --workers must be at least 1")
+			return exitUsage
+		}
+		return renderLocal(ctx, positional[0], *out, bar, stderr, *verbose, *workers)
 	}
 	c, ok := srv.client(stderr)
 	if !ok {
@@ -45,7 +51,7 @@ func renderCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 
 // Synopses of the commands, first in their help and in stickerctl's usage.
 const (
-	renderSynopsis   = "stickerctl render [--local] [--server URL] [--api-key KEY] [-q] [-v] SPEC.json -o OUT"
+	renderSynopsis   = "stickerctl render [--local [--workers N]] [--server URL] [--api-key KEY] [-q] [-v] SPEC.json -o OUT"
 	statusSynopsis   = "stickerctl status [--server URL] [--api-key KEY] [--json] JOB_ID"
 	cancelSynopsis   = "stickerctl cancel [--server URL] [--api-key KEY] JOB_ID"
 	stickersSynopsis = "stickerctl stickers [--server URL] [--api-key KEY] [--json]"
@@ -86,7 +92,7 @@ func printHelp(w io.Writer, fs *flag.FlagSet, synopsis string) {
 	fs.SetOutput(out)
 }
 
-func renderLocal(ctx context.Context, specPath, out string, bar func(float64), stderr io.Writer, verbose bool) int {
+func renderLocal(ctx context.Context, specPath, out string, bar func(float64), stderr io.Writer, verbose bool, workers int) int {
 	data, err := readSpec(specPath)
 	if err != nil {
 		fmt.Fprintf(stderr, "stickerctl: %v\n", err)
@@ -97,7 +103,13 @@ func renderLocal(ctx context.Context, specPath, out string, bar func(float64), s
 		printErr(stderr, err)
 		return exitInvalid
 	}
-	eng, err := render.New(ctx, render.DefaultConfig())
+	cfg := render.DefaultConfig()
+	if workers > 1 {
+		// Parts render side by side: share the cores out rather than have
+		// each ffmpeg start a thread per core.
+		cfg.Threads = max(1, runtime.NumCPU()/workers)
+	}
+	eng, err := render.New(ctx, cfg)
 	if err != nil {
 		printErr(stderr, err)
 		return exitFailed
@@ -107,7 +119,8 @@ func renderLocal(ctx context.Context, specPath, out string, bar func(float64), s
 		dir = filepath.Dir(specPath)
 	}
 	start := time.Now()
-	res, err := eng.Render(ctx, render.Job{Spec: s, Resolver: render.FileResolver{Dir: dir}, Output: out, Progress: bar})
+	job := render.Job{Spec: s, Resolver: render.FileResolver{Dir: dir}, Output: out, Progress: bar}
+	res, err := eng.RenderWith(ctx, job, render.PlanOptions{Workers: workers})
 	bar(-1)
 	if err != nil {
 		printErr(stderr, err)
@@ -125,7 +138,21 @@ func renderLocal(ctx context.Context, specPath, out string, bar func(float64), s
 	fmt.Fprintf(stderr, "wrote %s: %s %dx%d, %.2f s, %d bytes, encoder %s (%s), in %.2f s\n",
 		res.Path, res.Format, res.Width, res.Height, res.Duration, res.Bytes, res.Encoder.Name,
 		res.Encoder.Reason, time.Since(start).Seconds())
+	printPlan(stderr, res.Plan)
 	return exitOK
+}
+
+// printPlan says how a local render went: whole, smart or split, what it
+// encoded and copied, and why it was not smart or not split.
+func printPlan(w io.Writer, pl *render.Plan) {
+	if pl == nil {
+		return
+	}
+	fmt.Fprintf(w, "plan: %s, %d encoded segment(s), %.2f s encoded, %.2f s copied, %d worker(s)\n",
+		pl.Mode, pl.Segments, pl.EncodedSeconds, pl.CopiedSeconds, pl.Workers)
+	if pl.Reason != "" {
+		fmt.Fprintf(w, "plan reason: %s\n", pl.Reason)
+	}
 }
 
 func readSpec(path string) ([]byte, error) {
