@@ -21,6 +21,7 @@ import (
 	"github.com/stickerd/stickerd/scheduler"
 	"github.com/stickerd/stickerd/services/gateway"
 	"github.com/stickerd/stickerd/services/submit"
+	"github.com/stickerd/stickerd/services/webhook"
 )
 
 // gatewayOpts are the gateway flags shared by `gateway` and `dev`.
@@ -48,7 +49,7 @@ func gatewayFlags(fs *flag.FlagSet, dev bool) gatewayOpts {
 	var hosts flagenv.List
 	fs.Var(&hosts, "allowed-hosts", "host names, comma-separated, that a loopback gateway without API keys answers besides localhost, 127.0.0.1 and [::1]")
 	private := "let spec URLs and webhook_url name loopback, private, link-local or metadata addresses (checked at submit)"
-	secret := "accepted but unused: a standalone gateway sends no webhooks; set it on the schedulers"
+	secret := "whsec_… secret that signs the webhooks of batches' ends (job webhooks come from the schedulers: give them the same one; default: a random one per start, with a warning)"
 	if dev {
 		private = "let URL assets, webhook_url and webhooks reach loopback, private, link-local or metadata addresses"
 		secret = "whsec_… secret that signs webhooks (default: a random one per start, with a warning)"
@@ -183,8 +184,18 @@ func runGateway(ctx context.Context, args []string, log *slog.Logger) error {
 		return err
 	}
 	defer errs.Close(context.Background())
-	g, err := wiring.NewGateway(cli, store, sub, bs,
-		scheduler.FollowQueueDepth(ctx, cli), wiring.GatewayOptions{Config: gcfg, Coord: coordOf(set), Errors: errs, Context: ctx, Log: log})
+	wcfg := webhook.DefaultConfig()
+	wcfg.Secret, wcfg.AllowPrivate = *gw.webhookSecret, *gw.allowPrivate
+	if wcfg.Secret == "" {
+		wcfg.Secret = webhook.NewSecret()
+		log.Warn("no --webhook-secret; signing batch webhooks with a random secret")
+	}
+	hooks, err := wiring.NewWebhooks(ctx, wcfg, errs, log)
+	if err != nil {
+		return err
+	}
+	g, err := wiring.NewGateway(cli, store, sub, bs, scheduler.FollowQueueDepth(ctx, cli),
+		wiring.GatewayOptions{Config: gcfg, Coord: coordOf(set), Errors: errs, Context: ctx, BatchWebhooks: hooks.DeliverBatch, Log: log})
 	if err != nil {
 		return err
 	}
