@@ -35,7 +35,9 @@ func (r *resolver) cleanup() {
 	}
 }
 
-func (r *resolver) Resolve(ctx context.Context, ref render.AssetRef) (string, error) {
+func (r *resolver) Resolve(ctx context.Context, ref render.AssetRef) (_ string, err error) {
+	ctx, end := traceFetch(ctx, ref)
+	defer func() { end(err) }()
 	switch {
 	case ref.AssetID != "":
 		p, release, err := r.blobs.Acquire(ctx, blob.AssetKey(r.tenant, ref.AssetID))

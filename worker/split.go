@@ -40,7 +40,9 @@ func (w *Worker) planSplit(ctx context.Context, a *workerpb.Assign, job render.J
 	if !ok || a.GetWorkers() < 2 || a.GetSplitMinSeconds() <= 0 {
 		return nil, nil
 	}
-	plan, summary, weights, err := p.Plan(ctx, job, int(a.GetWorkers()), a.GetSplitMinSeconds())
+	pctx, end := tracePlan(ctx, a.GetWorkers())
+	plan, summary, weights, err := p.Plan(pctx, job, int(a.GetWorkers()), a.GetSplitMinSeconds())
+	end(len(weights), err)
 	if err != nil || len(weights) < 2 {
 		return nil, err
 	}

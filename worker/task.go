@@ -52,7 +52,9 @@ func (w *Worker) cancelJob(id jobs.ID, fence int64) {
 func (w *Worker) execute(ctx context.Context, a *workerpb.Assign, t *task) {
 	id := jobs.ID(a.GetJobId())
 	start := w.clock.Now()
+	ctx, jt := w.startJob(ctx, a)
 	msg := w.render(ctx, a, t)
+	jt.end(msg)
 	w.mu.Lock()
 	if killed := w.killed; killed || msg == nil {
 		delete(w.tasks, id)
@@ -68,7 +70,7 @@ func (w *Worker) execute(ctx context.Context, a *workerpb.Assign, t *task) {
 	w.notifyLocked()
 	w.mu.Unlock()
 	t.cancel()
-	w.log.Info("job done", "job", id, "seconds", w.clock.Since(start).Seconds(), "result", kind(msg))
+	w.log.InfoContext(ctx, "job done", "job", id, "seconds", w.clock.Since(start).Seconds(), "result", kind(msg))
 	if outcome, ok := map[string]string{"complete": "succeeded", "fail": "failed", "released": "canceled"}[kind(msg)]; ok {
 		metrics.Renders.WithLabelValues(outcome).Inc()
 	}
@@ -122,6 +124,7 @@ func (w *Worker) render(ctx context.Context, a *workerpb.Assign, t *task) *worke
 	}
 	res, err := w.r.Render(ctx, render.Job{Spec: s, Output: out, Resolver: rs,
 		Progress: func(p float64) { w.progress(jobs.ID(id), t, p) }})
+	mark(ctx, encoded)
 	if m, stop := w.stopped(ctx, a, t, err); stop {
 		return m
 	}
@@ -133,13 +136,13 @@ func (w *Worker) render(ctx context.Context, a *workerpb.Assign, t *task) *worke
 		class = "gpu"
 	}
 	took := w.clock.Since(renderStart).Seconds()
-	metrics.RenderDuration.WithLabelValues(class, res.Format).Observe(took)
+	metrics.Observe(ctx, metrics.RenderDuration.WithLabelValues(class, res.Format), took)
 	if took > 0 {
-		metrics.RenderRealtime.WithLabelValues(class, res.Format).Observe(res.Duration / took)
+		metrics.Observe(ctx, metrics.RenderRealtime.WithLabelValues(class, res.Format), res.Duration/took)
 	}
 	metrics.RenderOutputBytes.WithLabelValues(res.Format).Observe(float64(res.Bytes))
 	key := blob.OutputKey(a.GetTenant(), id, fence, res.Format)
-	n, err := w.blobs.PutFile(ctx, key, out)
+	n, err := storeOutput(ctx, w.blobs, key, out)
 	if err != nil {
 		return fail(errcode.Wrap(errcode.StorageFailed, err, "storing the output"))
 	}
