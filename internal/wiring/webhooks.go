@@ -11,6 +11,7 @@ import (
 	"github.com/stickerd/stickerd/internal/errevents"
 	"github.com/stickerd/stickerd/internal/jobs"
 	"github.com/stickerd/stickerd/internal/metrics"
+	"github.com/stickerd/stickerd/internal/tracing"
 	"github.com/stickerd/stickerd/services/gateway"
 	"github.com/stickerd/stickerd/services/webhook"
 )
@@ -56,7 +57,8 @@ func (w *Webhooks) Notify(j *jobs.Job) {
 		defer func() { <-w.sem }()
 		// One message id per job end, stable across retries.
 		id := "msg_" + string(j.ID) + "_" + string(j.Status)
-		err := w.sender.Deliver(w.ctx, j.WebhookURL, id, body)
+		// The delivery is a span of the job's trace, when it has one.
+		err := w.sender.Deliver(tracing.FromTraceParent(w.ctx, j.TraceParent), j.WebhookURL, id, body)
 		switch {
 		case err == nil:
 			metrics.Webhooks.WithLabelValues("delivered").Inc()

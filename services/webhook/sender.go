@@ -71,13 +71,8 @@ func (s *Sender) control(_, address string, _ syscall.RawConn) error {
 	return nil
 }
 
-// Deliver POSTs body (the job, JSON) to rawURL as message id, retrying as
-// the Config says. It returns nil once the receiver answers 2xx; an
-// errcode WEBHOOK_FAILED error (with an *AttemptError cause) when the
-// attempts are exhausted, the answer is final, or the URL is refused; and
-// ctx's error, unwrapped by errcode, when ctx is canceled (a shutdown
-// abandons a delivery, it does not fail it).
-func (s *Sender) Deliver(ctx context.Context, rawURL, id string, body []byte) error {
+// deliver is Deliver (trace.go) without its span.
+func (s *Sender) deliver(ctx context.Context, rawURL, id string, body []byte) error {
 	if err := fetch.CheckURL(rawURL); err != nil {
 		return errcode.Wrap(errcode.WebhookFailed, err, "webhook %s: the URL is not an http(s) URL without credentials", id)
 	}
