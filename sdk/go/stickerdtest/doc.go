@@ -3,7 +3,12 @@
 // (the same bytes uploaded again are the same asset, answered 200 instead
 // of 201, as the gateway deduplicates a tenant's uploads), submits with idempotency keys and the result cache, job progress over
 // Server-Sent Events, outputs with Range support, cancellation, paging and
-// problem+json errors. Specs are checked by the real parser (render/spec).
+// problem+json errors, templates (versions, renders that name one) and
+// batches (JSON rows or CSV, rejected rows, counts, cancel, events). Specs
+// are checked by the real parser (render/spec), templates and their
+// variables by the real template code (internal/templates). A batch's rows
+// advance one step per GET of the batch, or as fast as its event stream
+// is read.
 //
 // A job advances one step per GET of it, or as fast as its event stream is
 // read: queued, running, each of Config.Steps, then succeeded (or failed

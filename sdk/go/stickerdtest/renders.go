@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stickerd/stickerd/internal/errcode"
+	"github.com/stickerd/stickerd/internal/templates"
 	"github.com/stickerd/stickerd/render/spec"
 )
 
@@ -29,6 +30,10 @@ type view struct {
 	Error      *JobError         `json:"error"`
 	Output     *outputView       `json:"output"`
 	Metadata   map[string]string `json:"metadata"`
+	// The template version and batch of the job (templates.go).
+	TemplateID      string `json:"template_id,omitempty"`
+	TemplateVersion int    `json:"template_version,omitempty"`
+	BatchID         string `json:"batch_id,omitempty"`
 }
 
 type outputView struct {
@@ -94,8 +99,13 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		Problem(w, http.StatusServiceUnavailable, "QUEUE_UNAVAILABLE", "the queue is over its depth limit")
 		return
 	}
-	sp, err := spec.Parse(body, spec.ParseOptions{})
-	if err != nil {
+	var sp *spec.Spec
+	var from *templates.Template
+	if templates.IsTemplateRequest(body) {
+		if sp, from = s.expandLocked(w, body); sp == nil {
+			return
+		}
+	} else if sp, err = spec.Parse(body, spec.ParseOptions{}); err != nil {
 		specProblem(w, err)
 		return
 	}
@@ -118,6 +128,18 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		s.answerSubmit(w, key, body, s.jobs[id], true)
 		return
 	}
+	j := s.newJobLocked(sp, norm)
+	if from != nil {
+		j.TemplateID, j.TemplateVersion = from.ID, from.Version
+	}
+	if key != "" {
+		s.idem[key] = j.ID
+	}
+	s.answerSubmit(w, key, body, j, false)
+}
+
+// newJobLocked records a queued job of sp. The caller holds s.mu.
+func (s *Server) newJobLocked(sp *spec.Spec, norm []byte) *job {
 	s.seq++
 	j := &job{view: view{ID: fmt.Sprintf("job_%04d", s.seq), Status: "queued", Attempts: 1,
 		Priority: cmp.Or(sp.Priority, "normal"), CreatedAt: s.clock.Now().UTC(), Metadata: sp.Metadata},
@@ -130,10 +152,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		Height: cmp.Or(sp.Output.Height, sp.Source.Height, 360), Duration: cmp.Or(sp.Source.Duration, 5)}
 	s.jobs[j.ID] = j
 	s.order = append(s.order, j.ID)
-	if key != "" {
-		s.idem[key] = j.ID
-	}
-	s.answerSubmit(w, key, body, j, false)
+	return j
 }
 
 func (s *Server) answerSubmit(w http.ResponseWriter, key string, body []byte, j *job, cached bool) {

@@ -19,6 +19,7 @@ import (
 	"github.com/stickerd/stickerd/internal/clock"
 	"github.com/stickerd/stickerd/internal/errcode"
 	"github.com/stickerd/stickerd/internal/problem"
+	"github.com/stickerd/stickerd/internal/templates"
 	"github.com/stickerd/stickerd/render/builtin"
 )
 
@@ -107,7 +108,10 @@ type Server struct {
 	requests []string
 	brokeOut bool
 	brokeEv  bool
-	clock    clock.Clock // stamps the jobs
+	clock    clock.Clock                      // stamps the jobs
+	tpls     map[string][]*templates.Template // id → versions, oldest first (templates.go)
+	tplOrder []string                         // template ids, oldest first
+	batches  map[string]*batch
 }
 
 // New returns a fake configured by cfg; it panics when cfg does not pass
@@ -127,7 +131,8 @@ func New(cfg Config) *Server {
 		cfg.MaxUploadBytes = d.MaxUploadBytes
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), assets: map[string]*Upload{}, byHash: map[[sha256.Size]byte]string{}, jobs: map[string]*job{},
-		idem: map[string]string{}, cache: map[string]string{}, clock: clock.Real{}}
+		idem: map[string]string{}, cache: map[string]string{}, clock: clock.Real{},
+		tpls: map[string][]*templates.Template{}, batches: map[string]*batch{}}
 	s.mux.HandleFunc("POST /v1/assets", s.upload)
 	s.mux.HandleFunc("POST /v1/renders", s.submit)
 	s.mux.HandleFunc("GET /v1/renders", s.list)
@@ -138,6 +143,15 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("GET /v1/stickers", s.stickers)
 	s.mux.HandleFunc("GET /v1/stickers/{name}", s.stickerImage)
 	s.mux.HandleFunc("GET /openapi.json", s.openapi)
+	s.mux.HandleFunc("POST /v1/templates", s.createTemplate)
+	s.mux.HandleFunc("GET /v1/templates", s.listTemplates)
+	s.mux.HandleFunc("GET /v1/templates/{id}", s.getTemplate)
+	s.mux.HandleFunc("PUT /v1/templates/{id}", s.updateTemplate)
+	s.mux.HandleFunc("DELETE /v1/templates/{id}", s.deleteTemplate)
+	s.mux.HandleFunc("POST /v1/batches", s.submitBatch)
+	s.mux.HandleFunc("GET /v1/batches/{id}", s.getBatch)
+	s.mux.HandleFunc("DELETE /v1/batches/{id}", s.cancelBatch)
+	s.mux.HandleFunc("GET /v1/batches/{id}/events", s.batchEvents)
 	return s
 }
 
