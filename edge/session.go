@@ -56,13 +56,15 @@ type session struct {
 	layers      atomic.Pointer[[]*layer]
 	box         *mailbox
 	stats       *sessionStats
+	life        lifeSpan // the session's span, inside a trace (trace.go)
 }
 
-// newSession negotiates a session from offer; ctx bounds ICE gathering.
-func newSession(ctx context.Context, e *Edge, tenant, offer string) (*session, string, error) {
+// negotiate builds a session from offer; ctx bounds ICE gathering. life
+// is ended at teardown.
+func negotiate(ctx context.Context, e *Edge, tenant, offer string, life lifeSpan) (*session, string, error) {
 	now := time.Now()
 	s := &session{id: newSessionID(), tenant: tenant, edge: e, cfg: e.cfg, started: now,
-		done: make(chan struct{}), box: newMailbox(), stats: newSessionStats(now)}
+		done: make(chan struct{}), box: newMailbox(), stats: newSessionStats(now), life: life}
 	s.log = e.log.With("session", s.id, "tenant", tenant)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.targetKbps.Store(int64(e.cfg.StartBitrateKbps))
@@ -226,6 +228,7 @@ func (s *session) teardown(reason error) {
 	if added {
 		s.edge.remove(s)
 	}
+	s.life.end(s, reason)
 	close(s.done)
 	s.log.Info("session closed", "reason", reason)
 }

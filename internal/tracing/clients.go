@@ -2,6 +2,7 @@ package tracing
 
 import (
 	"net/http"
+	"strings"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
@@ -29,4 +30,28 @@ func GRPCClientOptions() []grpc.DialOption {
 		return nil
 	}
 	return []grpc.DialOption{grpc.WithStatsHandler(otelgrpc.NewClientHandler())}
+}
+
+// HTTPHandler gives each request to h a server span (OpenTelemetry's
+// net/http instrumentation), continuing the caller's trace when it sent
+// one; probes and scrapes get none. With tracing off it returns h.
+func HTTPHandler(h http.Handler, server string) http.Handler {
+	if !Enabled() {
+		return h
+	}
+	return otelhttp.NewHandler(h, server, otelhttp.WithFilter(func(r *http.Request) bool {
+		switch r.URL.Path {
+		case "/healthz", "/readyz", "/metrics":
+			return false
+		}
+		return true
+	}), otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
+		if r.Pattern == "" {
+			return r.Method
+		}
+		if strings.Contains(r.Pattern, " ") {
+			return r.Pattern // "GET /path"
+		}
+		return r.Method + " " + r.Pattern
+	}))
 }
