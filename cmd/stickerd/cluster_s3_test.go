@@ -8,10 +8,8 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -282,48 +280,7 @@ func TestDev_S3(t *testing.T) {
 		"--kafka-listen", "127.0.0.1:0", "--etcd-listen-client", freeAddr(t), "--etcd-listen-peer", freeAddr(t),
 		"--grpc-addr", "127.0.0.1:0",
 		"--blob-url", "s3://" + s3test.Bucket, "--s3-endpoint", srv.Endpoint, "--s3-path-style"}
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(cleanEnv(), "AWS_ACCESS_KEY_ID="+s3test.AccessKey, "AWS_SECRET_ACCESS_KEY="+s3test.SecretKey, "STICKERD_LOG_LEVEL=warn")
-	logf, err := os.Create(filepath.Join(dir, "dev.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logf.Close()
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(30 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			t.Error("stickerd dev did not stop in 30s of SIGINT")
-		}
-	}()
-	base := "http://" + httpAddr
-	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if resp, err := http.Get(base + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		select {
-		case err := <-exited:
-			b, _ := os.ReadFile(logf.Name())
-			t.Fatalf("stickerd dev exited: %v\n%s", err, b)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("stickerd dev not ready in 90s (log %s)", logf.Name())
-		}
-	}
-
+	base, _ := startDevProc(t, bin, dir, args, "AWS_ACCESS_KEY_ID="+s3test.AccessKey, "AWS_SECRET_ACCESS_KEY="+s3test.SecretKey)
 	httpc := &http.Client{Timeout: 20 * time.Second}
 	png := assetstest.PNG(t, 40, 30)
 	status, asset := uploadAsset(t, httpc, base, png, "image/png")

@@ -256,7 +256,7 @@ func runWorker(ctx context.Context, args []string, log *slog.Logger) error {
 		return err
 	}
 	defer closeErrs()
-	w, err := worker.New(cfg, worker.Deps{Renderer: eng, Blobs: bs, Errors: errs, DialOptions: dial}, log)
+	w, err := worker.New(cfg, worker.Deps{Renderer: wiring.Renderer(eng), Blobs: bs, Errors: errs, DialOptions: dial}, log)
 	if err != nil {
 		return err
 	}

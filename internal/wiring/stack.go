@@ -239,7 +239,10 @@ func (s *Stack) AddWorker() (*WorkerProc, error) {
 	if err := os.MkdirAll(cfg.WorkDir, 0o755); err != nil {
 		return nil, err
 	}
-	var r worker.Renderer = s.Engine
+	var r worker.Renderer
+	if s.Engine != nil {
+		r = Renderer(s.Engine)
+	}
 	if s.cfg.Renderer != nil {
 		r = s.cfg.Renderer
 	}
