@@ -5,6 +5,8 @@
 //	stickerctl status JOB_ID                      show a job
 //	stickerctl cancel JOB_ID                      cancel a job
 //	stickerctl stickers                           list the built-in stickers
+//	stickerctl template create|list|show|render   templates (design once, render many)
+//	stickerctl batch submit ROWS.csv --template ID  render a template once per row
 package main
 
 import (
@@ -49,6 +51,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cancelCmd(ctx, args[1:], stdout, stderr)
 	case "stickers":
 		return stickersCmd(ctx, args[1:], stdout, stderr)
+	case "template":
+		return templateCmd(ctx, args[1:], stdout, stderr)
+	case "batch":
+		return batchCmd(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		usage(stdout)
 		return exitOK
@@ -64,6 +70,8 @@ func usage(w io.Writer) {
   `+statusSynopsis+`
   `+cancelSynopsis+`
   `+stickersSynopsis+`
+  `+templateSynopsis+`
+  `+batchSynopsis+`
 
 stickerctl COMMAND -h lists a command's flags.
 
@@ -72,6 +80,8 @@ commands:
   status     show a job of the server
   cancel     cancel a job of the server
   stickers   list the server's built-in stickers
+  template   create, list, show, render, update or delete templates
+  batch      render a template once per row of a CSV table; status, cancel
 
 The server is --server or $STICKERD_SERVER (default http://127.0.0.1:8080);
 the API key is --api-key or $STICKERD_API_KEY.
