@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"image"
+	"image/png"
 	"math"
 	"os"
 	"path/filepath"
@@ -14,12 +17,18 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	stickerd "github.com/stickerd/stickerd/sdk/go"
 )
 
-// screenshotPath is where the web UI test leaves its picture of the page.
-const screenshotPath = "/tmp/e2e-webui.png"
+// Where the web UI tests leave their pictures: of the page, and of the
+// text test's page and rendered frame.
+const (
+	screenshotPath  = "/tmp/e2e-webui.png"
+	textPreviewPath = "/tmp/e2e-webui-text.png"
+	textRenderPath  = "/tmp/e2e-webui-text-render.png"
+)
 
 // browser is a headless Chromium with a fresh profile.
 type browser struct {
@@ -205,4 +214,150 @@ func TestE2E_WebUI(t *testing.T) {
 	if math.Abs(cx-fx) > 0.04 || math.Abs(cy-fy) > 0.06 {
 		t.Fatalf("the heart is centred at (%.3f, %.3f), not near (%g, %g) where it was dragged", cx, cy, fx, fy)
 	}
+}
+
+// inkBox is the bounding box, in fractions of a picture, of the pixels
+// brighter than a threshold: white text on a dark canvas.
+type inkBox struct{ X0, Y0, X1, Y1 float64 }
+
+func (b inkBox) W() float64 { return b.X1 - b.X0 }
+func (b inkBox) H() float64 { return b.Y1 - b.Y0 }
+
+// ink finds the text pixels of img inside r whose centre lies between the
+// fractions y0 and y1 of r's height, and returns their box in fractions of
+// r. A pixel is text when its luma is over 154, half-way from the canvas
+// (#1E3A5F, 54) to white: a pixel at least half covered by the white
+// fill, in either picture whatever its antialiasing or compression; a
+// black outline is darker than the canvas.
+func ink(t *testing.T, img image.Image, r image.Rectangle, y0, y1 float64) inkBox {
+	t.Helper()
+	minX, minY, maxX, maxY := r.Max.X, r.Max.Y, r.Min.X-1, r.Min.Y-1
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		if f := (float64(y-r.Min.Y) + 0.5) / float64(r.Dy()); f < y0 || f >= y1 {
+			continue
+		}
+		for x := r.Min.X; x < r.Max.X; x++ {
+			cr, cg, cb, _ := img.At(x, y).RGBA()
+			if 0.299*float64(cr>>8)+0.587*float64(cg>>8)+0.114*float64(cb>>8) > 154 {
+				minX, minY, maxX, maxY = min(minX, x), min(minY, y), max(maxX, x), max(maxY, y)
+			}
+		}
+	}
+	if maxX < minX {
+		t.Fatalf("no text between %g and %g of the picture's height", y0, y1)
+	}
+	w, h := float64(r.Dx()), float64(r.Dy())
+	return inkBox{float64(minX-r.Min.X) / w, float64(minY-r.Min.Y) / h, float64(maxX+1-r.Min.X) / w, float64(maxY+1-r.Min.Y) / h}
+}
+
+// typeInto replaces the text of the inspector's text field with key
+// events: a click into it, Ctrl+A, then the text (Enter for a new line).
+func (b *browser) typeInto(t *testing.T, id, text string) {
+	t.Helper()
+	b.do(t, "typing into #"+id, chromedp.Click(chromedp.ID(id)),
+		chromedp.KeyEvent("a", chromedp.KeyModifiers(chromedp.ModifierCtrl)), chromedp.KeyEvent(text))
+}
+
+// TestE2E_WebUI_TextPreviewMatchesRender is the studio's WYSIWYG check
+// (issue 16): two text stickers made with real input events — one line of
+// Go Regular (the render draws it with ffmpeg's drawtext) and two lines
+// of DejaVu Serif with an outline (rasterised in Go) — are measured in a
+// screenshot of the stage and in a frame of the rendered video. Their
+// boxes, as fractions of the frame, agree within 5 %.
+func TestE2E_WebUI_TextPreviewMatchesRender(t *testing.T) {
+	e := mainEnv(t)
+	b := startBrowser(t)
+	b.do(t, "loading the page", chromedp.Navigate(e.open.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`.palette-item[data-name="heart"]`)),
+		chromedp.Click(chromedp.CSS("#canvas-options summary")), chromedp.Click(chromedp.ID("use-canvas")),
+		chromedp.SetValue(chromedp.ID("quality"), "high"))
+	b.waitJS(t, 10*time.Second, "the engine's fonts", `document.documentElement.dataset.fonts === 'ready'`)
+
+	// One line of sans, a little larger, dragged to the upper half.
+	b.do(t, "adding a text", chromedp.Click(chromedp.ID("add-text")))
+	b.typeInto(t, "insp-text", "WYSIWYG test")
+	b.do(t, "turning the outline off", chromedp.Click(chromedp.ID("insp-outline")))
+	b.dragTo(t, ".sticker.selected", 0.5, 0.3)
+	b.do(t, "growing it", chromedp.KeyEvent("+"), chromedp.KeyEvent("+"))
+	// Two lines of serif with an outline, in the lower half.
+	b.do(t, "adding another", chromedp.Click(chromedp.ID("add-text")))
+	b.typeInto(t, "insp-text", "Serif\nlines")
+	b.do(t, "picking the serif font", chromedp.Focus(chromedp.ID("insp-font")), chromedp.KeyEvent(kb.ArrowDown))
+	b.dragTo(t, ".sticker.selected", 0.45, 0.72)
+	got := evalJS[string](t, b, `JSON.stringify([...document.querySelectorAll('.sticker.is-text')].map(s =>
+		s.querySelector('.fill').textContent + ' in ' + getComputedStyle(s.querySelector('.text')).fontFamily.split(',')[0]))`)
+	if got != `["WYSIWYG test in stk-sans","Serif\nlines in stk-serif"]` {
+		t.Fatalf("the stage shows %s", got)
+	}
+	// Nothing selected or hovered: click the stage's empty corner.
+	stage := b.rect(t, "#stage")
+	b.do(t, "deselecting", chromedp.MouseClickXY(stage.X+8, stage.Y+8))
+	shot, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(textPreviewPath, shot, 0o644)
+	page, err := png.Decode(bytes.NewReader(shot))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dpr := evalJS[float64](t, b, `window.devicePixelRatio`)
+	stageRect := image.Rect(int(math.Round(stage.X*dpr)), int(math.Round(stage.Y*dpr)),
+		int(math.Round((stage.X+stage.W)*dpr)), int(math.Round((stage.Y+stage.H)*dpr)))
+
+	e.waitIdle(t)
+	b.do(t, "clicking Render", chromedp.Click(chromedp.ID("render")))
+	b.waitJS(t, 90*time.Second, "the result video", `!document.getElementById('result').hidden && !!document.querySelector('#result-media video')`)
+	out := downloadPageResult(t, e, b, ".mp4")
+	const w, h = 1280, 720 // the canvas's default size
+	f := decodeFrame(t, out, 1, w, h)
+	frameImg := image.NewRGBA(image.Rect(0, 0, w, h))
+	for i := 0; i < w*h; i++ {
+		copy(frameImg.Pix[4*i:], f.rgb[3*i:3*i+3])
+		frameImg.Pix[4*i+3] = 255
+	}
+	var framePNG bytes.Buffer
+	if err := png.Encode(&framePNG, frameImg); err == nil {
+		os.WriteFile(textRenderPath, framePNG.Bytes(), 0o644)
+	}
+	for _, part := range []struct {
+		name   string
+		y0, y1 float64
+	}{{"sans, drawtext", 0, 0.5}, {"serif with an outline, rasterised", 0.5, 1}} {
+		pre, ren := ink(t, page, stageRect, part.y0, part.y1), ink(t, frameImg, frameImg.Rect, part.y0, part.y1)
+		t.Logf("%s: preview %.4f×%.4f at (%.4f, %.4f), render %.4f×%.4f at (%.4f, %.4f) of the frame",
+			part.name, pre.W(), pre.H(), pre.X0, pre.Y0, ren.W(), ren.H(), ren.X0, ren.Y0)
+		if d := math.Abs(pre.W()-ren.W()) / ren.W(); d > 0.05 {
+			t.Errorf("%s: the preview's text is %.4f of the frame wide, the render's %.4f: %.1f %% apart", part.name, pre.W(), ren.W(), 100*d)
+		}
+		if d := math.Abs(pre.H()-ren.H()) / ren.H(); d > 0.05 {
+			t.Errorf("%s: the preview's text is %.4f of the frame high, the render's %.4f: %.1f %% apart", part.name, pre.H(), ren.H(), 100*d)
+		}
+		if dx, dy := math.Abs(pre.X0-ren.X0), math.Abs(pre.Y0-ren.Y0); dx > 0.01 || dy > 0.01 {
+			t.Errorf("%s: the preview's text starts at (%.4f, %.4f), the render's at (%.4f, %.4f)", part.name, pre.X0, pre.Y0, ren.X0, ren.Y0)
+		}
+	}
+}
+
+// downloadPageResult downloads the output of the job the page shows.
+func downloadPageResult(t *testing.T, e *env, b *browser, ext string) string {
+	t.Helper()
+	name := evalJS[string](t, b, `document.getElementById('download').getAttribute('download')`)
+	id := stickerd.JobID(strings.TrimSuffix(name, ext))
+	c := client(e.open, "")
+	ctx := testCtx(t, 30*time.Second)
+	job, err := c.GetRender(ctx, id)
+	if err != nil || job.Status != stickerd.StatusSucceeded || job.Output == nil {
+		t.Fatalf("the page's job %q: %+v %v", name, job, err)
+	}
+	out := filepath.Join(t.TempDir(), "out"+ext)
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := c.DownloadOutput(ctx, id, f); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -11,6 +11,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/stickerd/stickerd/render/text"
 )
 
 //go:embed static
@@ -26,7 +28,13 @@ var contentTypes = map[string]string{
 	".css":  "text/css; charset=utf-8",
 	".js":   "text/javascript; charset=utf-8",
 	".svg":  "image/svg+xml",
+	".ttf":  "font/ttf",
 }
+
+// FontPrefix is where the engine's built-in fonts are served, by the names
+// a text sticker's "font" takes ("sans.ttf"): the studio draws its preview
+// with the very bytes the renderer draws with, so the two measure alike.
+const FontPrefix = AssetPrefix + "fonts/"
 
 // csp keeps the page to its own origin: its scripts and styles, the API,
 // and blob: URLs for local previews of the files a person picks.
@@ -40,8 +48,14 @@ type file struct {
 	etag        string
 }
 
+func newFile(data []byte, contentType string) *file {
+	sum := sha256.Sum256(data)
+	return &file{data: data, contentType: contentType, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
+}
+
 // Handler serves the page at "/" (and "/index.html") and its files under
-// /ui/. Every other path is 404, so it can be mounted as a fallback.
+// /ui/, the engine's fonts under /ui/fonts/. Every other path is 404, so it
+// can be mounted as a fallback.
 func Handler() http.Handler {
 	files := map[string]*file{}
 	err := fs.WalkDir(static, "static", func(p string, d fs.DirEntry, err error) error {
@@ -56,13 +70,18 @@ func Handler() http.Handler {
 		if !ok {
 			return fmt.Errorf("webui: no content type for %s", p)
 		}
-		sum := sha256.Sum256(data)
-		files[strings.TrimPrefix(p, "static/")] = &file{data: data, contentType: ct,
-			etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
+		files[strings.TrimPrefix(p, "static/")] = newFile(data, ct)
 		return nil
 	})
 	if err != nil {
 		panic(err) // the embedded files are fixed at build time; the test walks them
+	}
+	for _, name := range []string{text.FontSans, text.FontSerif, text.FontMono} {
+		data, ok := text.FontFile(name)
+		if !ok {
+			panic("webui: no built-in font " + name)
+		}
+		files[strings.TrimPrefix(FontPrefix, AssetPrefix)+name+".ttf"] = newFile(data, contentTypes[".ttf"])
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name, ok := "", false

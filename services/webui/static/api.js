@@ -137,12 +137,104 @@ export function followJob(id, { onProgress, onStatus }) {
   return stop;
 }
 
-/** outputURL is where the result is; with an API key it is fetched into a blob: URL. */
-export async function outputURL(id) {
+/**
+ * outputURL is where a job's result is: its signed link when the job
+ * carries one (it needs no key), else the output route, fetched into a
+ * blob: URL when an API key is set.
+ */
+export async function outputURL(id, job = null) {
+  if (job?.output?.signed_url) return job.output.signed_url;
   const path = `/v1/renders/${encodeURIComponent(id)}/output`;
   if (!apiKey()) return path;
   const resp = await call('GET', path);
   return URL.createObjectURL(await resp.blob());
+}
+
+/** listRenders is a page of the tenant's jobs, newest first: {items, next_cursor}. */
+export async function listRenders(cursor = null, limit = 20) {
+  const q = new URLSearchParams({ limit: String(limit) });
+  if (cursor) q.set('cursor', cursor);
+  return (await call('GET', `/v1/renders?${q}`)).json();
+}
+
+// --- templates and batches ---------------------------------------------
+
+/** createTemplate posts a definition {name, spec, variables}; 201 with version 1. */
+export async function createTemplate(def) {
+  return (await call('POST', '/v1/templates', { body: JSON.stringify(def), contentType: 'application/json' })).json();
+}
+
+/** listTemplates is a page of the tenant's templates: {items, next_cursor}. */
+export async function listTemplates(cursor = null) {
+  const q = new URLSearchParams({ limit: '50' });
+  if (cursor) q.set('cursor', cursor);
+  return (await call('GET', `/v1/templates?${q}`)).json();
+}
+
+export async function getTemplate(id) {
+  return (await call('GET', `/v1/templates/${encodeURIComponent(id)}`)).json();
+}
+
+/** renderTemplate submits a render of a template version with variables. */
+export async function renderTemplate(templateID, version, variables) {
+  const body = JSON.stringify({ template_id: templateID, template_version: version, variables });
+  const resp = await call('POST', '/v1/renders', { body, contentType: 'application/json' });
+  return { job: await resp.json(), cached: resp.status === 200 };
+}
+
+/** submitBatchCSV posts a CSV file as a batch of a template version; 202 with the batch. */
+export async function submitBatchCSV(templateID, version, file) {
+  const q = new URLSearchParams({ template_id: templateID, template_version: String(version) });
+  return (await call('POST', `/v1/batches?${q}`, { body: file, contentType: 'text/csv' })).json();
+}
+
+/** getBatch is a batch with its counts and a page of its rows. */
+export async function getBatch(id, limit = 1000) {
+  return (await call('GET', `/v1/batches/${encodeURIComponent(id)}?limit=${limit}`)).json();
+}
+
+const batchEnded = (status) => ['completed', 'canceled', 'failed'].includes(status);
+
+/**
+ * followBatch calls onStatus(batch) with the batch's counts as they
+ * change, and onRow(row) for each row that ends, from the batch's event
+ * stream (polling GET without EventSource or with an API key) until the
+ * batch ends. It returns a function that stops following.
+ */
+export function followBatch(id, { onStatus, onRow = () => {}, onError = () => {} }) {
+  let stopped = false;
+  let source = null;
+  const stop = () => { stopped = true; if (source) source.close(); };
+  const poll = async () => {
+    while (!stopped) {
+      try {
+        const b = await getBatch(id);
+        onStatus(b);
+        if (batchEnded(b.status)) return;
+      } catch (e) {
+        if (e.status && e.status < 500 && e.status !== 429) { onError(e); return; }
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  };
+  if (apiKey() || typeof EventSource === 'undefined') {
+    poll();
+    return stop;
+  }
+  source = new EventSource(`/v1/batches/${encodeURIComponent(id)}/events`);
+  source.addEventListener('row', (e) => onRow(JSON.parse(e.data)));
+  source.addEventListener('status', (e) => {
+    const b = JSON.parse(e.data);
+    onStatus(b);
+    if (batchEnded(b.status)) stop();
+  });
+  source.onerror = () => {
+    if (stopped) return;
+    source.close();
+    source = null;
+    poll();
+  };
+  return stop;
 }
 
 /** imageURL is a sticker image's address, fetched into a blob: URL when an API key is set. */

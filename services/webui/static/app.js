@@ -1,11 +1,20 @@
-// stickerd studio: pick a source, place stickers, render, watch the result.
+// stickerd studio: pick a source, place and animate stickers, render, watch
+// the result; save the project as a template; render templates and
+// batches; see past renders. Three views of one page, chosen by the URL's
+// hash: #studio (the default), #templates[/ID], #history.
 
 import * as api from './api.js';
-import { buildSpec, checkProject } from './spec.js';
+import { buildSpec, buildTemplate, checkProject, checkTemplate, round } from './spec.js';
 import { Stage } from './stage.js';
 import { Inspector } from './inspector.js';
+import { Timeline } from './timeline.js';
+import { History } from './history.js';
+import { PROPS } from './motion.js';
+import { loadBuiltins, loadFont } from './fonts.js';
 import { loadPalette, addEntry } from './palette.js';
-import { showErrors, hideErrors, size, fileDrop } from './ui.js';
+import { TemplatesView } from './templates.js';
+import { HistoryView } from './renders.js';
+import { showErrors, hideErrors, size, fileDrop, mediaFor } from './ui.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -17,34 +26,139 @@ let duration = 4; // seconds of the source
 let uploadToken = 0; // ignores an upload that a newer choice replaced
 let following = null; // stops following the running job
 let currentJob = null;
+let catalogue = []; // names of the built-in stickers
+const undo = new History();
+
+const find = (id) => project.stickers.find((s) => s.id === id) || null;
 
 const stage = new Stage($('stage'), {
-  onSelect: (id) => inspector.show(project.stickers.find((s) => s.id === id) || null),
-  onChange: () => inspector.refresh(),
+  onSelect: (id) => {
+    const st = find(id);
+    inspector.show(st);
+    timeline.show(st);
+  },
+  edit,
   onRemove: removeSticker,
 });
 const inspector = new Inspector($('inspector'), {
-  onChange: (st) => { stage.update(st); stage.setTime(playhead()); },
+  edit,
+  set: (st, done) => changed(st, done),
+  valuesAt: (st) => stage.valuesAt(st),
   onRemove: removeSticker,
   playhead,
+  uploadFont,
 });
+const timeline = new Timeline($('kf-track'), {
+  duration: () => duration,
+  seek: (t) => seek(t),
+  changed: (done) => changed(timeline.st, done),
+  remove: removeKeyframe,
+});
+
+// --- editing --------------------------------------------------------------
+
+// changed redraws a sticker after a change; done ends the change (a step
+// of undo).
+function changed(st, done) {
+  if (st) stage.update(st);
+  inspector.refresh();
+  timeline.render();
+  if (done) commit();
+}
+
+/**
+ * edit applies a change of x, y, width, rotation, opacity (the animated
+ * properties) or size. Once a sticker has keyframes, an animated property
+ * changes at the playhead: in the keyframe there, made when there is
+ * none, so that what the stage shows is what was set. Otherwise it is the
+ * sticker's own value.
+ */
+function edit(st, patch, done) {
+  const animated = Object.keys(patch).filter((k) => PROPS.includes(k));
+  if (animated.length && st.keyframes.length) {
+    const kf = keyframeAt(st, true);
+    for (const k of animated) kf[k] = patch[k];
+    timeline.select(kf);
+  } else {
+    for (const k of animated) st[k] = patch[k];
+  }
+  if ('size' in patch) st.size = patch.size;
+  changed(st, done);
+}
+
+// localTime is the playhead in a sticker's own time (keyframe t).
+const localTime = (st) => Math.max(0, round(playhead() - (st.start || 0), 2));
+
+// keyframeAt is the sticker's keyframe at the playhead (within a frame),
+// made from what the stage shows there when create is set.
+function keyframeAt(st, create) {
+  const t = localTime(st);
+  let kf = st.keyframes.find((k) => Math.abs(k.t - t) < 0.02);
+  if (kf || !create) return kf || null;
+  const v = stage.valuesAt(st);
+  kf = { t, x: v.x, y: v.y, rotation: v.rotation, opacity: v.opacity, easing: 'linear' };
+  if (st.kind !== 'text') kf.width = v.width;
+  st.keyframes.push(kf);
+  st.keyframes.sort((a, b) => a.t - b.t);
+  return kf;
+}
+
+function addKeyframe() {
+  const st = timeline.st;
+  if (!st) return;
+  timeline.select(keyframeAt(st, true));
+  changed(st, true);
+}
+
+function removeKeyframe(kf) {
+  const st = timeline.st;
+  st.keyframes = st.keyframes.filter((k) => k !== kf);
+  changed(st, true);
+}
+
+// --- undo -----------------------------------------------------------------
+
+const snapshot = () => ({ stickers: project.stickers, nextID });
+
+function commit() {
+  undo.commit(snapshot());
+  undoButtons();
+}
+
+function undoButtons() {
+  $('undo').disabled = !undo.canUndo();
+  $('redo').disabled = !undo.canRedo();
+}
+
+function restore(state) {
+  if (!state) return;
+  const selected = stage.selected;
+  project.stickers = state.stickers;
+  nextID = state.nextID;
+  stage.clear();
+  for (const st of project.stickers) stage.add(st);
+  if (find(selected)) stage.select(selected);
+  undoButtons();
+}
 
 // --- source -------------------------------------------------------------
 
+// useVideo shows a video at once and uploads it. The server identifies
+// the file from its bytes: anything but a video is refused there and
+// then, with the server's reason, and the stage is emptied again.
 async function useVideo(file) {
-  if (!/^video\//.test(file.type) && !/\.(mp4|mov|m4v|webm|mkv)$/i.test(file.name)) {
-    showErrors({ title: `${file.name} is not a video`, detail: 'Pick an MP4, MOV, WebM or MKV file.' });
-    return;
-  }
-  hideErrors();
+  hideErrors('upload-errors');
   const token = ++uploadToken;
-  video = stage.showVideo(URL.createObjectURL(file));
-  stage.setAspect(16, 9);
-  video.addEventListener('loadedmetadata', () => {
-    stage.setAspect(video.videoWidth || 16, video.videoHeight || 9);
-    setDuration(video.duration);
-  });
-  video.addEventListener('timeupdate', () => showTime(video.currentTime));
+  video = null;
+  if (/^video\//.test(file.type) || /\.(mp4|m4v|mov|webm|mkv|ts|m2ts)$/i.test(file.name)) {
+    video = stage.showVideo(URL.createObjectURL(file));
+    stage.setAspect(16, 9);
+    video.addEventListener('loadedmetadata', () => {
+      stage.setAspect(video.videoWidth || 16, video.videoHeight || 9);
+      setDuration(video.duration);
+    });
+    video.addEventListener('timeupdate', () => showTime(video.currentTime));
+  }
   project.source = { kind: 'asset', assetId: null };
   const bar = $('upload-progress');
   bar.hidden = false;
@@ -53,18 +167,35 @@ async function useVideo(file) {
   try {
     const asset = await api.uploadAsset(file, (p) => { bar.value = p; });
     if (token !== uploadToken) return;
+    if (asset.kind !== 'video') {
+      refuseSource({
+        title: `${file.name} is ${asset.kind === 'image' ? 'a picture' : `a ${asset.kind}`}, not a video`,
+        detail: asset.kind === 'image'
+          ? 'Add it as a sticker (drop it on the stage), or put stickers on a blank canvas.'
+          : 'Pick an MP4, MOV, WebM or MKV video, or a blank canvas.',
+      });
+      return;
+    }
     project.source.assetId = asset.id;
+    if (!video) video = stage.showVideo(URL.createObjectURL(file));
     if (!video.videoWidth && asset.width && asset.height) stage.setAspect(asset.width, asset.height);
     if (!video.duration && asset.duration) setDuration(asset.duration);
     $('upload-status').textContent = `Uploaded ${file.name} (${size(asset.bytes)}) as ${asset.id}.`;
   } catch (e) {
     if (token !== uploadToken) return;
-    project.source = null;
-    $('upload-status').textContent = 'The upload failed.';
-    showErrors(e, `Uploading ${file.name} failed`);
+    refuseSource(e, `${file.name} cannot be the video`);
   } finally {
     if (token === uploadToken) bar.hidden = true;
   }
+}
+
+function refuseSource(err, context) {
+  project.source = null;
+  if (video) video.pause();
+  video = null;
+  stage.clearMedia('Pick a video or a blank canvas to start.');
+  $('upload-status').textContent = '';
+  showErrors(err, context, 'upload-errors');
 }
 
 function useCanvas() {
@@ -74,10 +205,10 @@ function useCanvas() {
     duration: Number($('canvas-duration').value),
   };
   if (!(c.width >= 16 && c.height >= 16 && c.duration > 0)) {
-    showErrors({ title: 'The canvas needs a size of at least 16×16 and a duration' });
+    showErrors({ title: 'The canvas needs a size of at least 16×16 and a duration' }, null, 'upload-errors');
     return;
   }
-  hideErrors();
+  hideErrors('upload-errors');
   uploadToken++;
   video = null;
   project.source = c;
@@ -92,17 +223,18 @@ function useCanvas() {
 function addSticker(props) {
   const n = project.stickers.length;
   const offset = 0.06 * (n % 5); // the first lands in the centre, the next ones cascade
-  const st = { id: `s${nextID++}`, x: 0.5 + offset, y: 0.5 + offset, width: 0.2,
-    start: null, end: null, animation: 'none', ...props };
+  const st = { id: `s${nextID++}`, x: 0.5 + offset, y: 0.5 + offset, width: 0.2, rotation: 0, opacity: 1,
+    start: null, end: null, animation: 'none', keyframes: [], variable: null, ...props };
   project.stickers.push(st);
-  stage.add(st, props.src);
-  stage.setTime(playhead());
+  stage.add(st);
   stage.focus(st.id);
+  commit();
 }
 
 function removeSticker(id) {
   project.stickers = project.stickers.filter((s) => s.id !== id);
   stage.remove(id);
+  commit();
 }
 
 function pickEntry(entry) {
@@ -113,16 +245,41 @@ function pickEntry(entry) {
 }
 
 async function uploadSticker(file) {
+  hideErrors('upload-errors');
   $('upload-status').textContent = `Uploading sticker ${file.name}…`;
   try {
     const asset = await api.uploadAsset(file);
+    if (asset.kind !== 'image') {
+      throw { title: `${file.name} is a ${asset.kind}, not a picture`, detail: 'A sticker is a PNG, JPEG, GIF or WebP picture.' };
+    }
     const entry = { kind: 'asset', assetId: asset.id, label: file.name, src: URL.createObjectURL(file),
       aspect: asset.width && asset.height ? asset.width / asset.height : 1 };
     addEntry($('palette'), entry, pickEntry);
     pickEntry(entry);
     $('upload-status').textContent = `Uploaded sticker ${file.name} as ${asset.id}.`;
   } catch (e) {
-    showErrors(e, `Uploading ${file.name} failed`);
+    $('upload-status').textContent = '';
+    showErrors(e, `Uploading ${file.name} failed`, 'upload-errors');
+  }
+}
+
+// uploadFont uploads a font for a text sticker and draws the preview with
+// the same file.
+async function uploadFont(file, st) {
+  hideErrors('upload-errors');
+  $('upload-status').textContent = `Uploading font ${file.name}…`;
+  try {
+    const bytes = file.arrayBuffer();
+    const asset = await api.uploadAsset(file);
+    if (asset.kind !== 'font') throw { title: `${file.name} is a ${asset.kind}, not a font`, detail: 'Pick a TrueType or OpenType file.' };
+    await loadFont(asset.id, bytes);
+    inspector.addFont(asset.id, file.name.replace(/\.[^.]+$/, ''));
+    st.font = asset.id;
+    changed(st, true);
+    $('upload-status').textContent = `Uploaded font ${file.name} as ${asset.id}.`;
+  } catch (e) {
+    $('upload-status').textContent = '';
+    showErrors(e, `Uploading ${file.name} failed`, 'upload-errors');
   }
 }
 
@@ -135,14 +292,23 @@ function playhead() {
 function setDuration(d) {
   if (!Number.isFinite(d) || d <= 0) return;
   duration = d;
+  stage.duration = d;
   $('scrub').max = String(d);
   showTime(Math.min(playhead(), d));
+  timeline.render();
 }
 
 function showTime(t) {
   $('scrub').value = String(t);
   $('time').textContent = `${t.toFixed(2)} s`;
   stage.setTime(t);
+  inspector.refresh();
+}
+
+// seek moves the playhead (and the video) to t.
+function seek(t) {
+  if (video) video.currentTime = t;
+  showTime(t);
 }
 
 let playing = null;
@@ -170,6 +336,41 @@ function togglePlay() {
     btn.textContent = '▶';
     btn.setAttribute('aria-label', 'Play');
   };
+}
+
+// --- spec and template ----------------------------------------------------
+
+// copySpec puts the render request on the clipboard, or shows it to copy
+// by hand where the clipboard cannot be written.
+async function copySpec() {
+  const text = JSON.stringify(buildSpec(project), null, 2);
+  try {
+    await navigator.clipboard.writeText(text);
+    $('toolbar-status').textContent = `Copied the spec (${text.length} characters).`;
+  } catch {
+    $('spec-json').value = text;
+    $('spec-dialog').showModal();
+    $('spec-json').select();
+  }
+}
+
+async function saveTemplate(e) {
+  e.preventDefault();
+  hideErrors('template-errors');
+  const name = $('template-name').value.trim();
+  const problems = checkTemplate(project, name);
+  if (problems.length) {
+    showErrors({ title: 'Not ready to save', fields: problems }, null, 'template-errors');
+    return;
+  }
+  try {
+    const t = await api.createTemplate(buildTemplate(project, name, catalogue));
+    $('template-save').hidden = true;
+    const link = Object.assign(document.createElement('a'), { href: `#templates/${t.id}`, textContent: 'open it' });
+    $('toolbar-status').replaceChildren(`Saved “${t.name}” as ${t.id} — `, link, '.');
+  } catch (err) {
+    showErrors(err, 'The server refused the template', 'template-errors');
+  }
 }
 
 // --- render -------------------------------------------------------------
@@ -215,6 +416,7 @@ function setRendering(on, text) {
   $('render-progress').hidden = !on;
   if (on && text === 'Submitting…') $('render-progress').value = 0;
   $('render-status').textContent = text;
+  if (on) $('render-status').scrollIntoView({ block: 'nearest' });
 }
 
 function finish(job, cached) {
@@ -224,6 +426,7 @@ function finish(job, cached) {
   if (job.status !== 'succeeded') {
     const e = job.error || {};
     showErrors({ title: `Render ${job.status}`, code: e.code, detail: e.message });
+    $('errors').scrollIntoView({ block: 'nearest' });
     return;
   }
   const o = job.output;
@@ -232,32 +435,61 @@ function finish(job, cached) {
   showResult(job).catch((e) => showErrors(e, 'Fetching the result failed'));
 }
 
+// showResult shows the output and scrolls it into view: its box has the
+// output's shape before the file loads, so the scroll lands right.
 async function showResult(job) {
-  const fmt = job.output.format;
-  const url = await api.outputURL(job.id);
-  const still = fmt === 'gif' || fmt === 'webp';
-  const media = document.createElement(still ? 'img' : 'video');
-  if (still) media.alt = 'The rendered result';
-  else Object.assign(media, { controls: true, loop: true, playsInline: true });
-  media.src = url;
+  const o = job.output;
+  const url = await api.outputURL(job.id, job);
+  const media = mediaFor(o.format, url);
+  if (o.width && o.height) media.style.aspectRatio = `${o.width} / ${o.height}`;
   $('result-media').replaceChildren(media);
-  Object.assign($('download'), { href: url, download: `${job.id}.${fmt}`, textContent: `Download ${fmt.toUpperCase()}` });
+  Object.assign($('download'), { href: url, download: `${job.id}.${o.format}`, textContent: `Download ${o.format.toUpperCase()}` });
   $('result').hidden = false;
+  $('result').scrollIntoView({ block: 'nearest' });
+}
+
+// --- views ----------------------------------------------------------------
+
+const templatesView = new TemplatesView();
+const historyView = new HistoryView();
+
+function route() {
+  const [name, id] = location.hash.replace(/^#/, '').split('/');
+  const view = ['templates', 'history'].includes(name) ? name : 'studio';
+  for (const v of ['studio', 'templates', 'history']) $(`view-${v}`).hidden = v !== view;
+  for (const a of document.querySelectorAll('nav.views a')) {
+    if (a.dataset.view === view) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+  if (view === 'templates') templatesView.open(id);
+  if (view === 'history') historyView.load(true);
 }
 
 // --- wiring -------------------------------------------------------------
 
 function dropped(file) {
   if (/^image\//.test(file.type)) uploadSticker(file);
+  else if (/\.(ttf|otf|ttc)$/i.test(file.name) && inspector.st?.kind === 'text') uploadFont(file, inspector.st);
   else useVideo(file);
 }
 
 async function refreshPalette() {
   try {
-    await loadPalette($('palette'), pickEntry);
+    catalogue = (await loadPalette($('palette'), pickEntry)).map((s) => s.name);
   } catch (e) {
-    showErrors(e, 'Could not load the sticker catalogue');
+    showErrors(e, 'Could not load the sticker catalogue', 'upload-errors');
   }
+}
+
+// shortcuts: undo and redo, unless a field takes them for its own text.
+function shortcut(e) {
+  if ($('view-studio').hidden || !(e.ctrlKey || e.metaKey) || e.altKey) return;
+  if (e.target.closest('input, textarea, select')) return;
+  const k = e.key.toLowerCase();
+  if (k === 'z' && !e.shiftKey) restore(undo.undo());
+  else if ((k === 'z' && e.shiftKey) || k === 'y') restore(undo.redo());
+  else return;
+  e.preventDefault();
 }
 
 $('video-file').addEventListener('change', (e) => e.target.files[0] && useVideo(e.target.files[0]));
@@ -266,16 +498,30 @@ $('use-canvas').addEventListener('click', useCanvas);
 $('add-text').addEventListener('click', () => addSticker({
   kind: 'text', label: 'Text', text: 'Hello 👋', color: '#FFFFFF', size: 0.08, outline: true, font: 'sans', y: 0.8,
 }));
-$('scrub').addEventListener('input', () => {
-  if (video) video.currentTime = playhead();
-  showTime(playhead());
-});
+$('scrub').addEventListener('input', () => seek(playhead()));
 $('play').addEventListener('click', togglePlay);
+$('kf-add').addEventListener('click', addKeyframe);
+$('undo').addEventListener('click', () => restore(undo.undo()));
+$('redo').addEventListener('click', () => restore(undo.redo()));
+$('copy-spec').addEventListener('click', copySpec);
+$('save-template').addEventListener('click', () => {
+  $('template-save').hidden = !$('template-save').hidden;
+  if (!$('template-save').hidden) $('template-name').focus();
+});
+$('template-save').addEventListener('submit', saveTemplate);
+$('template-save-cancel').addEventListener('click', () => { $('template-save').hidden = true; });
 $('render').addEventListener('click', render);
 $('cancel').addEventListener('click', () => currentJob && api.cancelRender(currentJob).catch((e) => showErrors(e)));
 $('api-key').value = api.apiKey();
 $('api-key').addEventListener('change', (e) => { api.setAPIKey(e.target.value.trim()); refreshPalette(); });
+document.addEventListener('keydown', shortcut);
+window.addEventListener('hashchange', route);
 fileDrop($('dropzone'), dropped);
 fileDrop($('stage'), dropped);
+undo.reset(snapshot());
 $('render').disabled = false;
+route();
 refreshPalette();
+loadBuiltins()
+  .then(() => { document.documentElement.dataset.fonts = 'ready'; stage.updateAll(); })
+  .catch((e) => showErrors({ title: 'The engine fonts did not load', detail: String(e.message || e) }, null, 'upload-errors'));

@@ -3,7 +3,7 @@
 
 import * as api from './api.js';
 
-/** loadPalette fills container with the catalogue; onPick(entry) adds one. */
+/** loadPalette fills container with the catalogue and returns it; onPick(entry) adds one. */
 export async function loadPalette(container, onPick) {
   container.replaceChildren();
   const list = await api.listStickers();
@@ -13,7 +13,7 @@ export async function loadPalette(container, onPick) {
       src: api.stickerImageURL(s.name),
     }, onPick);
   }
-  return list.length;
+  return list;
 }
 
 /** addEntry adds one button to the palette and returns it. */

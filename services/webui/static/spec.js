@@ -32,9 +32,11 @@ export function colour(c) {
  *
  * project = {
  *   source: {kind: 'asset', assetId} | {kind: 'canvas', color, width, height, duration, fps},
- *   stickers: [{kind: 'builtin', name} | {kind: 'asset', assetId} | {kind: 'text', text, color, size, outline, font},
+ *   stickers: [{kind: 'builtin', name} | {kind: 'asset', assetId}
+ *              | {kind: 'text', text, color, size, outline, strokeColor, background, font},
  *              each with x, y (centre, 0..1 of the stage), width (0..1 of its width; images),
- *              start, end (seconds or null), animation],
+ *              rotation (degrees), opacity (0..1), start, end (seconds or null), animation,
+ *              keyframes [{t (from start), x, y, width (images), rotation, opacity, easing}]],
  *   output: {format, quality},
  * }
  */
@@ -61,11 +63,16 @@ function even(v) {
   return Math.max(2, 2 * Math.round(v / 2));
 }
 
+/** strokeWidth is the outline of a text sticker of a size: a sixteenth of its line. */
+export const strokeWidth = (size) => round(size / 16);
+
 function buildSticker(st) {
   const out = {};
-  if (st.kind === 'text') {
+  const text = st.kind === 'text';
+  if (text) {
     Object.assign(out, { type: 'text', text: st.text, font: st.font || 'sans', size: round(st.size), color: colour(st.color) });
-    if (st.outline) Object.assign(out, { stroke_color: '#000000', stroke_width: round(st.size / 16) });
+    if (st.outline) Object.assign(out, { stroke_color: colour(st.strokeColor || '#000000'), stroke_width: strokeWidth(st.size) });
+    if (st.background) out.background = colour(st.background);
   } else {
     out.type = 'image';
     if (st.kind === 'builtin') out.builtin = st.name;
@@ -73,11 +80,61 @@ function buildSticker(st) {
   }
   out.x = round(clamp(st.x, 0, 1));
   out.y = round(clamp(st.y, 0, 1));
-  if (st.kind !== 'text') out.width = round(clamp(st.width, 0.001, 1));
+  if (!text) out.width = round(clamp(st.width, 0.001, 1));
+  if (isNum(st.rotation) && round(st.rotation, 2) !== 0) out.rotation = round(st.rotation, 2);
+  if (isNum(st.opacity) && st.opacity < 1) out.opacity = round(clamp(st.opacity, 0, 1), 3);
   if (isNum(st.start) && st.start > 0) out.start = round(st.start, 3);
   if (isNum(st.end)) out.end = round(st.end, 3);
   if (st.animation && st.animation !== 'none') out.animation = st.animation;
+  if (st.keyframes && st.keyframes.length) out.keyframes = st.keyframes.map((k) => buildKeyframe(k, text));
   return out;
+}
+
+// buildKeyframe writes one keyframe. The studio's keyframes hold every
+// property; a text sticker's have no width (its size is its own).
+function buildKeyframe(k, text) {
+  const out = { t: round(k.t, 3) };
+  if (isNum(k.x)) out.x = round(clamp(k.x, 0, 1));
+  if (isNum(k.y)) out.y = round(clamp(k.y, 0, 1));
+  if (!text && isNum(k.width)) out.width = round(clamp(k.width, 0.001, 4));
+  if (isNum(k.rotation)) out.rotation = round(k.rotation, 2);
+  if (isNum(k.opacity)) out.opacity = round(clamp(k.opacity, 0, 1), 3);
+  if (k.easing && k.easing !== 'linear') out.easing = k.easing;
+  return out;
+}
+
+export const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+/**
+ * buildTemplate turns a project into a template definition
+ * (POST /v1/templates): each sticker marked as a variable ({name, label})
+ * becomes a placeholder — a text sticker's text (a text variable), a
+ * built-in picture's name (a text variable limited to the catalogue), an
+ * uploaded picture's asset id (an asset variable) — whose default is what
+ * the studio shows.
+ */
+export function buildTemplate(project, name, builtinNames = []) {
+  const spec = buildSpec(project);
+  const variables = {};
+  project.stickers.forEach((st, i) => {
+    const v = st.variable;
+    if (!v || !v.name) return;
+    const out = spec.stickers[i];
+    const decl = { label: v.label || v.name };
+    if (st.kind === 'text') {
+      out.text = `{{${v.name}}}`;
+      Object.assign(decl, { type: 'text', default: st.text, max_length: 500 });
+    } else if (st.kind === 'builtin') {
+      out.builtin = `{{${v.name}}}`;
+      Object.assign(decl, { type: 'text', default: st.name });
+      if (builtinNames.length) decl.enum = builtinNames;
+    } else {
+      out.asset_id = `{{${v.name}}}`;
+      Object.assign(decl, { type: 'asset', default: st.assetId });
+    }
+    variables[v.name] = decl;
+  });
+  return { name, spec, variables };
 }
 
 /**
@@ -99,6 +156,29 @@ export function checkProject(project) {
     if (st.kind === 'asset' && !st.assetId) add(`${p}.asset_id`, 'the sticker is still uploading');
     if (isNum(st.start) && st.start < 0) add(`${p}.start`, 'must be 0 or more seconds');
     if (isNum(st.end) && st.end <= (isNum(st.start) ? st.start : 0)) add(`${p}.end`, 'must be after start');
+    (st.keyframes || []).forEach((k, j) => {
+      if (j > 0 && !(round(k.t, 3) > round(st.keyframes[j - 1].t, 3))) {
+        add(`${p}.keyframes[${j}].t`, 'keyframe times must increase');
+      }
+    });
   });
+  return problems;
+}
+
+/** checkTemplate lists what keeps a project from being saved as a template. */
+export function checkTemplate(project, name) {
+  const problems = checkProject(project);
+  const add = (field, message) => problems.push({ field, message });
+  if (!String(name || '').trim()) add('name', 'give the template a name');
+  const seen = new Set();
+  project.stickers.forEach((st, i) => {
+    const v = st.variable;
+    if (!v) return;
+    const f = `stickers[${i}].variable`;
+    if (!VARIABLE_NAME.test(v.name || '')) add(f, 'a variable name is a letter or _ followed by letters, digits or _');
+    else if (seen.has(v.name)) add(f, `${v.name} names two stickers`);
+    seen.add(v.name);
+  });
+  if (seen.size === 0) add('variables', 'mark at least one text or picture as a variable');
   return problems;
 }

@@ -1,8 +1,13 @@
 // The stage: the source (a video or a blank canvas) with the stickers over
-// it. Stickers are placed in fractions of the stage, as the spec places them
-// in fractions of the output frame, so the stage may be any size on screen.
+// it, as they are at the playhead. Stickers are placed in fractions of the
+// stage, as the spec places them in fractions of the output frame, so the
+// stage may be any size on screen. Text is drawn as the engine draws it:
+// the engine's font files, its line height (size × the frame height), its
+// outline outside the glyphs and its background box (see fonts.js).
 
 import { clamp } from './spec.js';
+import { propsAt } from './motion.js';
+import { emOf, fontStack } from './fonts.js';
 
 const MIN_WIDTH = 0.02;
 const MIN_SIZE = 0.02;
@@ -11,7 +16,10 @@ const MAX_SIZE = 0.5;
 export class Stage {
   /**
    * @param {HTMLElement} el the stage element
-   * @param {{onSelect(id), onChange(sticker, done), onRemove(id)}} hooks
+   * @param {{onSelect(id), edit(st, patch, done), onRemove(id)}} hooks:
+   *   edit applies a change of x, y, width, rotation, opacity or size
+   *   (the page decides whether it goes to a keyframe), done when a
+   *   gesture ends
    */
   constructor(el, hooks) {
     this.el = el;
@@ -19,6 +27,8 @@ export class Stage {
     this.items = new Map(); // id → {st, el}
     this.selected = null;
     this.media = null;
+    this.t = 0; // the playhead, seconds
+    this.duration = 4; // of the source
     el.addEventListener('pointerdown', (e) => {
       if (!e.target.closest('.sticker')) this.select(null);
     });
@@ -56,8 +66,19 @@ export class Stage {
     this.el.prepend(node);
   }
 
-  /** add puts a sticker on the stage; st is the page's sticker object, which the stage moves and resizes. */
-  add(st, imageSrc) {
+  /** clearMedia empties the stage again (a source that was refused). */
+  clearMedia(message) {
+    if (this.media) this.media.remove();
+    this.media = null;
+    this.el.classList.add('empty');
+    if (!this.el.querySelector('.stage-placeholder')) {
+      this.el.prepend(Object.assign(document.createElement('p'), { className: 'stage-placeholder' }));
+    }
+    this.el.querySelector('.stage-placeholder').textContent = message;
+  }
+
+  /** add puts a sticker on the stage; st is the page's sticker object (see spec.js). */
+  add(st) {
     const el = document.createElement('div');
     el.className = `sticker ${st.kind === 'text' ? 'is-text' : 'is-image'}`;
     el.tabIndex = 0;
@@ -65,13 +86,19 @@ export class Stage {
     el.setAttribute('role', 'button');
     el.setAttribute('aria-describedby', 'stage-help');
     if (st.kind === 'text') {
-      el.append(Object.assign(document.createElement('span'), { className: 'text' }));
+      // Two layers of the same text: the outline under the fill, so that
+      // the outline shows only outside the glyphs, as the engine draws it.
+      const box = Object.assign(document.createElement('span'), { className: 'text' });
+      const stroke = Object.assign(document.createElement('span'), { className: 'stroke' });
+      stroke.setAttribute('aria-hidden', 'true');
+      box.append(stroke, Object.assign(document.createElement('span'), { className: 'fill' }));
+      el.append(box);
     } else {
       const img = Object.assign(document.createElement('img'), { alt: '', draggable: false });
       img.addEventListener('error', () => {
         img.replaceWith(Object.assign(document.createElement('span'), { className: 'fallback', textContent: st.label }));
       }, { once: true });
-      if (imageSrc) img.src = imageSrc;
+      if (st.src) img.src = st.src;
       el.append(img);
     }
     const handle = Object.assign(document.createElement('span'), { className: 'handle', title: 'Drag to resize' });
@@ -86,24 +113,62 @@ export class Stage {
     return el;
   }
 
-  /** update redraws a sticker from its object. */
+  /** clear removes every sticker. */
+  clear() {
+    for (const { el } of this.items.values()) el.remove();
+    this.items.clear();
+    this.select(null);
+  }
+
+  /**
+   * valuesAt is what a sticker shows at the playhead: x, y, width
+   * (for text, a scale of its natural width), rotation, opacity, and
+   * whether it is visible then.
+   */
+  valuesAt(st, t = this.t) {
+    const start = st.start || 0;
+    const end = st.end == null ? this.duration : st.end;
+    const base = { x: st.x, y: st.y, width: st.kind === 'text' ? 1 : st.width, rotation: st.rotation || 0, opacity: st.opacity ?? 1 };
+    const v = propsAt(base, st.keyframes, st.animation, Math.max(0, t - start), Math.max(end - start, 0.001));
+    v.on = t >= start && t < end;
+    return v;
+  }
+
+  /** update redraws a sticker from its object at the playhead. */
   update(st) {
     const item = this.items.get(st.id);
     if (!item) return;
     const { el } = item;
-    el.style.left = `${st.x * 100}%`;
-    el.style.top = `${st.y * 100}%`;
+    const v = this.valuesAt(st);
+    el.style.left = `${v.x * 100}%`;
+    el.style.top = `${v.y * 100}%`;
+    let scale = '';
     if (st.kind === 'text') {
-      const span = el.querySelector('.text');
-      span.textContent = st.text || ' ';
+      const box = el.querySelector('.text');
+      for (const layer of box.children) layer.textContent = st.text || ' ';
+      box.style.fontFamily = fontStack(st.font || 'sans');
       el.style.setProperty('--size', String(st.size));
-      el.style.color = st.color;
+      el.style.setProperty('--em', String(emOf(st.font || 'sans')));
+      el.style.setProperty('--stroke', st.outline ? String(st.size / 16) : '0');
+      el.style.setProperty('--stroke-color', st.strokeColor || '#000000');
+      el.style.setProperty('--fill', st.color);
+      el.style.setProperty('--background', st.background || 'transparent');
       el.classList.toggle('outlined', !!st.outline);
+      if (v.width !== 1) scale = ` scale(${v.width})`;
     } else {
-      el.style.width = `${st.width * 100}%`;
+      el.style.width = `${v.width * 100}%`;
     }
+    el.style.transform = `translate(-50%, -50%) rotate(${v.rotation}deg)${scale}`;
+    el.style.opacity = String(v.on ? v.opacity : 0.3);
+    el.classList.toggle('off-time', !v.on);
+    el.classList.toggle('keyed', (st.keyframes || []).length > 0);
     el.setAttribute('aria-label',
-      `${st.label}, centre at ${Math.round(st.x * 100)}% across and ${Math.round(st.y * 100)}% down`);
+      `${st.label}, centre at ${Math.round(v.x * 100)}% across and ${Math.round(v.y * 100)}% down`);
+  }
+
+  /** updateAll redraws every sticker (a font has loaded, the playhead moved). */
+  updateAll() {
+    for (const { st } of this.items.values()) this.update(st);
   }
 
   remove(id) {
@@ -125,12 +190,10 @@ export class Stage {
     this.items.get(id)?.el.focus();
   }
 
-  /** setTime dims the stickers that are not shown at t seconds. */
+  /** setTime shows the stickers as they are at t seconds. */
   setTime(t) {
-    for (const { st, el } of this.items.values()) {
-      const on = t >= (st.start || 0) && (st.end == null || t < st.end);
-      el.classList.toggle('off-time', !on);
-    }
+    this.t = t;
+    this.updateAll();
   }
 
   // drag moves a sticker with the pointer, or resizes it from its corner
@@ -142,27 +205,23 @@ export class Stage {
     el.focus({ preventScroll: true });
     const resize = e.target.classList.contains('handle');
     const rect = this.el.getBoundingClientRect();
-    const start = { px: e.clientX, py: e.clientY, x: st.x, y: st.y, width: st.width, size: st.size };
+    const v = this.valuesAt(st);
+    const start = { px: e.clientX, py: e.clientY, x: v.x, y: v.y, width: v.width, size: st.size };
     el.setPointerCapture(e.pointerId);
     el.classList.add('dragging');
     const move = (ev) => {
       const dx = (ev.clientX - start.px) / rect.width;
       const dy = (ev.clientY - start.py) / rect.height;
-      if (resize && st.kind === 'text') st.size = clamp(start.size + 2 * dy, MIN_SIZE, MAX_SIZE);
-      else if (resize) st.width = clamp(start.width + 2 * dx, MIN_WIDTH, 1);
-      else {
-        st.x = clamp(start.x + dx, 0, 1);
-        st.y = clamp(start.y + dy, 0, 1);
-      }
-      this.update(st);
-      this.hooks.onChange(st, false);
+      if (resize && st.kind === 'text') this.hooks.edit(st, { size: clamp(start.size + 2 * dy, MIN_SIZE, MAX_SIZE) }, false);
+      else if (resize) this.hooks.edit(st, { width: clamp(start.width + 2 * dx, MIN_WIDTH, 1) }, false);
+      else this.hooks.edit(st, { x: clamp(start.x + dx, 0, 1), y: clamp(start.y + dy, 0, 1) }, false);
     };
     const end = () => {
       el.removeEventListener('pointermove', move);
       el.removeEventListener('pointerup', end);
       el.removeEventListener('pointercancel', end);
       el.classList.remove('dragging');
-      this.hooks.onChange(st, true);
+      this.hooks.edit(st, {}, true);
     };
     el.addEventListener('pointermove', move);
     el.addEventListener('pointerup', end);
@@ -170,26 +229,31 @@ export class Stage {
   }
 
   // key moves the selected sticker with the arrow keys (Shift: 5% steps),
-  // resizes it with + and -, removes it with Delete.
+  // resizes it with + and -, turns it with [ and ], removes it with Delete.
   key(e, st) {
+    if (e.ctrlKey || e.metaKey || e.altKey) return; // the page's shortcuts (undo)
     const step = e.shiftKey ? 0.05 : 0.01;
-    const grow = (f) => {
-      if (st.kind === 'text') st.size = clamp(st.size * f, MIN_SIZE, MAX_SIZE);
-      else st.width = clamp(st.width * f, MIN_WIDTH, 1);
-    };
+    const v = this.valuesAt(st);
+    const grow = (f) => (st.kind === 'text'
+      ? { size: clamp(st.size * f, MIN_SIZE, MAX_SIZE) }
+      : { width: clamp(v.width * f, MIN_WIDTH, 1) });
+    let patch;
     switch (e.key) {
-      case 'ArrowLeft': st.x = clamp(st.x - step, 0, 1); break;
-      case 'ArrowRight': st.x = clamp(st.x + step, 0, 1); break;
-      case 'ArrowUp': st.y = clamp(st.y - step, 0, 1); break;
-      case 'ArrowDown': st.y = clamp(st.y + step, 0, 1); break;
-      case '+': case '=': grow(1.1); break;
-      case '-': case '_': grow(1 / 1.1); break;
+      case 'ArrowLeft': patch = { x: clamp(v.x - step, 0, 1) }; break;
+      case 'ArrowRight': patch = { x: clamp(v.x + step, 0, 1) }; break;
+      case 'ArrowUp': patch = { y: clamp(v.y - step, 0, 1) }; break;
+      case 'ArrowDown': patch = { y: clamp(v.y + step, 0, 1) }; break;
+      case '+': case '=': patch = grow(1.1); break;
+      case '-': case '_': patch = grow(1 / 1.1); break;
+      case '[': patch = { rotation: v.rotation - (e.shiftKey ? 15 : 5) }; break;
+      case ']': patch = { rotation: v.rotation + (e.shiftKey ? 15 : 5) }; break;
+      case '{': patch = { rotation: v.rotation - 15 }; break;
+      case '}': patch = { rotation: v.rotation + 15 }; break;
       case 'Delete': case 'Backspace': this.hooks.onRemove(st.id); e.preventDefault(); return;
       case 'Escape': this.select(null); e.target.blur(); return;
       default: return;
     }
     e.preventDefault();
-    this.update(st);
-    this.hooks.onChange(st, true);
+    this.hooks.edit(st, patch, true);
   }
 }

@@ -4,9 +4,12 @@ import { APIError } from './api.js';
 
 const $ = (id) => document.getElementById(id);
 
-/** showErrors shows a problem and each field it names: an api.APIError, or {title, code, detail, fields}. */
-export function showErrors(err, context) {
-  const box = $('errors');
+/**
+ * showErrors shows a problem and each field it names: an api.APIError, or
+ * {title, code, detail, fields}, in the error box of the page's view.
+ */
+export function showErrors(err, context, boxID = 'errors') {
+  const box = $(boxID);
   const head = document.createElement('p');
   const code = err.code ? `${err.code}: ` : '';
   const title = context || err.title || 'Something went wrong';
@@ -23,9 +26,19 @@ export function showErrors(err, context) {
   box.hidden = false;
 }
 
-export function hideErrors() {
-  $('errors').hidden = true;
-  $('errors').replaceChildren();
+export function hideErrors(boxID = 'errors') {
+  $(boxID).hidden = true;
+  $(boxID).replaceChildren();
+}
+
+/** mediaFor is an element that shows a rendered output of a format. */
+export function mediaFor(format, url) {
+  const still = format === 'gif' || format === 'webp';
+  const media = document.createElement(still ? 'img' : 'video');
+  if (still) media.alt = 'The rendered result';
+  else Object.assign(media, { controls: true, loop: true, playsInline: true, muted: true });
+  media.src = url;
+  return media;
 }
 
 export function size(bytes) {
