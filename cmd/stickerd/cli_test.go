@@ -137,6 +137,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"worker", "extra", "--concurrency", "2"}, `stickerd worker: unexpected argument "extra"`},
 		{[]string{"dev", "--rate-limit", "-1"}, "stickerd dev: --rate-limit -1: want a positive number"},
 		{[]string{"edge", "--udp-port-min", "70000", "--udp-port-max", "70001"}, "--udp-port-min 70000 is not a port number"},
+		{[]string{"gateway", "--trace-sample-ratio", "2"}, "sample ratio 2: want 0 to 1"},
+		{[]string{"worker", "--otlp-endpoint", "collector"}, `OTLP endpoint "collector": want HOST:PORT`},
 	}
 	for _, tt := range tests {
 		code, _, stderr := runBin(t, 2*time.Minute, tt.args...)

@@ -17,6 +17,7 @@ import (
 	"github.com/stickerd/stickerd/internal/health"
 	"github.com/stickerd/stickerd/internal/queue"
 	"github.com/stickerd/stickerd/internal/tlsconf"
+	"github.com/stickerd/stickerd/internal/tracing"
 	"github.com/stickerd/stickerd/internal/wiring"
 	"github.com/stickerd/stickerd/services/gateway"
 )
@@ -43,12 +44,18 @@ func runEdge(ctx context.Context, args []string, log *slog.Logger) error {
 	candidates := candidateFlags(fs)
 	blobs := blobFlags(fs, dataDir)
 	sec := securityFlags(fs, tlsconf.Serve|tlsconf.Dial|tlsconf.Token, usesKafka)
+	tr := tracingFlags(fs, "edge")
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
 	}
 	if err := sec.validate(false); err != nil {
 		return err
 	}
+	stopTracing, err := tr.start(ctx, log, *id)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 	bs, err := blobs.open(ctx, sec, "")
 	if err != nil {
 		return err
@@ -109,6 +116,7 @@ func runEdge(ctx context.Context, args []string, log *slog.Logger) error {
 	if open { // no key: refuse DNS rebinding and cross-site requests
 		h = gateway.LocalOnly(mux, allowedHosts)
 	}
+	h = tracing.HTTPHandler(h, "stickerd-edge") // the offer's request span; off: h itself
 	if len(schedulers) > 0 {
 		go ed.Heartbeat(ctx, *id, base, cfg.MaxSessions, schedulers, time.Second, log, dial...)
 	}

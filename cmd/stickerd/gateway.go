@@ -120,12 +120,18 @@ func runGateway(ctx context.Context, args []string, log *slog.Logger) error {
 	gw := gatewayFlags(fs, false)
 	blobs := blobFlags(fs, dataDir)
 	sec := securityFlags(fs, tlsconf.Serve|tlsconf.Dial, usesEtcd|usesKafka)
+	tr := tracingFlags(fs, "gateway")
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
 	}
 	if err := sec.validate(false); err != nil {
 		return err
 	}
+	stopTracing, err := tr.start(ctx, log, "")
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 	bs, err := blobs.open(ctx, sec, "")
 	if err != nil {
 		return err

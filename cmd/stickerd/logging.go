@@ -7,12 +7,15 @@ import (
 	"maps"
 	"os"
 	"slices"
+
+	"github.com/stickerd/stickerd/internal/tracing"
 )
 
 // newLogger is the process's logger: JSON lines on w from level up, in
-// which every key appears once (see uniqueKeys).
+// which every key appears once (see uniqueKeys), and which carry trace_id
+// and span_id when logged with a traced context.
 func newLogger(w io.Writer, level slog.Leveler) *slog.Logger {
-	return slog.New(uniqueKeys{h: slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})})
+	return slog.New(uniqueKeys{h: tracing.LogHandler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))})
 }
 
 // logLevel is STICKERD_LOG_LEVEL (debug, info, warn, error), info when

@@ -146,12 +146,18 @@ func runScheduler(ctx context.Context, args []string, log *slog.Logger) error {
 	webhookSecret := fs.String("webhook-secret", "", "whsec_… secret that signs webhooks (default: a random one per start, with a warning)")
 	allowPrivate := fs.Bool("allow-private-urls", false, "let webhooks reach private and loopback addresses")
 	sec := securityFlags(fs, tlsconf.Serve|tlsconf.Dial|tlsconf.RequireClients|tlsconf.Token, usesEtcd|usesKafka)
+	tr := tracingFlags(fs, "scheduler")
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
 	}
 	if err := sec.validate(true); err != nil {
 		return err
 	}
+	stopTracing, err := tr.start(ctx, log, cfg.ID)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 	if err := checkPorts(listenFlag{"grpc-addr", *grpcAddr}, listenFlag{"http-addr", *httpAddr}); err != nil {
 		return err
 	}
@@ -222,12 +228,18 @@ func runWorker(ctx context.Context, args []string, log *slog.Logger) error {
 	httpAddr := fs.String("http-addr", "127.0.0.1:8082", "health and metrics address")
 	blobs := blobFlags(fs, dataDir)
 	sec := securityFlags(fs, tlsconf.Dial|tlsconf.Token, usesKafka)
+	tr := tracingFlags(fs, "worker")
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
 	}
 	if err := sec.validate(false); err != nil {
 		return err
 	}
+	stopTracing, err := tr.start(ctx, log, cfg.ID)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 	bs, err := blobs.open(ctx, sec, filepath.Join(*dataDir, "blob-scratch"))
 	if err != nil {
 		return err
@@ -300,9 +312,15 @@ func runDev(ctx context.Context, args []string, log *slog.Logger) error {
 	blobs := blobFlags(fs, dataDir)
 	retention := retentionFlags(fs, false)
 	candidates := candidateFlags(fs)
+	tr := tracingFlags(fs, "dev")
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
 	}
+	stopTracing, err := tr.start(ctx, log, "")
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 	bcfg, err := blobs.config(nil, filepath.Join(*dataDir, "blob-scratch"))
 	if err != nil {
 		return err
