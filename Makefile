@@ -27,7 +27,6 @@ test-short:
 
 bench: deps
 	$(GO) run ./cmd/renderbench
-	$(GO) run ./cmd/planbench
 	$(GO) run ./cmd/pipelinebench
 	$(GO) run ./cmd/batchbench
 	$(GO) run ./cmd/edgebench
