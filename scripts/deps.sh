@@ -11,6 +11,7 @@
 #   prometheus, prometheus-alertmanager   promtool/amtool checks of alerts and the monitoring end-to-end test
 # and, built with go (once, kept in GOBIN or GOPATH/bin):
 #   versitygw               the S3 server the S3 blob store's tests start (internal/blob/s3test)
+#   jaeger                  the trace backend the tracing end-to-end test starts (scripts/jaeger.sh)
 set -euo pipefail
 
 # versitygw is a Go program: `go install` builds it from the module proxy
@@ -23,6 +24,8 @@ if command -v go >/dev/null 2>&1; then
     echo "deps: building versitygw $versitygw_version into $gobin (once)" >&2
     (cd / && GOFLAGS= go install "github.com/versity/versitygw/cmd/versitygw@$versitygw_version")
   fi
+  # Jaeger builds from tools/jaeger (its own module), once, as jaeger-VERSION.
+  bash "$(dirname "$0")/jaeger.sh" >/dev/null
 fi
 
 want=(curl ffmpeg fonts-noto-color-emoji libvpx-dev pkg-config protobuf-compiler redis-server chromium prometheus prometheus-alertmanager)
