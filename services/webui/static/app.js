@@ -441,11 +441,16 @@ async function showResult(job) {
   const o = job.output;
   const url = await api.outputURL(job.id, job);
   const media = mediaFor(o.format, url);
-  if (o.width && o.height) media.style.aspectRatio = `${o.width} / ${o.height}`;
+  if (o.width && o.height) {
+    media.style.aspectRatio = `${o.width} / ${o.height}`;
+    media.style.width = `min(100%, calc(40vh * ${(o.width / o.height).toFixed(4)}))`;
+  }
   $('result-media').replaceChildren(media);
   Object.assign($('download'), { href: url, download: `${job.id}.${o.format}`, textContent: `Download ${o.format.toUpperCase()}` });
   $('result').hidden = false;
-  $('result').scrollIntoView({ block: 'nearest' });
+  const reveal = () => $('result').scrollIntoView({ block: 'nearest' });
+  reveal();
+  media.addEventListener(media.tagName === 'IMG' ? 'load' : 'loadedmetadata', reveal, { once: true });
 }
 
 // --- views ----------------------------------------------------------------

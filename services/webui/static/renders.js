@@ -53,6 +53,26 @@ function row(job) {
   const code = Object.assign(document.createElement('code'), { textContent: job.id });
   tr.append(cell(new Date(job.created_at).toLocaleString()), cell(code),
     cell(Object.assign(document.createElement('span'), { className: `status ${job.status}`, textContent: job.status })),
-    cell(output), cell(from), cell(action));
+    cell(output), cell(from), cell(timeline(job)), cell(action));
   return tr;
+}
+
+// PHASES are the steps of a job's timings, each ending at its own stamp and
+// starting at the previous one's.
+const PHASES = [['wait', 'queued', 'assigned'], ['fetch', 'started', 'inputs_fetched'],
+  ['encode', 'inputs_fetched', 'encoded'], ['store', 'encoded', 'stored']];
+
+// timeline says where a job's time went (its timings), with every stamp
+// and the trace id, when it was traced, in the tooltip.
+export function timeline(job) {
+  const t = job.timings || {};
+  const at = (k) => (t[k] ? Date.parse(t[k]) : NaN);
+  const secs = (ms) => `${(ms / 1000).toFixed(2)} s`;
+  const parts = PHASES.filter(([, a, b]) => !isNaN(at(a)) && !isNaN(at(b))).map(([name, a, b]) => `${name} ${secs(at(b) - at(a))}`);
+  if (!isNaN(at('finished'))) parts.push(`total ${secs(at('finished') - at('queued'))}`);
+  const span = Object.assign(document.createElement('span'), { className: 'timeline', textContent: parts.join(' · ') });
+  const lines = Object.entries(t).map(([k, v]) => `${k} ${new Date(v).toLocaleTimeString()}`);
+  if (job.trace_id) lines.push(`trace ${job.trace_id}`);
+  span.title = lines.join('\n');
+  return span;
 }

@@ -198,7 +198,9 @@ export class TemplatesView {
     body.replaceChildren(...rows.slice().sort((a, b) => a.row - b.row).map((r) => {
       const tr = document.createElement('tr');
       const cell = (...nodes) => { const td = document.createElement('td'); td.append(...nodes); return td; };
-      const out = r.status === 'succeeded' && r.job_id ? downloadLink(r.job_id) : (r.error?.code || '');
+      let out = r.error?.code || '';
+      if (r.status === 'succeeded' && r.job_id) out = downloadLink(r.job_id);
+      else if (r.errors?.length) out = r.errors.map((f) => `${f.field}: ${f.message}`).join('; ');
       tr.append(cell(String(r.row + 1)), cell(r.status), cell(r.job_id || '—'), cell(out));
       return tr;
     }));

@@ -20,6 +20,7 @@ export class Timeline {
     this.hooks = hooks;
     this.st = null;
     this.selected = null; // a keyframe object of this.st
+    this.dragging = null; // the diamond being dragged
     for (const e of EASINGS) $('kf-easing').append(new Option(e, e));
     $('kf-easing').addEventListener('change', (e) => {
       if (!this.selected) return;
@@ -49,6 +50,12 @@ export class Timeline {
   }
 
   render() {
+    if (this.dragging) {
+      // The diamond under the pointer keeps its element (and the capture).
+      this.dragging.style.left = this.x(this.selected.t);
+      this.label();
+      return;
+    }
     const st = this.st;
     $('kf-add').disabled = !st;
     const kfs = st ? st.keyframes : [];
@@ -65,13 +72,17 @@ export class Timeline {
       return b;
     });
     this.track.replaceChildren(...diamonds);
+    this.label();
+  }
+
+  // label shows the picked keyframe's time and easing.
+  label() {
     const kf = this.selected;
     $('kf-panel').hidden = !kf;
-    if (kf) {
-      const i = kfs.indexOf(kf);
-      $('kf-label').textContent = `Keyframe ${i + 1} of ${kfs.length}, at ${((st.start || 0) + kf.t).toFixed(2)} s`;
-      $('kf-easing').value = kf.easing || 'linear';
-    }
+    if (!kf) return;
+    const kfs = this.st.keyframes;
+    $('kf-label').textContent = `Keyframe ${kfs.indexOf(kf) + 1} of ${kfs.length}, at ${((this.st.start || 0) + kf.t).toFixed(2)} s`;
+    $('kf-easing').value = kf.easing || 'linear';
   }
 
   // bounds are the local times a keyframe may move between.
@@ -101,16 +112,17 @@ export class Timeline {
     const x0 = e.clientX;
     let moved = false;
     el.setPointerCapture(e.pointerId);
+    this.dragging = el;
     const move = (ev) => {
       moved = true;
       this.moveTo(kf, t0 + ((ev.clientX - x0) / span) * this.hooks.duration());
-      el.style.left = this.x(kf.t);
       this.hooks.changed(false);
     };
     const end = () => {
       el.removeEventListener('pointermove', move);
       el.removeEventListener('pointerup', end);
       el.removeEventListener('pointercancel', end);
+      this.dragging = null;
       this.hooks.changed(moved);
       this.render();
       this.track.querySelector('.kf.selected')?.focus({ preventScroll: true });
