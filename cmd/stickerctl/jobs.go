@@ -73,7 +73,36 @@ func printJob(w io.Writer, j *stickerd.Job) {
 	if e := j.Error; e != nil {
 		fmt.Fprintf(w, "  error %s: %s\n", e.Code, e.Message)
 	}
+	if tl := describeTimings(j.Timings); tl != "" {
+		fmt.Fprintf(w, "  timeline %s\n", tl)
+	}
+	if j.TraceID != "" {
+		fmt.Fprintf(w, "  trace %s\n", j.TraceID)
+	}
 }
+
+// describeTimings says where a job's time went: each phase's length, from
+// queued to finished, as far as the job got.
+func describeTimings(t stickerd.Timings) string {
+	queued := t.Queued
+	steps := []struct {
+		name     string
+		from, to *time.Time
+	}{{"queued", &queued, t.Assigned}, {"fetch", t.Started, t.InputsFetched}, {"encode", t.InputsFetched, t.Encoded},
+		{"store", t.Encoded, t.Stored}}
+	var parts []string
+	for _, s := range steps {
+		if s.from != nil && s.to != nil && !s.from.IsZero() {
+			parts = append(parts, fmt.Sprintf("%s %s", s.name, seconds(s.to.Sub(*s.from))))
+		}
+	}
+	if t.Finished != nil && !queued.IsZero() {
+		parts = append(parts, "total "+seconds(t.Finished.Sub(queued)))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func seconds(d time.Duration) string { return fmt.Sprintf("%.2fs", d.Seconds()) }
 
 func when(t *time.Time) string {
 	if t == nil || t.IsZero() {

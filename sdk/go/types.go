@@ -52,6 +52,23 @@ type Job struct {
 	TemplateID      TemplateID `json:"template_id,omitempty"`
 	TemplateVersion int        `json:"template_version,omitempty"`
 	BatchID         BatchID    `json:"batch_id,omitempty"`
+	// Timings is the job's timeline: when it was queued, then when each
+	// phase of its latest attempt ended.
+	Timings Timings `json:"timings"`
+	// TraceID names the job's trace in the operator's tracing backend,
+	// when the submission was traced.
+	TraceID string `json:"trace_id,omitempty"`
+}
+
+// Timings are the moments of a job's life; a phase not reached is nil.
+type Timings struct {
+	Queued        time.Time  `json:"queued"`
+	Assigned      *time.Time `json:"assigned,omitempty"`
+	Started       *time.Time `json:"started,omitempty"`
+	InputsFetched *time.Time `json:"inputs_fetched,omitempty"`
+	Encoded       *time.Time `json:"encoded,omitempty"`
+	Stored        *time.Time `json:"stored,omitempty"`
+	Finished      *time.Time `json:"finished,omitempty"`
 }
 
 // Plan is how a render was carried out: "full" (the whole source
