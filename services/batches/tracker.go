@@ -90,6 +90,12 @@ type Tracker struct {
 	kick chan ref
 	sem  chan struct{}
 	wg   sync.WaitGroup
+
+	// unfinished are, for each running batch checked before, the jobs of
+	// its rows that had not ended then: a check reads those again, not
+	// every row.
+	mu         sync.Mutex
+	unfinished map[ref][]jobs.ID
 }
 
 type ref struct{ tenant, id string }
@@ -111,7 +117,7 @@ func NewTracker(cfg TrackerConfig, store Store, js JobSource, deliver Deliverer,
 	}
 	cfg = cfg.withDefaults()
 	return &Tracker{cfg: cfg, store: store, jobs: js, deliver: deliver, clock: clk, log: log.With("component", "batches"),
-		kick: make(chan ref, 4096), sem: make(chan struct{}, cfg.Deliveries)}, nil
+		kick: make(chan ref, 4096), sem: make(chan struct{}, cfg.Deliveries), unfinished: map[ref][]jobs.ID{}}, nil
 }
 
 // JobEnded tells the tracker a job ended (the scheduler's Notify hook may
@@ -212,21 +218,53 @@ func (t *Tracker) Check(ctx context.Context, tenant, id string) error {
 }
 
 func (t *Tracker) check(ctx context.Context, b *Batch) error {
+	key := ref{b.Tenant, b.ID}
 	if b.Ended() {
+		t.forget(key)
 		return t.takeOver(ctx, b)
 	}
+	// First the rows that had not ended at the last check, if any.
+	t.mu.Lock()
+	ids, known := t.unfinished[key]
+	t.mu.Unlock()
+	if known {
+		js, _, err := t.jobs.GetMany(ctx, ids)
+		if err != nil {
+			return err
+		}
+		var still []jobs.ID
+		for i, j := range js {
+			if j != nil && !j.Status.Terminal() {
+				still = append(still, ids[i])
+			}
+		}
+		t.remember(key, still)
+		if len(still) > 0 {
+			return nil
+		}
+	}
+	// Then every row, for the final counts (or the first look).
 	rows, err := t.store.Rows(ctx, b.Tenant, b.ID)
 	if err != nil {
 		return err
 	}
-	js, _, err := t.jobs.GetMany(ctx, JobIDs(rows))
+	all := JobIDs(rows)
+	js, _, err := t.jobs.GetMany(ctx, all)
 	if err != nil {
 		return err
 	}
 	c := Count(rows, js)
 	if c.Unfinished() > 0 {
+		var still []jobs.ID
+		for i, j := range js {
+			if j != nil && !j.Status.Terminal() {
+				still = append(still, all[i])
+			}
+		}
+		t.remember(key, still)
 		return nil
 	}
+	t.forget(key)
 	now := t.clock.Now().UTC()
 	ended, err := t.store.Update(ctx, b.Tenant, b.ID, func(b *Batch) error {
 		if b.Ended() {
@@ -254,6 +292,18 @@ func (t *Tracker) check(ctx context.Context, b *Batch) error {
 		t.send(ctx, ended, rows)
 	}
 	return nil
+}
+
+func (t *Tracker) remember(key ref, ids []jobs.ID) {
+	t.mu.Lock()
+	t.unfinished[key] = ids
+	t.mu.Unlock()
+}
+
+func (t *Tracker) forget(key ref) {
+	t.mu.Lock()
+	delete(t.unfinished, key)
+	t.mu.Unlock()
 }
 
 // takeOver claims an ended batch's webhook whose claimer went quiet.
