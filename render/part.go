@@ -33,13 +33,16 @@ const (
 
 // PartResult describes one rendered part.
 type PartResult struct {
-	Index   int      `json:"index"`
-	Path    string   `json:"-"`
-	Frames  int      `json:"frames"`
-	Bytes   int64    `json:"bytes"`
-	Seconds float64  `json:"seconds"` // wall time of its encode
-	Encoder string   `json:"encoder"`
-	Args    []string `json:"-"` // the encode's ffmpeg command line
+	Index   int     `json:"index"`
+	Path    string  `json:"-"`
+	Frames  int     `json:"frames"`
+	Bytes   int64   `json:"bytes"`
+	Seconds float64 `json:"seconds"` // wall time of its encode
+	// CPUSeconds is the CPU time its ffmpeg used (user and system): the
+	// part's cost whatever else the machine was running.
+	CPUSeconds float64  `json:"cpu_seconds"`
+	Encoder    string   `json:"encoder"`
+	Args       []string `json:"-"` // the encode's ffmpeg command line
 }
 
 // RenderPart renders the encoded part index of pl to out, an MPEG-TS file
@@ -104,7 +107,8 @@ func (e *Engine) renderPart(ctx context.Context, p *plan, pl *Plan, index int, o
 		return nil, err
 	}
 	start := time.Now()
-	if _, err := e.runFFmpeg(ctx, args, pt.End-pt.Start, progress); err != nil {
+	ff, err := e.runFFmpeg(ctx, args, pt.End-pt.Start, progress)
+	if err != nil {
 		return nil, err
 	}
 	took := time.Since(start).Seconds()
@@ -153,7 +157,7 @@ func (e *Engine) renderPart(ctx context.Context, p *plan, pl *Plan, index int, o
 		progress(1)
 	}
 	return &PartResult{Index: index, Path: out, Frames: pt.Frames, Bytes: st.Size(), Seconds: took,
-		Encoder: "libx264", Args: args}, nil
+		CPUSeconds: ff.cpu, Encoder: "libx264", Args: args}, nil
 }
 
 // shiftDTS copies the MPEG-TS file in to out with every decode time

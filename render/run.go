@@ -164,6 +164,9 @@ func (e *Engine) runFFmpeg(ctx context.Context, args []string, duration float64,
 	parseProgress(stdout, duration, progress)
 	err = cmd.Wait()
 	run = ffmpegOutcome{peakRSS: peakRSS(cmd), stderr: stderr.String()}
+	if ps := cmd.ProcessState; ps != nil {
+		run.cpu = (ps.UserTime() + ps.SystemTime()).Seconds()
+	}
 	switch {
 	case ctx.Err() != nil:
 		return run, errcode.Wrap(errcode.Canceled, ctx.Err(), "the render was canceled")
@@ -177,8 +180,9 @@ func (e *Engine) runFFmpeg(ctx context.Context, args []string, duration float64,
 
 // ffmpegOutcome is what one finished ffmpeg process left behind.
 type ffmpegOutcome struct {
-	peakRSS int64  // bytes
-	stderr  string // its last 8 KiB: decode errors even when it succeeded
+	peakRSS int64   // bytes
+	stderr  string  // its last 8 KiB: decode errors even when it succeeded
+	cpu     float64 // seconds of CPU time, user and system
 }
 
 // peakRSS is the most memory the finished process held, in bytes.
