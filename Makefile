@@ -27,6 +27,7 @@ test-short:
 
 bench: deps
 	$(GO) run ./cmd/renderbench
+	$(GO) run ./cmd/planbench
 	$(GO) run ./cmd/pipelinebench
 	$(GO) run ./cmd/batchbench
 	$(GO) run ./cmd/edgebench
