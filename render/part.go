@@ -164,13 +164,18 @@ func (e *Engine) renderPart(ctx context.Context, p *plan, pl *Plan, index int, o
 // moved back by shift 90 kHz ticks (the setts bitstream filter);
 // display times are untouched.
 func (e *Engine) shiftDTS(ctx context.Context, in, out string, shift int64) error {
-	args := []string{"-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-nostats", "-copyts"}
-	args = append(args, media.InputGuard("mpegts")...)
-	args = append(args, "-i", media.FileURL(in), "-map", "0:v:0", "-c", "copy",
-		"-bsf:v", "setts=dts=DTS-"+strconv.FormatInt(shift, 10),
-		"-f", "mpegts", "-mpegts_copyts", "1", media.FileURL(out))
+	args := shiftArgs(in, out, shift)
 	_, err := e.runFFmpeg(ctx, args, 0, nil)
 	return err
+}
+
+// shiftArgs copy an MPEG-TS part with its decode times moved back.
+func shiftArgs(in, out string, shift int64) []string {
+	args := []string{"-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-nostats", "-copyts"}
+	args = append(args, media.InputGuard("mpegts")...)
+	return append(args, "-i", media.FileURL(in), "-map", "0:v:0", "-c", "copy",
+		"-bsf:v", "setts=dts=DTS-"+strconv.FormatInt(shift, 10),
+		"-f", "mpegts", "-mpegts_copyts", "1", media.FileURL(out))
 }
 
 // partVideo ends a part's video chain: a smart part keeps the source's

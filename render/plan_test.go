@@ -246,3 +246,49 @@ func TestPlan_IndexRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestSmartArgs_GuardEveryInput: every ffmpeg the smart and split paths
+// start confines each input to the file protocol and a demuxer
+// whitelist, and names it as a file, as a whole render's does.
+func TestSmartArgs_GuardEveryInput(t *testing.T) {
+	pl := planOf(synthIndex(300, 60, nil, nil), []window{{4.5, 5.5}}, PlanOptions{})
+	pl.Audio = "copy"
+	p := &plan{sourcePath: "/in/http:src.mp4", source: media.Info{Kind: media.KindVideo, Width: 320, Height: 240, FPS: 30, Duration: 10},
+		width: 320, height: 240, fps: 30, duration: 10, format: "mp4", quality: "standard", workDir: t.TempDir(),
+		window: &partWindow{part: pl.Parts[0], video: pl.Video}}
+	part, err := compile(p, rateSettings{}, "/out/part.ts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, args := range map[string][]string{
+		"part":   part,
+		"cut":    cutArgs(p.sourcePath, "/w/seg%05d.ts", pl.runs()),
+		"shift":  shiftArgs("/w/a.ts", "/w/b.ts", 3000),
+		"mux":    muxArgs(p, pl, "/w/joined.ts", "/out/o.mp4"),
+		"decode": decodeArgs("/out/o.mp4", 1, 2, 1),
+	} {
+		inputs := 0
+		for i, a := range args {
+			if a != "-i" {
+				continue
+			}
+			inputs++
+			in := args[i+1]
+			if !strings.HasPrefix(in, "file:/") {
+				t.Errorf("%s: input %q is not named as a file", name, in)
+			}
+			before := strings.Join(args[:i], " ")
+			for _, guard := range []string{"-protocol_whitelist file", "-format_whitelist "} {
+				if last := strings.LastIndex(before, guard); last < 0 || strings.Contains(before[last:], " -i ") {
+					t.Errorf("%s: input %q has no %s before it", name, in, guard)
+				}
+			}
+		}
+		if inputs == 0 {
+			t.Errorf("%s: no input in %q", name, args)
+		}
+	}
+	if !slices.Contains(part, "-copyts") || !slices.Contains(part, "4.000000") {
+		t.Errorf("a part seeks to its keyframe with the source's timestamps kept: %q", part)
+	}
+}

@@ -156,23 +156,8 @@ func reasonText(err error) string {
 // would cut by time and, when stream copying, keep packets from before
 // an inpoint.) The files of encoded runs are written too and left unused.
 func (e *Engine) cutCopies(ctx context.Context, p *plan, runs []run) ([]string, error) {
-	var at []string
-	for _, r := range runs[1:] {
-		at = append(at, strconv.Itoa(r.first))
-	}
 	pattern := filepath.Join(p.workDir, "seg%05d"+PartExt)
-	args := []string{"-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-nostats"}
-	args = append(args, media.InputGuard(media.VideoFormats)...)
-	args = append(args, "-i", media.FileURL(p.sourcePath), "-map", "0:v:0", "-c", "copy",
-		"-output_ts_offset", "1", "-f", "segment", "-segment_format", "mpegts",
-		"-segment_format_options", "mpegts_copyts=1")
-	if len(at) > 0 {
-		args = append(args, "-segment_frames", strings.Join(at, ","))
-	} else {
-		args = append(args, "-segment_time", "1000000")
-	}
-	args = append(args, pattern)
-	if _, err := e.runFFmpeg(ctx, args, 0, nil); err != nil {
+	if _, err := e.runFFmpeg(ctx, cutArgs(p.sourcePath, pattern, runs), 0, nil); err != nil {
 		return nil, err
 	}
 	segs := make([]string, len(runs))
@@ -183,6 +168,27 @@ func (e *Engine) cutCopies(ctx context.Context, p *plan, runs []run) ([]string, 
 		}
 	}
 	return segs, nil
+}
+
+// cutArgs are the segment muxer's: the source's video, stream copied, in
+// one MPEG-TS file per run (pattern numbers them), with the parts'
+// timestamp offset.
+func cutArgs(source, pattern string, runs []run) []string {
+	var at []string
+	for _, r := range runs[1:] {
+		at = append(at, strconv.Itoa(r.first))
+	}
+	args := []string{"-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-nostats"}
+	args = append(args, media.InputGuard(media.VideoFormats)...)
+	args = append(args, "-i", media.FileURL(source), "-map", "0:v:0", "-c", "copy",
+		"-output_ts_offset", "1", "-f", "segment", "-segment_format", "mpegts",
+		"-segment_format_options", "mpegts_copyts=1")
+	if len(at) > 0 {
+		args = append(args, "-segment_frames", strings.Join(at, ","))
+	} else {
+		args = append(args, "-segment_time", "1000000")
+	}
+	return append(args, pattern)
 }
 
 // joinFiles concatenates the runs' MPEG-TS files in timeline order.
@@ -304,15 +310,21 @@ func seamWindows(seams []float64, duration float64) [][2]float64 {
 	return ws
 }
 
+// decodeArgs decode the video of the MP4 at path from at for dur seconds,
+// to nothing.
+func decodeArgs(path string, at, dur float64, threads int) []string {
+	args := []string{"-hide_banner", "-nostdin", "-loglevel", "error", "-nostats"}
+	if threads > 0 {
+		args = append(args, "-threads", strconv.Itoa(threads))
+	}
+	args = append(args, media.InputGuard("mov")...)
+	return append(args, "-ss", num(at), "-t", num(dur), "-i", media.FileURL(path), "-map", "0:v:0", "-f", "null", "-")
+}
+
 // decodeCheck decodes the video from at for dur seconds and fails on any
 // error ffmpeg reports.
 func (e *Engine) decodeCheck(ctx context.Context, path string, at, dur float64) error {
-	args := []string{"-hide_banner", "-nostdin", "-loglevel", "error", "-nostats"}
-	args = append(args, media.InputGuard("mov")...)
-	args = append(args, "-ss", num(at), "-t", num(dur), "-i", media.FileURL(path), "-map", "0:v:0", "-f", "null", "-")
-	if e.cfg.Threads > 0 {
-		args = append([]string{"-threads", strconv.Itoa(e.cfg.Threads)}, args...)
-	}
+	args := decodeArgs(path, at, dur, e.cfg.Threads)
 	cmd := exec.CommandContext(ctx, e.cfg.FFmpeg, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
