@@ -175,24 +175,7 @@ func TestE2E_WebUI(t *testing.T) {
 		t.Errorf("screenshot: %v", err)
 	}
 
-	name := evalJS[string](t, b, `document.getElementById('download').getAttribute('download')`)
-	id := stickerd.JobID(strings.TrimSuffix(name, ".mp4"))
-	c := client(e.open, "")
-	ctx := testCtx(t, 30*time.Second)
-	job, err := c.GetRender(ctx, id)
-	if err != nil || job.Status != stickerd.StatusSucceeded || job.Output == nil {
-		t.Fatalf("the page's job %q: %+v %v", name, job, err)
-	}
-	out := filepath.Join(t.TempDir(), "out.mp4")
-	f, err := os.Create(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = c.DownloadOutput(ctx, id, f)
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := downloadPageResult(t, e, b, ".mp4")
 	// Where the output turned red and the source was not is the heart.
 	const w, h = 320, 180
 	rendered, source := decodeFrame(t, out, 1, w, h), decodeFrame(t, clip, 1, w, h)
@@ -360,4 +343,75 @@ func downloadPageResult(t *testing.T, e *env, b *browser, ext string) string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestE2E_WebUI_TemplateBatchAndHistory drives the studio against the real
+// gateway and worker: a project whose text is a variable is saved as a
+// template, rendered from the template page's form with another text,
+// then as a batch from a CSV file followed to its end; the history page
+// lists those renders and downloads one again.
+func TestE2E_WebUI_TemplateBatchAndHistory(t *testing.T) {
+	e := mainEnv(t)
+	b := startBrowser(t)
+	b.do(t, "loading the page", chromedp.Navigate(e.open.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`.palette-item[data-name="heart"]`)),
+		chromedp.Click(chromedp.CSS("#canvas-options summary")),
+		chromedp.SetValue(chromedp.ID("canvas-width"), "320"), chromedp.SetValue(chromedp.ID("canvas-height"), "180"),
+		chromedp.SetValue(chromedp.ID("canvas-duration"), "1"), chromedp.Click(chromedp.ID("use-canvas")),
+		chromedp.Click(chromedp.ID("add-text")))
+	b.typeInto(t, "insp-text", "Hello")
+	b.do(t, "marking the text a variable", chromedp.Click(chromedp.ID("insp-var-on")))
+	b.typeInto(t, "insp-var-name", "headline")
+	b.do(t, "saving the template", chromedp.Click(chromedp.ID("save-template")), chromedp.KeyEvent("E2E promo\n"))
+	b.waitJS(t, 10*time.Second, "the template", `document.getElementById('toolbar-status').textContent.startsWith('Saved')`)
+	tplID := evalJS[string](t, b, `document.querySelector('#toolbar-status a').getAttribute('href').split('/')[1]`)
+
+	// One render from the form.
+	b.do(t, "opening the template", chromedp.Click(chromedp.CSS("#toolbar-status a")))
+	b.waitJS(t, 10*time.Second, "the form", `!!document.querySelector('#tpl-fields [data-variable="headline"]')`)
+	b.do(t, "typing a headline", chromedp.Click(chromedp.CSS(`#tpl-fields [data-variable="headline"]`)),
+		chromedp.KeyEvent("a", chromedp.KeyModifiers(chromedp.ModifierCtrl)), chromedp.KeyEvent("Sale!"))
+	e.waitIdle(t)
+	b.do(t, "rendering", chromedp.Click(chromedp.ID("tpl-render")))
+	b.waitJS(t, 90*time.Second, "the template's result", `!document.getElementById('tpl-result').hidden`)
+	c := client(e.open, "")
+	ctx := testCtx(t, 60*time.Second)
+	name := evalJS[string](t, b, `document.getElementById('tpl-download').getAttribute('download')`)
+	job, err := c.GetRender(ctx, stickerd.JobID(strings.TrimSuffix(name, ".mp4")))
+	if err != nil || job.Status != stickerd.StatusSucceeded {
+		t.Fatalf("the form's job %s: %+v %v", name, job, err)
+	}
+
+	// A batch of two good rows and a refused one.
+	csv := filepath.Join(t.TempDir(), "rows.csv")
+	long := strings.Repeat("x", 501) // over the text variable's 500 characters
+	if err := os.WriteFile(csv, []byte("headline\nOne\nTwo\n"+long+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b.do(t, "starting a batch", chromedp.SetUploadFiles(chromedp.ID("batch-file"), []string{csv}),
+		chromedp.Click(chromedp.ID("batch-start")))
+	b.waitJS(t, 120*time.Second, "the batch's end", `document.getElementById('batch-status').textContent.includes('(completed)')
+		&& document.querySelectorAll('#batch-rows tbody tr').length === 3`)
+	status := evalJS[string](t, b, `document.getElementById('batch-status').textContent`)
+	rows := evalJS[string](t, b, `[...document.querySelectorAll('#batch-rows tbody tr')].map(r => r.cells[1].textContent).join(' ')`)
+	if !strings.Contains(status, "2 of 2 renders done") || rows != "succeeded succeeded rejected" {
+		t.Fatalf("the batch: %q; rows %q", status, rows)
+	}
+	refused := evalJS[string](t, b, `document.getElementById('tpl-errors').textContent`)
+	if !strings.Contains(refused, "row 3: variables.headline") {
+		t.Fatalf("the refused row is shown as %q", refused)
+	}
+
+	// The history: the batch's rows, then the form's render; each downloads again.
+	b.do(t, "opening the history", chromedp.Click(chromedp.CSS(`nav a[data-view="history"]`)))
+	b.waitJS(t, 10*time.Second, "the history", `document.querySelectorAll('#history-table tbody tr').length >= 3`)
+	from := evalJS[[]string](t, b, `[...document.querySelectorAll('#history-table tbody tr')].slice(0, 3).map(r => r.cells[4].textContent)`)
+	if !strings.HasPrefix(from[0], "batch bat_") || from[0] != from[1] || from[2] != tplID+" v1" {
+		t.Fatalf("the newest renders come from %q, want the batch twice, then %s v1", from, tplID)
+	}
+	got := evalJS[string](t, b, `fetch(document.querySelector('#history-table tbody tr a.download').href)
+		.then(r => r.status + ' ' + r.headers.get('Content-Type'))`)
+	if got != "200 video/mp4" {
+		t.Fatalf("downloading again answers %s", got)
+	}
 }

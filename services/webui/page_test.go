@@ -154,6 +154,7 @@ func TestSpecJS(t *testing.T) {
 	env := startPage(t)
 	tests := []struct {
 		name, project, want string
+		call                string // the call of m on the project p; buildSpec(p), or checkProject(p) for a list
 	}{
 		{"image stickers by builtin and asset",
 			`{"source":{"kind":"asset","assetId":"ast_1"},"stickers":[
@@ -162,26 +163,69 @@ func TestSpecJS(t *testing.T) {
 				"output":{"format":"mp4","quality":"standard"}}`,
 			`{"source":{"asset_id":"ast_1"},"stickers":[
 				{"type":"image","builtin":"heart","x":0.1235,"y":1,"width":0.2},
-				{"type":"image","asset_id":"ast_2","x":0,"y":0.5,"width":0.3333,"start":1.25,"end":3,"animation":"pop"}]}`},
+				{"type":"image","asset_id":"ast_2","x":0,"y":0.5,"width":0.3333,"start":1.25,"end":3,"animation":"pop"}]}`, ""},
 		{"text on a canvas",
 			`{"source":{"kind":"canvas","color":"#abc","width":1279,"height":720,"duration":2.5},"stickers":[
 				{"kind":"text","text":"Hi 👋","color":"#ff0000","size":0.08,"outline":true,"x":0.5,"y":0.85}],
 				"output":{"format":"webm","quality":"high"}}`,
 			`{"source":{"color":"#AABBCC","width":1280,"height":720,"duration":2.5,"fps":30},"stickers":[
 				{"type":"text","text":"Hi 👋","font":"sans","size":0.08,"color":"#FF0000","stroke_color":"#000000",
-				 "stroke_width":0.005,"x":0.5,"y":0.85}],"output":{"format":"webm","quality":"high"}}`},
+				 "stroke_width":0.005,"x":0.5,"y":0.85}],"output":{"format":"webm","quality":"high"}}`, ""},
 		{"what is missing",
 			`{"source":null,"stickers":[{"kind":"text","text":" ","x":0.5,"y":0.5,"start":2,"end":1}],"output":{}}`,
 			`[{"field":"source","message":"pick a video or a blank canvas first"},
-			  {"field":"stickers[0].text","message":"is empty"},{"field":"stickers[0].end","message":"must be after start"}]`},
+			  {"field":"stickers[0].text","message":"is empty"},{"field":"stickers[0].end","message":"must be after start"}]`, ""},
+		{"rotation, opacity, keyframes, font, outline colour and background",
+			`{"source":{"kind":"asset","assetId":"ast_1"},"stickers":[
+				{"kind":"builtin","name":"star","x":0.5,"y":0.5,"width":0.2,"rotation":-12.3456,"opacity":0.25,"animation":"none",
+				 "keyframes":[{"t":0,"x":0.5,"y":0.5,"width":0.2,"rotation":0,"opacity":1,"easing":"linear"},
+				              {"t":1.23456,"x":1.5,"y":0.25,"width":0.4,"rotation":90,"opacity":0,"easing":"ease-in-out"}]},
+				{"kind":"text","text":"Hi","font":"ast_font","size":0.1,"color":"#fff","outline":true,"strokeColor":"#f00",
+				 "background":"#00000080","x":0.5,"y":0.5,"rotation":0,"opacity":1,
+				 "keyframes":[{"t":0.5,"x":0.1,"y":0.5,"width":9,"rotation":0,"opacity":1,"easing":"step"}]}],"output":{}}`,
+			`{"source":{"asset_id":"ast_1"},"stickers":[
+				{"type":"image","builtin":"star","x":0.5,"y":0.5,"width":0.2,"rotation":-12.35,"opacity":0.25,
+				 "keyframes":[{"t":0,"x":0.5,"y":0.5,"width":0.2,"rotation":0,"opacity":1},
+				              {"t":1.235,"x":1,"y":0.25,"width":0.4,"rotation":90,"opacity":0,"easing":"ease-in-out"}]},
+				{"type":"text","text":"Hi","font":"ast_font","size":0.1,"color":"#FFFFFF","stroke_color":"#FF0000",
+				 "stroke_width":0.0063,"background":"#00000080","x":0.5,"y":0.5,
+				 "keyframes":[{"t":0.5,"x":0.1,"y":0.5,"rotation":0,"opacity":1,"easing":"step"}]}]}`, ""},
+		{"a template of a text, a built-in and an upload",
+			`{"source":{"kind":"canvas","color":"#000000","width":640,"height":360,"duration":2},"stickers":[
+				{"kind":"text","text":"Hello","size":0.08,"color":"#FFFFFF","x":0.5,"y":0.5,"variable":{"name":"headline"}},
+				{"kind":"builtin","name":"heart","x":0.5,"y":0.5,"width":0.2,"variable":{"name":"pic","label":"Picture"}},
+				{"kind":"asset","assetId":"ast_logo","x":0.5,"y":0.5,"width":0.2,"variable":{"name":"logo"}},
+				{"kind":"builtin","name":"star","x":0.5,"y":0.5,"width":0.2,"variable":null}],"output":{}}`,
+			`{"name":"Promo","spec":{"source":{"color":"#000000","width":640,"height":360,"duration":2,"fps":30},"stickers":[
+				{"type":"text","text":"{{headline}}","font":"sans","size":0.08,"color":"#FFFFFF","x":0.5,"y":0.5},
+				{"type":"image","builtin":"{{pic}}","x":0.5,"y":0.5,"width":0.2},
+				{"type":"image","asset_id":"{{logo}}","x":0.5,"y":0.5,"width":0.2},
+				{"type":"image","builtin":"star","x":0.5,"y":0.5,"width":0.2}]},
+			  "variables":{"headline":{"label":"headline","type":"text","default":"Hello","max_length":500},
+				"pic":{"label":"Picture","type":"text","default":"heart","enum":["heart","star"]},
+				"logo":{"label":"logo","type":"asset","default":"ast_logo"}}}`,
+			`buildTemplate(p, 'Promo', ['heart', 'star'])`},
+		{"what a template misses",
+			`{"source":{"kind":"canvas","color":"#000000","width":640,"height":360,"duration":2},"stickers":[
+				{"kind":"text","text":"A","x":0.5,"y":0.5,"variable":{"name":"9lives"}},
+				{"kind":"text","text":"B","x":0.5,"y":0.5,"variable":{"name":"b"}},
+				{"kind":"text","text":"C","x":0.5,"y":0.5,"variable":{"name":"b"}}],"output":{}}`,
+			`[{"field":"name","message":"give the template a name"},
+			  {"field":"stickers[0].variable","message":"a variable name is a letter or _ followed by letters, digits or _"},
+			  {"field":"stickers[2].variable","message":"b names two stickers"}]`,
+			`checkTemplate(p, ' ')`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fn := "buildSpec"
-			if strings.HasPrefix(tt.want, "[") {
-				fn = "checkProject"
+			fn := tt.call
+			switch {
+			case fn != "":
+			case strings.HasPrefix(tt.want, "["):
+				fn = "checkProject(p)"
+			default:
+				fn = "buildSpec(p)"
 			}
-			got := eval[string](t, env, `import('/ui/spec.js').then(m => JSON.stringify(m.`+fn+`(`+tt.project+`)))`)
+			got := eval[string](t, env, `import('/ui/spec.js').then(m => { const p = `+tt.project+`; return JSON.stringify(m.`+fn+`); })`)
 			var g, w any
 			json.Unmarshal([]byte(got), &g)
 			if err := json.Unmarshal([]byte(tt.want), &w); err != nil {

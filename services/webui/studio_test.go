@@ -16,6 +16,8 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/stickerd/stickerd/render/text"
 )
 
 // The studio tests drive the page with real input events (mouse presses,
@@ -428,5 +430,40 @@ func TestStudio_LayoutAndRefusedUploads(t *testing.T) {
 	area := image.Rect(int(m.X*dpr), int(m.Y*dpr), int((m.X+m.W)*dpr), int((m.Y+m.H)*dpr))
 	if _, _, n := centroid(img, area, func(r, g, b uint32) bool { return r+g+b > 150 }); n < 50 {
 		t.Fatalf("the result's place in the screenshot shows %d coloured pixels", n)
+	}
+}
+
+// TestStudio_UploadedFont uploads a font for a text sticker: the spec
+// names the uploaded asset, and the preview draws with the file's own
+// glyphs (DejaVu Serif's bytes under another name measure as the built-in
+// serif does, and unlike sans).
+func TestStudio_UploadedFont(t *testing.T) {
+	env := startPage(t)
+	env.useCanvas(t)
+	env.do(t, "adding a text", chromedp.Click(chromedp.ID("add-text")))
+	env.typeInto(t, "#insp-text", "Typeface")
+	width := func() float64 {
+		t.Helper()
+		eval[any](t, env, `document.fonts.ready`)
+		return env.box(t, ".sticker.selected .fill").W
+	}
+	sans := width()
+	env.do(t, "picking serif", chromedp.Focus(chromedp.ID("insp-font")), chromedp.KeyEvent(kb.ArrowDown))
+	serif := width()
+	serifTTF, _ := text.FontFile(text.FontSerif)
+	env.do(t, "uploading a font", chromedp.SetUploadFiles(chromedp.ID("font-file"), []string{writeFile(t, "brand.ttf", serifTTF)}))
+	env.waitFor(t, "the font", `document.getElementById('upload-status').textContent.startsWith('Uploaded font')`)
+	uploaded := width()
+	family := eval[string](t, env, `getComputedStyle(document.querySelector('.sticker.selected .text')).fontFamily.split(',')[0]`)
+	font := at(t, env.copiedSpec(t), "stickers", 0, "font").(string)
+	if a, ok := env.fake.Asset(font); !ok || a.Filename != "brand.ttf" || family != "stk-"+font {
+		t.Fatalf("the spec's font is %q, the preview's %s", font, family)
+	}
+	if option := eval[string](t, env, `document.getElementById('insp-font').selectedOptions[0].textContent`); option != "brand" {
+		t.Fatalf("the font menu shows %q", option)
+	}
+	t.Logf("widths: sans %.1f, serif %.1f, uploaded serif %.1f px", sans, serif, uploaded)
+	if math.Abs(uploaded-serif) > 0.5 || math.Abs(serif-sans) < 5 {
+		t.Fatalf("widths: sans %.1f, serif %.1f, uploaded serif %.1f px", sans, serif, uploaded)
 	}
 }

@@ -1,12 +1,15 @@
 package webui
 
 import (
+	"bytes"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/stickerd/stickerd/render/text"
 )
 
 func get(t *testing.T, h http.Handler, method, path string, header ...string) *httptest.ResponseRecorder {
@@ -101,4 +104,20 @@ func TestPage_ReferencesExist(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestHandler_ServesEngineFonts checks that the studio gets the very
+// bytes the engine draws text with, so that its preview measures alike.
+func TestHandler_ServesEngineFonts(t *testing.T) {
+	h := Handler()
+	for _, name := range []string{text.FontSans, text.FontSerif, text.FontMono} {
+		want, _ := text.FontFile(name)
+		rec := get(t, h, http.MethodGet, FontPrefix+name+".ttf")
+		if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "font/ttf" || !bytes.Equal(rec.Body.Bytes(), want) {
+			t.Errorf("%s: %d %q, %d bytes; want the engine's %d", name, rec.Code, rec.Header().Get("Content-Type"), rec.Body.Len(), len(want))
+		}
+	}
+	if rec := get(t, h, http.MethodGet, FontPrefix+"comic.ttf"); rec.Code != http.StatusNotFound {
+		t.Errorf("an unknown font answers %d", rec.Code)
+	}
 }

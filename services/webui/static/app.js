@@ -273,8 +273,8 @@ async function uploadFont(file, st) {
     const asset = await api.uploadAsset(file);
     if (asset.kind !== 'font') throw { title: `${file.name} is a ${asset.kind}, not a font`, detail: 'Pick a TrueType or OpenType file.' };
     await loadFont(asset.id, bytes);
-    inspector.addFont(asset.id, file.name.replace(/\.[^.]+$/, ''));
     st.font = asset.id;
+    inspector.addFont(asset.id, file.name.replace(/\.[^.]+$/, ''));
     changed(st, true);
     $('upload-status').textContent = `Uploaded font ${file.name} as ${asset.id}.`;
   } catch (e) {
