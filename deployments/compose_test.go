@@ -544,6 +544,9 @@ func TestCompose_TLSEverywhere(t *testing.T) {
 		if url := s.env("STICKERD_REDIS_URL"); url != "" && !strings.HasPrefix(url, "rediss://") {
 			t.Errorf("%s: STICKERD_REDIS_URL=%q, want rediss://", where, url)
 		}
+		if e := s.env("STICKERD_OTLP_ENDPOINT"); e != "" && (!strings.HasPrefix(e, "https://") || !strings.HasPrefix(s.env("OTEL_EXPORTER_OTLP_CERTIFICATE"), "/certs/")) {
+			t.Errorf("%s: STICKERD_OTLP_ENDPOINT=%q, want https:// verified with OTEL_EXPORTER_OTLP_CERTIFICATE from the certs volume", where, e)
+		}
 		if s.role == "edge" && !strings.HasPrefix(s.env("STICKERD_ADVERTISE"), "https://") {
 			t.Errorf("%s: advertises %q, want https://", where, s.env("STICKERD_ADVERTISE"))
 		}

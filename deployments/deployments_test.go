@@ -35,18 +35,18 @@ type role struct {
 
 var roles = map[string]role{
 	"gateway": {etcd: true, kafka: true, blobs: true, serves: true,
-		flags: append([]string{"http-addr", "data-dir", "etcd-endpoints", "kafka-brokers", "redis-url", "api-keys-file", "url-signing-key"}, append(blobFlags, tlsFlags...)...)},
+		flags: append([]string{"http-addr", "data-dir", "etcd-endpoints", "kafka-brokers", "redis-url", "api-keys-file", "url-signing-key"}, append(blobFlags, append(tlsFlags, tracingFlags...)...)...)},
 	// The scheduler leader enforces retention, so schedulers have the blob
 	// store too (without it nothing expires) and the retention flags.
 	"scheduler": {etcd: true, kafka: true, blobs: true,
 		flags: append([]string{"advertise", "election-ttl", "etcd-endpoints", "grpc-addr", "heartbeat-interval", "heartbeat-ttl",
-			"http-addr", "id", "kafka-brokers", "max-attempts", "target-utilization", "join-token"}, append(retentionFlags, append(blobFlags, tlsFlags...)...)...)},
+			"http-addr", "id", "kafka-brokers", "max-attempts", "target-utilization", "join-token"}, append(retentionFlags, append(blobFlags, append(tlsFlags, tracingFlags...)...)...)...)},
 	"worker": {schedulers: true, blobs: true,
 		flags: append([]string{"allow-private-urls", "concurrency", "data-dir", "disable-gpu", "drain-timeout", "http-addr", "id", "schedulers",
-			"tls-server-name", "join-token"}, append(blobFlags, tlsFlags...)...)},
+			"tls-server-name", "join-token"}, append(blobFlags, append(tlsFlags, tracingFlags...)...)...)},
 	"edge": {kafka: true, schedulers: true, serves: true, blobs: true,
 		flags: append([]string{"http-addr", "advertise", "public-ip", "udp-port-min", "udp-port-max", "schedulers", "kafka-brokers",
-			"tls-server-name", "join-token"}, append(blobFlags, tlsFlags...)...)},
+			"tls-server-name", "join-token"}, append(blobFlags, append(tlsFlags, tracingFlags...)...)...)},
 	"monitor": {kafka: true,
 		flags: append([]string{"http-addr", "kafka-brokers"}, tlsFlags...)},
 	// certs is the one-shot that writes the certificates (compose).
@@ -57,6 +57,10 @@ var roles = map[string]role{
 // kafka-tls only where the role talks to Kafka, which the files set with
 // the brokers.
 var tlsFlags = []string{"tls-cert", "tls-key", "tls-ca", "kafka-tls"}
+
+// tracingFlags send a process's traces to an OpenTelemetry collector
+// (Jaeger in compose).
+var tracingFlags = []string{"otlp-endpoint", "trace-sample-ratio"}
 
 // globalEnv are STICKERD_* variables read by every subcommand that are not
 // flag twins.

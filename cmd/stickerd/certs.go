@@ -37,6 +37,9 @@ var certServices = []certService{
 	{"kafka", tlsconf.ServerAuth | tlsconf.ClientAuth, []string{"kafka-0.kafka"}},
 	{"redis", tlsconf.ServerAuth | tlsconf.ClientAuth, nil},
 	{"s3", tlsconf.ServerAuth, []string{"stickerd-s3"}}, // the blob store of compose (versitygw)
+	// The OTLP receiver of traces: Jaeger in compose, an OpenTelemetry
+	// Collector in Kubernetes (deployments/README.md).
+	{"otel", tlsconf.ServerAuth, []string{"jaeger", "otel-collector", "otel-collector.observability"}},
 }
 
 // runCerts creates a CA and a certificate and key per service in --out,
