@@ -347,6 +347,7 @@ func TestStudio_TemplateFormAndBatch(t *testing.T) {
 	if code := eval[int](t, env, `fetch(document.querySelector('#batch-rows a.download').href).then(r => r.status)`); code != 200 {
 		t.Fatalf("a row's download answers %d", code)
 	}
+	env.screenshot(t, "templates")
 }
 
 // TestStudio_HistoryRedownloads renders twice and finds both jobs, newest
@@ -370,6 +371,7 @@ func TestStudio_HistoryRedownloads(t *testing.T) {
 	if len(ids) != 2 || len(subs) != 2 {
 		t.Fatalf("rows %v, %d submits", ids, len(subs))
 	}
+	env.screenshot(t, "history")
 	for _, id := range ids {
 		code := eval[int](t, env, fmt.Sprintf(`fetch(document.querySelector('#history-table tr[data-id=%q] a.download').href).then(r => r.status)`, id))
 		if code != 200 {
