@@ -31,6 +31,7 @@ bench: deps
 	$(GO) run ./cmd/pipelinebench
 	$(GO) run ./cmd/batchbench
 	$(GO) run ./cmd/edgebench
+	$(GO) run ./cmd/tracebench
 
 # Short fuzzing runs over the parser, the compiler, the decoders, output
 # measurement and upload identification (hostile containers).
