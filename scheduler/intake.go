@@ -17,6 +17,7 @@ import (
 // through its store watch, its recovery scan or the sweep.
 func (s *Scheduler) Intake(ctx context.Context, m queue.Message) error {
 	id := jobs.ID(m.Key)
+	noteIntake(ctx, id) // the assign span links to this consume span
 	if s.holds(id) {
 		return nil // the leader has it already (from its watch): nothing to read
 	}

@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -30,14 +31,56 @@ func jobSpan(ctx context.Context, j *jobs.Job, name string, attrs ...attribute.K
 	return tracer.Start(pctx, name, trace.WithAttributes(attrs...))
 }
 
+// consumed remembers, per job, the Kafka consume span that brought it in,
+// so that its assign span links to it: the job may reach the leader first
+// through its store watch, so the consume span is not the assign span's
+// parent, but a reader of the trace sees both. Bounded: a job assigned by
+// another replica never takes its entry out.
+var consumed = struct {
+	sync.Mutex
+	spans map[jobs.ID]trace.SpanContext
+}{spans: map[jobs.ID]trace.SpanContext{}}
+
+const maxConsumed = 10_000
+
+// noteIntake records the consume span of ctx for job id (Intake).
+func noteIntake(ctx context.Context, id jobs.ID) {
+	if !tracing.Enabled() {
+		return
+	}
+	sc := trace.SpanContextFromContext(ctx)
+	if !sc.IsSampled() {
+		return
+	}
+	consumed.Lock()
+	if len(consumed.spans) >= maxConsumed {
+		clear(consumed.spans)
+	}
+	consumed.spans[id] = sc
+	consumed.Unlock()
+}
+
+// takeIntake returns and forgets the consume span of job id.
+func takeIntake(id jobs.ID) (trace.SpanContext, bool) {
+	consumed.Lock()
+	defer consumed.Unlock()
+	sc, ok := consumed.spans[id]
+	delete(consumed.spans, id)
+	return sc, ok
+}
+
 // traceAssign is the span of one assignment: the compare-and-swap that
 // makes the job running (its etcd request a child span) and the Assign
 // sent on the worker's stream. The stream lives as long as the worker, so
 // the Assign itself carries the span's context (withTrace) and the
 // worker's spans become its children.
 func traceAssign(ctx context.Context, it *item, workerID string) (context.Context, trace.Span) {
-	return jobSpan(ctx, it.job, "assign", attribute.String("stickerd.worker.id", workerID),
+	ctx, span := jobSpan(ctx, it.job, "assign", attribute.String("stickerd.worker.id", workerID),
 		attribute.Float64("stickerd.job.queued_seconds", time.Since(it.created).Seconds()))
+	if sc, ok := takeIntake(it.id); ok && span.IsRecording() {
+		span.AddLink(trace.Link{SpanContext: sc, Attributes: []attribute.KeyValue{attribute.String("stickerd.link", "kafka intake")}})
+	}
+	return ctx, span
 }
 
 // withTrace puts ctx's span into an Assign for the worker.
