@@ -198,15 +198,16 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
 // device and inode), the shared libraries it loads have not been reinstalled
 // (the dynamic linker's cache is rewritten whenever they are) and it is
 // younger than capsCacheTTL. The GPU is machine state that can break at
-// any time, so only a working GPU is remembered, keyed by nvidia-smi and
-// the loaded driver, and only for gpuCacheTTL; without nvidia-smi the
-// check is a PATH look-up, and a failing GPU is probed again every run.
+// any time, so only a working GPU is remembered (with the GPU chains'
+// trial, gpu.go), keyed by nvidia-smi and the loaded driver, and only for
+// gpuCacheTTL; without nvidia-smi the check is a PATH look-up, and a
+// failing GPU is probed again every run.
 var (
 	capsCacheTTL = 24 * time.Hour
 	gpuCacheTTL  = 10 * time.Minute
 )
 
-const capsCacheSchema = 1
+const capsCacheSchema = 2 // 2: the GPU entry holds the chains' trial
 
 // capsCacheFile is the JSON kept in CacheDir/ffmpeg-caps-<hash of the
 // binary's path>.json.
@@ -226,6 +227,8 @@ type gpuCacheEntry struct {
 	State    GPUState  `json:"state"`
 	Name     string    `json:"name"`
 	Detail   string    `json:"detail"`
+	Chains   []string  `json:"chains,omitempty"` // GPU chains whose trial succeeded
+	ChainLog string    `json:"chain_detail,omitempty"`
 }
 
 // cachedCapabilities is DetectCapabilities with its ffmpeg part (and a
@@ -270,11 +273,14 @@ func cachedCapabilities(ctx context.Context, cfg Config) Capabilities {
 		gkey := gpuKey(smi)
 		if g := entry.GPU; g != nil && gkey != "" && g.Key == gkey && fresh(g.ProbedAt, gpuCacheTTL, now) {
 			c.GPU, c.GPUName, c.GPUDetail = g.State, g.Name, g.Detail
+			c.GPUChains, c.GPUChainDetail = g.Chains, g.ChainLog
 		} else {
 			c.GPU, c.GPUName, c.GPUDetail = detectGPU(ctx, cfg, c)
+			c.GPUChains, c.GPUChainDetail = trialGPUChains(ctx, cfg, c)
 			var g *gpuCacheEntry
 			if gkey != "" && (c.GPU == GPUCUDANVENC || c.GPU == GPUCUDAOnly) {
-				g = &gpuCacheEntry{Key: gkey, ProbedAt: time.Now(), State: c.GPU, Name: c.GPUName, Detail: c.GPUDetail}
+				g = &gpuCacheEntry{Key: gkey, ProbedAt: time.Now(), State: c.GPU, Name: c.GPUName, Detail: c.GPUDetail,
+					Chains: c.GPUChains, ChainLog: c.GPUChainDetail}
 			}
 			if g != nil || entry.GPU != nil {
 				entry.GPU, dirty = g, true

@@ -29,6 +29,11 @@ type Capabilities struct {
 	GPU           GPUState        `json:"gpu"`
 	GPUName       string          `json:"gpu_name,omitempty"`
 	GPUDetail     string          `json:"gpu_detail,omitempty"` // why the GPU state is what it is
+	// GPUChains are the GPU chains (ChainGPUComposite…) whose one-frame
+	// trial succeeded here, best first; GPUChainDetail says what was
+	// tried and why a chain failed (gpu.go).
+	GPUChains      []string `json:"gpu_chains,omitempty"`
+	GPUChainDetail string   `json:"gpu_chain_detail,omitempty"`
 }
 
 // Has reports whether the build has the encoder.
@@ -44,6 +49,7 @@ func DetectCapabilities(ctx context.Context, cfg Config) Capabilities {
 		return c
 	}
 	c.GPU, c.GPUName, c.GPUDetail = detectGPU(ctx, cfg, c)
+	c.GPUChains, c.GPUChainDetail = trialGPUChains(ctx, cfg, c)
 	return c
 }
 
@@ -126,6 +132,11 @@ type EncoderChoice struct {
 	Name     string `json:"name"`
 	Hardware bool   `json:"hardware"`
 	Reason   string `json:"reason"`
+	// Chain is where a whole render's frames were decoded and composited
+	// (ChainCPU or a GPU chain), and ChainReason why; empty for the parts
+	// of a smart or split plan, which are composited on the CPU.
+	Chain       string `json:"chain,omitempty"`
+	ChainReason string `json:"chain_reason,omitempty"`
 }
 
 // chooseVideoEncoder picks the encoder for an output format.

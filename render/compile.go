@@ -26,6 +26,9 @@ var num = motion.Num
 // built from numbers, or a path the engine chose; ffmpeg-go escapes the
 // graph. User text never gets here: text stickers arrive as PNG files.
 func compile(p *plan, rs rateSettings, out string) ([]string, error) {
+	if p.chain != "" && p.chain != ChainCPU {
+		return compileGPU(p, rs, out) // gpu_chain.go
+	}
 	main, src := sourceStream(p)
 	inputs := map[string]*ffmpeg.Node{} // shared inputs need a split
 	counts := map[string]int{}

@@ -35,6 +35,7 @@ type plan struct {
 	maxBytes   int64
 	layers     []layer
 	encoder    EncoderChoice
+	chain      string // ChainGPUComposite*, or "" and ChainCPU: composited on the CPU (gpu_chain.go)
 	threads    int
 	workDir    string
 	// window, when set, narrows the render to one part of a Plan

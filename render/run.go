@@ -18,9 +18,10 @@ import (
 	"github.com/stickerd/stickerd/render/media"
 )
 
-// encode runs ffmpeg until the output meets max_bytes (or cannot), then
-// verifies it and moves it into place.
-func (e *Engine) encode(ctx context.Context, p *plan, job Job) (*Result, error) {
+// encodeChain runs ffmpeg on p's chain until the output meets max_bytes
+// (or cannot), then verifies it and moves it into place. encode
+// (gpu_chain.go) chooses the chain.
+func (e *Engine) encodeChain(ctx context.Context, p *plan, job Job) (*Result, error) {
 	rs, err := initialRate(p)
 	if err != nil {
 		return nil, err
