@@ -381,8 +381,13 @@ type Capabilities struct {
 	FfmpegVersion     string                 `protobuf:"bytes,5,opt,name=ffmpeg_version,json=ffmpegVersion,proto3" json:"ffmpeg_version,omitempty"`
 	Concurrency       int32                  `protobuf:"varint,6,opt,name=concurrency,proto3" json:"concurrency,omitempty"`
 	Encoders          []string               `protobuf:"bytes,7,rep,name=encoders,proto3" json:"encoders,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// The GPU chains whose one-frame trial passed at start-up, best first:
+	// "gpu-composite+nvenc" (NVDEC, CUDA compositing, NVENC on the CUDA
+	// frames) and "gpu-composite" (the same, one download for a CPU
+	// encoder); empty: the worker composites on the CPU.
+	GpuChains     []string `protobuf:"bytes,8,rep,name=gpu_chains,json=gpuChains,proto3" json:"gpu_chains,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Capabilities) Reset() {
@@ -460,6 +465,13 @@ func (x *Capabilities) GetConcurrency() int32 {
 func (x *Capabilities) GetEncoders() []string {
 	if x != nil {
 		return x.Encoders
+	}
+	return nil
+}
+
+func (x *Capabilities) GetGpuChains() []string {
+	if x != nil {
+		return x.GpuChains
 	}
 	return nil
 }
@@ -1688,7 +1700,7 @@ const file_worker_proto_rawDesc = "" +
 	"\x06cancel\x18\x03 \x01(\v2\x1a.stickerd.worker.v1.CancelH\x00R\x06cancel\x121\n" +
 	"\x05drain\x18\x04 \x01(\v2\x19.stickerd.worker.v1.DrainH\x00R\x05drain\x12+\n" +
 	"\x03ack\x18\x05 \x01(\v2\x17.stickerd.worker.v1.AckH\x00R\x03ackB\x05\n" +
-	"\x03msg\"\x98\x02\n" +
+	"\x03msg\"\xb7\x02\n" +
 	"\fCapabilities\x129\n" +
 	"\tgpu_state\x18\x01 \x01(\x0e2\x1c.stickerd.worker.v1.GPUStateR\bgpuState\x12\x1b\n" +
 	"\tgpu_model\x18\x02 \x01(\tR\bgpuModel\x12.\n" +
@@ -1696,7 +1708,9 @@ const file_worker_proto_rawDesc = "" +
 	"\tcpu_cores\x18\x04 \x01(\x05R\bcpuCores\x12%\n" +
 	"\x0effmpeg_version\x18\x05 \x01(\tR\rffmpegVersion\x12 \n" +
 	"\vconcurrency\x18\x06 \x01(\x05R\vconcurrency\x12\x1a\n" +
-	"\bencoders\x18\a \x03(\tR\bencoders\"9\n" +
+	"\bencoders\x18\a \x03(\tR\bencoders\x12\x1d\n" +
+	"\n" +
+	"gpu_chains\x18\b \x03(\tR\tgpuChains\"9\n" +
 	"\n" +
 	"RunningJob\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x14\n" +
