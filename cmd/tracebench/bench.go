@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -66,13 +67,23 @@ func run(ctx context.Context, o options) (*results, error) {
 	}
 	res := &results{submitRates: map[string][]float64{}, renderSecs: map[string][]float64{}, spans: map[string]int64{}}
 	for round := 1; round <= o.rounds; round++ {
-		for i, m := range modes {
+		// Each round starts with another mode, so that no mode always runs
+		// right after the same one (or first, on a cold machine).
+		for k := range modes {
+			i := (round - 1 + k) % len(modes)
+			m := modes[i]
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
 			dir := filepath.Join(base, fmt.Sprintf("r%d-m%d", round, i))
 			before := sink.spans.Load()
-			if err := runMode(ctx, o, m, sink.addr, dir, filepath.Join(base, "cache"), source, res); err != nil {
+			err := runMode(ctx, o, m, sink.addr, dir, filepath.Join(base, "cache"), source, res)
+			// The next mode starts as this one did: without the last
+			// stack's files (etcd's preallocated WAL, in memory under
+			// /dev/shm) or garbage.
+			os.RemoveAll(dir)
+			runtime.GC()
+			if err != nil {
 				return nil, fmt.Errorf("round %d, tracing %s: %w", round, m.name, err)
 			}
 			res.spans[m.name] += sink.spans.Load() - before
