@@ -12,8 +12,9 @@ import (
 
 // tracer names the engine's spans. The engine is a library: it uses the
 // OpenTelemetry API only, and the process that links it decides whether
-// spans go anywhere.
-var tracer = otel.Tracer("github.com/stickerd/stickerd/render")
+// spans go anywhere. It is looked up at each span, as the global tracers
+// follow only the first provider a process installs.
+func tracer() trace.Tracer { return otel.Tracer("github.com/stickerd/stickerd/render") }
 
 // traceFFmpeg starts the span of one ffmpeg process, below the caller's
 // span (a worker's render), and returns the function that ends it with
@@ -25,7 +26,7 @@ func traceFFmpeg(ctx context.Context, args []string, duration float64) (context.
 		return ctx, func(ffmpegOutcome, error) {}
 	}
 	start := time.Now()
-	ctx, span := tracer.Start(ctx, "ffmpeg", trace.WithAttributes(
+	ctx, span := tracer().Start(ctx, "ffmpeg", trace.WithAttributes(
 		attribute.String("ffmpeg.encoder", videoCodec(args)), attribute.Float64("ffmpeg.output_seconds", duration),
 		attribute.Int("ffmpeg.args", len(args))))
 	return ctx, func(run ffmpegOutcome, err error) {

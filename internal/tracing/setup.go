@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/embedded"
 	"go.opentelemetry.io/otel/trace/noop"
 )
 
@@ -27,9 +28,22 @@ var enabled atomic.Bool
 func Enabled() bool { return enabled.Load() }
 
 // Tracer is the tracer of one of stickerd's packages ("scheduler",
-// "worker", ...): the instrumentation scope its spans carry.
+// "worker", ...): the instrumentation scope its spans carry. Packages keep
+// it in a variable from their start, so it looks the provider up at each
+// span: OpenTelemetry's global tracers follow only the first provider ever
+// installed, and a process (a test binary, tracebench) may install one,
+// shut it down and install another.
 func Tracer(pkg string) trace.Tracer {
-	return otel.Tracer("github.com/stickerd/stickerd/" + pkg)
+	return lazyTracer{scope: "github.com/stickerd/stickerd/" + pkg}
+}
+
+type lazyTracer struct {
+	embedded.Tracer
+	scope string
+}
+
+func (t lazyTracer) Start(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
+	return otel.GetTracerProvider().Tracer(t.scope).Start(ctx, name, opts...)
 }
 
 // Start installs the process's tracer provider and returns the function

@@ -167,3 +167,20 @@ func TestLogHandler_AddsIDs(t *testing.T) {
 }
 
 var _ sdktrace.SpanProcessor = (*tracetest.SpanRecorder)(nil)
+
+// TestTracer_FollowsTheInstalledProvider: a package's tracer, made once,
+// reaches whichever provider is installed when a span starts, also after
+// an earlier one was shut down.
+func TestTracer_FollowsTheInstalledProvider(t *testing.T) {
+	tr := Tracer("test")
+	for i := range 2 {
+		rec := tracetest.NewSpanRecorder()
+		stop := Install(DefaultConfig("test"), rec)
+		_, s := tr.Start(context.Background(), "op", trace.WithSpanKind(trace.SpanKindServer))
+		s.End()
+		stop(context.Background())
+		if n := len(rec.Ended()); n != 1 {
+			t.Fatalf("provider %d recorded %d spans, want 1", i, n)
+		}
+	}
+}
