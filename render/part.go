@@ -96,6 +96,9 @@ func (e *Engine) renderPart(ctx context.Context, p *plan, pl *Plan, index int, o
 	pt := pl.Parts[index]
 	q := *p
 	q.window = &partWindow{part: pt, video: pl.Video}
+	// Parts composite on the CPU and encode with libx264 on every worker,
+	// so that parts from any machine join into one stream.
+	q.chain = ChainCPU
 	q.workDir = filepath.Join(p.workDir, fmt.Sprintf("part-%d", index)) // its own sendcmd scripts
 	if err := os.MkdirAll(q.workDir, 0o700); err != nil {
 		return nil, errcode.Wrap(errcode.StorageFailed, err, "cannot create a work folder")
