@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"syscall"
 	"time"
 )
 
@@ -30,7 +31,9 @@ func main() {
 	part := flag.String("part", "all", "what to measure: submit, render or all")
 	scratch := flag.String("scratch", "/dev/shm", "folder for the stacks' data (empty: the system's temporary folder)")
 	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	// SIGTERM too: the stacks' data lives in memory under -scratch and must
+	// go with the run.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	o := options{rounds: *rounds, window: *window, windows: *windows, conns: *conns, scratch: *scratch,
 		submit: *part != "render", render: *part != "submit"}
