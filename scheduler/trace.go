@@ -77,7 +77,10 @@ func takeIntake(id jobs.ID) (trace.SpanContext, bool) {
 func traceAssign(ctx context.Context, it *item, workerID string) (context.Context, trace.Span) {
 	ctx, span := jobSpan(ctx, it.job, "assign", attribute.String("stickerd.worker.id", workerID),
 		attribute.Float64("stickerd.job.queued_seconds", time.Since(it.created).Seconds()))
-	if sc, ok := takeIntake(it.id); ok && span.IsRecording() {
+	if !span.IsRecording() {
+		return ctx, span // an untraced job, or tracing off: nothing more to do
+	}
+	if sc, ok := takeIntake(it.id); ok {
 		span.AddLink(trace.Link{SpanContext: sc, Attributes: []attribute.KeyValue{attribute.String("stickerd.link", "kafka intake")}})
 	}
 	return ctx, span
@@ -85,12 +88,10 @@ func traceAssign(ctx context.Context, it *item, workerID string) (context.Contex
 
 // withTrace puts ctx's span into an Assign for the worker.
 func withTrace(ctx context.Context, m *workerpb.SchedulerMessage) *workerpb.SchedulerMessage {
-	if a := m.GetAssign(); a != nil {
+	span := trace.SpanFromContext(ctx)
+	if a := m.GetAssign(); a != nil && span.IsRecording() {
 		a.Trace = tracing.Inject(ctx)
-		if fence := a.GetFence(); fence != 0 {
-			trace.SpanFromContext(ctx).SetAttributes(attribute.Int64("stickerd.job.fence", fence),
-				attribute.Int("stickerd.job.attempt", int(a.GetAttempt())))
-		}
+		span.SetAttributes(attribute.Int64("stickerd.job.fence", a.GetFence()), attribute.Int("stickerd.job.attempt", int(a.GetAttempt())))
 	}
 	return m
 }
