@@ -115,6 +115,7 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Worker, error) {
 	if err != nil {
 		return nil, err
 	}
+	exportChains(cfg.ID, deps.Renderer.Capabilities())
 	return &Worker{cfg: cfg, deps: deps, r: deps.Renderer, blobs: deps.Blobs, scratch: scratch, clock: deps.Clock,
 		log:   log.With("component", "worker", "worker", cfg.ID),
 		fetch: fetch.New(cfg.MaxDownloadBytes, 10*time.Minute, cfg.AllowPrivateURLs),
@@ -294,6 +295,7 @@ func (w *Worker) capabilities() *workerpb.Capabilities {
 	if c.GPU == render.GPUCUDANVENC {
 		caps.NvencSessionsFree = int32(w.cfg.Concurrency)
 	}
+	caps.GpuChains = c.GPUChains
 	return caps
 }
 

@@ -82,6 +82,9 @@ var (
 	WorkerJobs = promauto.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "stickerd_worker_jobs_running", Help: "Jobs a worker runs now.",
 	}, []string{"worker"})
+	WorkerChains = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "stickerd_worker_chain_info", Help: "1 for each render chain a worker can run: cpu, and each GPU chain whose start-up trial passed (gpu-composite, gpu-composite+nvenc).",
+	}, []string{"worker", "chain"})
 )
 
 // Renders (workers).

@@ -57,7 +57,7 @@ func collectors() []prometheus.Collector {
 		JobTransitions, JobsSubmitted, QueueDepth, QueueOldestAge, JobsRunning,
 		DeadLettered, StaleReports, SubmitToRunning, KafkaConsumerLag,
 		WorkersConnected, WorkersLost, HeartbeatsMissed, WorkerCPU, WorkerGPU,
-		WorkerNVENC, WorkerJobs,
+		WorkerNVENC, WorkerJobs, WorkerChains,
 		RenderDuration, RenderRealtime, RenderOutputBytes, Renders,
 		ScratchHits, ScratchMisses, ScratchEvictions, ScratchBytes,
 		StoreDuration, StoreErrors, LeaderChanges, IsLeader, EtcdHasLeader, SchedulerAuthRefused,
