@@ -14,7 +14,7 @@ type item struct {
 	created   time.Time
 	notBefore time.Time
 	seq       uint64    // FIFO among equals
-	gpu       bool      // the output benefits from NVENC
+	gpu       gpuWant   // what the job gains from a GPU worker (gpu.go)
 	job       *jobs.Job // the newest record seen, to write from without a read
 }
 

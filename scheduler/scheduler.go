@@ -2,7 +2,6 @@ package scheduler
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"sync"
@@ -284,17 +283,6 @@ func (s *Scheduler) enqueue(j *jobs.Job) {
 	if ok {
 		s.poke()
 	}
-}
-
-// wantsGPU reports whether the job's output is H.264, which NVENC speeds up.
-func wantsGPU(spec json.RawMessage) bool {
-	var s struct {
-		Output struct {
-			Format string `json:"format"`
-		} `json:"output"`
-	}
-	_ = json.Unmarshal(spec, &s)
-	return s.Output.Format == "" || s.Output.Format == "mp4"
 }
 
 // retryStore retries f while the store is unavailable, with backoff, until

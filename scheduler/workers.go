@@ -49,8 +49,9 @@ func (w *worker) eligible(target float64) bool {
 
 // place picks the worker for a job: among the eligible, GPU workers with a
 // free NVENC session first when the output benefits from it (H.264), then
-// the least loaded, ties broken at random so equal workers share the work.
-func place(ws map[string]*worker, wantsGPU bool, target float64) *worker {
+// workers that composite on the GPU for a large output (gpu.go), then the
+// least loaded, ties broken at random so equal workers share the work.
+func place(ws map[string]*worker, want gpuWant, target float64) *worker {
 	var cands []*worker
 	for _, w := range ws {
 		if w.eligible(target) {
@@ -63,8 +64,8 @@ func place(ws map[string]*worker, wantsGPU bool, target float64) *worker {
 	rand.Shuffle(len(cands), func(i, j int) { cands[i], cands[j] = cands[j], cands[i] })
 	sort.SliceStable(cands, func(i, j int) bool {
 		a, b := cands[i], cands[j]
-		if wantsGPU && a.hasNVENC() != b.hasNVENC() {
-			return a.hasNVENC()
+		if better, ok := gpuBetter(want, a, b); ok {
+			return better
 		}
 		return a.load() < b.load()
 	})
