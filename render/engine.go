@@ -60,7 +60,7 @@ type Result struct {
 	Args         []string      `json:"-"`       // the last ffmpeg command line, for logs and tests
 	// Plan is how the job was rendered (Mode full, smart or split) and,
 	// when it was not smart or not split, why.
-	Plan *Plan `json:"plan,omitempty"`
+	Plan *Plan `json:"plan"`
 }
 
 // Engine renders jobs. It is safe for concurrent use.
