@@ -262,7 +262,9 @@ func runWorker(ctx context.Context, args []string, log *slog.Logger) error {
 		return err
 	}
 	enc := eng.Encoder("mp4")
-	log.Info("render engine ready", "ffmpeg", eng.Capabilities().FFmpegVersion, "encoder", enc.Name, "reason", enc.Reason)
+	caps := eng.Capabilities()
+	log.Info("render engine ready", "ffmpeg", caps.FFmpegVersion, "encoder", enc.Name, "reason", enc.Reason,
+		"gpu", caps.GPU, "gpu_chains", caps.GPUChains, "gpu_chain_detail", caps.GPUChainDetail)
 	errs, closeErrs, err := errorPublisher(brokers, "worker", sec)
 	if err != nil {
 		return err
