@@ -67,6 +67,7 @@ func openAPISchemas() obj {
 				"metadata":          stringMap,
 				"output_deleted_at": obj{"type": "string", "format": "date-time", "description": "When the output was deleted or expired; absent while it is stored."},
 				"timings":           timingsSchema(),
+				"plan":              planSchema(),
 				"trace_id":          str("The job's trace in the tracing backend (32 hex digits); absent when the submission was not traced.")}},
 		"JobList": obj{"type": "object", "required": []string{"items", "next_cursor"},
 			"properties": obj{"items": obj{"type": "array", "items": schemaRef("Job")},
@@ -103,7 +104,8 @@ func openAPISchemas() obj {
 			"width": num(""), "rotation": num(""), "opacity": num(""), "easing": enum("", spec.Easings)}),
 		"Output": closed(nil, obj{"format": enum("", outputFormats), "width": integer(""), "height": integer(""),
 			"fps": obj{"type": "number", "maximum": spec.MaxFPS}, "max_bytes": obj{"type": "integer", "minimum": spec.MinMaxBytes},
-			"quality": enum("", []string{"draft", "standard", "high"}), "audio": obj{"type": "boolean"}}),
+			"quality": enum("", []string{"draft", "standard", "high"}), "audio": obj{"type": "boolean"},
+			"render_mode": enum("auto (the default): re-encode only what the stickers touch where that can be exact, and split long renders across workers; full: re-encode every frame in one pass.", spec.RenderModes)}),
 	}
 }
 
@@ -137,4 +139,15 @@ func openAPIParameters() obj {
 		"JobID":   obj{"name": "id", "in": "path", "required": true, "schema": obj{"type": "string", "pattern": "^job_"}},
 		"AssetID": obj{"name": "id", "in": "path", "required": true, "schema": obj{"type": "string", "pattern": "^ast_"}},
 	}
+}
+
+// planSchema is a job's plan: how its render was cut.
+func planSchema() obj {
+	return obj{"type": "object", "required": []string{"mode", "segments", "encoded_seconds", "copied_seconds", "workers"},
+		"description": "How the render was (or, split across workers, is being) carried out; absent until a worker planned it.",
+		"properties": obj{"mode": enum("full: every frame encoded in one pass; smart: only the GOPs the stickers touch encoded, the rest copied from the source; split: parts rendered by several workers at once, then joined.", []string{"full", "smart", "split"}),
+			"segments":        integer("Encoded parts."),
+			"encoded_seconds": num("Seconds of video encoded."), "copied_seconds": num("Seconds of the source copied untouched."),
+			"workers": integer("Parts that could run at once."),
+			"reason":  str("Why the render was not smarter (a full render's fallback), when it was not.")}}
 }
