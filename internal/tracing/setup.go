@@ -3,6 +3,8 @@ package tracing
 import (
 	"context"
 	"log/slog"
+	"math"
+	"math/rand/v2"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -20,8 +22,12 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 )
 
-// enabled is set while a tracer provider that exports is installed.
-var enabled atomic.Bool
+// enabled is set while a tracer provider that exports is installed, and
+// ratio holds its sample ratio (math.Float64bits) for Admit.
+var (
+	enabled atomic.Bool
+	ratio   atomic.Uint64
+)
 
 // Enabled reports whether this process exports spans. Callers skip the
 // work of carrying trace contexts when it is false.
@@ -78,6 +84,7 @@ func Install(c Config, p sdktrace.SpanProcessor) (shutdown func(context.Context)
 	)
 	otel.SetTracerProvider(tp)
 	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
+	ratio.Store(math.Float64bits(c.SampleRatio))
 	enabled.Store(true)
 	return func(ctx context.Context) error {
 		enabled.Store(false)
@@ -153,6 +160,11 @@ func httpProtocol() bool {
 type entrySampler struct{ ratio sdktrace.Sampler }
 
 func (s entrySampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
+	if admitted(p.ParentContext) {
+		// Admit decided already, before the instrumentation ran.
+		return sdktrace.SamplingResult{Decision: sdktrace.RecordAndSample,
+			Tracestate: trace.SpanContextFromContext(p.ParentContext).TraceState()}
+	}
 	if p.Kind == trace.SpanKindClient || p.Kind == trace.SpanKindProducer {
 		return sdktrace.SamplingResult{Decision: sdktrace.Drop,
 			Tracestate: trace.SpanContextFromContext(p.ParentContext).TraceState()}
@@ -162,4 +174,35 @@ func (s entrySampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.Sampl
 
 func (s entrySampler) Description() string {
 	return "EntryPoints{" + s.ratio.Description() + "}"
+}
+
+type admittedKey struct{}
+
+// Admit decides whether a request that enters this process (an API
+// request, a realtime offer) is traced, before any instrumentation runs
+// for it, so that an untraced request pays for none: at ratio 0.01, 99 of
+// 100 requests skip the server instrumentation and everything below it
+// sees no span. A request that carries a trace context (hasParent) goes
+// on to the instrumentation, which keeps its caller's decision. false with
+// tracing off.
+func Admit(ctx context.Context, hasParent bool) (context.Context, bool) {
+	if !Enabled() {
+		return ctx, false
+	}
+	if hasParent {
+		return ctx, true
+	}
+	if r := math.Float64frombits(ratio.Load()); r >= 1 || (r > 0 && rand.Float64() < r) {
+		return context.WithValue(ctx, admittedKey{}, true), true
+	}
+	return ctx, false
+}
+
+// admitted reports whether Admit chose ctx's request for a new trace.
+func admitted(ctx context.Context) bool {
+	if ctx == nil || trace.SpanContextFromContext(ctx).IsValid() {
+		return false
+	}
+	ok, _ := ctx.Value(admittedKey{}).(bool)
+	return ok
 }

@@ -11,6 +11,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc/stats"
 )
 
 // record installs an in-memory tracer provider for one test.
@@ -182,5 +183,62 @@ func TestTracer_FollowsTheInstalledProvider(t *testing.T) {
 		if n := len(rec.Ended()); n != 1 {
 			t.Fatalf("provider %d recorded %d spans, want 1", i, n)
 		}
+	}
+}
+
+func TestAdmit(t *testing.T) {
+	if _, ok := Admit(context.Background(), true); ok {
+		t.Fatal("admitted with tracing off")
+	}
+	for _, tc := range []struct {
+		ratio             float64
+		parent, want      bool
+		wantSampledByRoot bool
+	}{{1, false, true, true}, {0, false, false, false}, {0, true, true, false}} {
+		rec := tracetest.NewSpanRecorder()
+		c := DefaultConfig("test")
+		c.SampleRatio = tc.ratio
+		stop := Install(c, rec)
+		ctx, ok := Admit(context.Background(), tc.parent)
+		if ok != tc.want {
+			t.Errorf("ratio %v parent %v: admitted %v", tc.ratio, tc.parent, ok)
+		}
+		_, s := Tracer("test").Start(ctx, "request", trace.WithSpanKind(trace.SpanKindServer))
+		if s.SpanContext().IsSampled() != tc.wantSampledByRoot {
+			t.Errorf("ratio %v parent %v: root span sampled %v", tc.ratio, tc.parent, s.SpanContext().IsSampled())
+		}
+		s.End()
+		stop(context.Background())
+	}
+}
+
+// countingHandler counts what a stats handler is handed.
+type countingHandler struct{ tags, handles int }
+
+func (h *countingHandler) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.Context {
+	h.tags++
+	return ctx
+}
+func (h *countingHandler) HandleRPC(context.Context, stats.RPCStats) { h.handles++ }
+func (h *countingHandler) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context {
+	return ctx
+}
+func (h *countingHandler) HandleConn(context.Context, stats.ConnStats) {}
+
+func TestSampledOnly_SkipsUntracedCalls(t *testing.T) {
+	record(t, 1)
+	h := &countingHandler{}
+	s := sampledOnly{h}
+	ctx := s.TagRPC(context.Background(), &stats.RPCTagInfo{FullMethodName: "/etcdserverpb.Watch/Watch"})
+	s.HandleRPC(ctx, &stats.InPayload{})
+	if h.tags != 0 || h.handles != 0 {
+		t.Fatalf("an untraced call reached the handler: %+v", h)
+	}
+	tctx, span := Tracer("test").Start(context.Background(), "request", trace.WithSpanKind(trace.SpanKindServer))
+	defer span.End()
+	ctx = s.TagRPC(tctx, &stats.RPCTagInfo{FullMethodName: "/etcdserverpb.KV/Txn"})
+	s.HandleRPC(ctx, &stats.End{})
+	if h.tags != 1 || h.handles != 1 {
+		t.Fatalf("a traced call did not reach the handler: %+v", h)
 	}
 }

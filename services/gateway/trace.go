@@ -12,14 +12,26 @@ import (
 // context, so the scheduler and the worker continue the trace. Probes and
 // scrapes, every few seconds, would only bury the traces worth reading.
 // Installed only while tracing is on (New): off, a request pays nothing.
+//
+// Whether a request is traced is decided first (tracing.Admit, at the
+// sample ratio, or the caller's traceparent), so an untraced request skips
+// the instrumentation altogether.
 func traceRequests() gin.HandlerFunc {
-	return otelgin.Middleware("stickerd-gateway", otelgin.WithGinFilter(func(c *gin.Context) bool {
+	traced := otelgin.Middleware("stickerd-gateway")
+	return func(c *gin.Context) {
 		switch c.FullPath() {
 		case "/healthz", "/readyz", "/metrics":
-			return false
+			c.Next()
+			return
 		}
-		return true
-	}))
+		ctx, ok := tracing.Admit(c.Request.Context(), c.GetHeader("traceparent") != "")
+		if !ok {
+			c.Next()
+			return
+		}
+		c.Request = c.Request.WithContext(ctx)
+		traced(c)
+	}
 }
 
 // tracingOn is whether New installs traceRequests.

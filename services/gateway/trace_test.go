@@ -57,3 +57,24 @@ func TestTrace_SubmitStartsTheJobsTrace(t *testing.T) {
 		t.Fatalf("trace_id %v, want the caller's %s", raw["trace_id"], callerTrace)
 	}
 }
+
+// TestTrace_RatioZeroTracesOnlyCallersTraces: at sample ratio 0 a request
+// is traced only when its caller traces it.
+func TestTrace_RatioZeroTracesOnlyCallersTraces(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	c := tracing.DefaultConfig("test")
+	c.SampleRatio = 0
+	stop := tracing.Install(c, rec)
+	defer stop(context.Background())
+	h := newHarness(t)
+	var raw map[string]any
+	decode(t, h.submit(canvasSpec("untraced")), http.StatusAccepted, &raw)
+	if _, ok := raw["trace_id"]; ok || len(rec.Ended()) != 0 {
+		t.Fatalf("an unsampled request was traced: %v, %d spans", raw["trace_id"], len(rec.Ended()))
+	}
+	const callerTrace = "4bf92f3577b34da6a3ce929d0e0e4736"
+	decode(t, h.submit(canvasSpec("joined"), "traceparent", "00-"+callerTrace+"-00f067aa0ba902b7-01"), http.StatusAccepted, &raw)
+	if raw["trace_id"] != callerTrace || len(rec.Ended()) == 0 {
+		t.Fatalf("a caller's sampled trace was not continued: %v", raw["trace_id"])
+	}
+}
