@@ -9,9 +9,11 @@
 // skip the work of carrying contexts and no instrumentation is installed:
 // tracing off costs a boolean load where a span would start.
 //
-// Only entry points start traces: a server or consumer span without a
-// parent is sampled at the configured ratio, while a client or producer
-// span without one (a background etcd call, an error event) is dropped.
-// Everything below a sampled entry point is kept, across processes, so a
-// trace is whole or absent.
+// Only entry points start traces. Admit decides whether a request that
+// arrives is traced, at the configured ratio, before any instrumentation
+// runs for it, so an untraced request pays for none; a client or producer
+// span without a parent (a background etcd call, an error event) is
+// dropped, and the etcd client's instrumentation sees only calls inside a
+// sampled trace. Everything below a sampled entry point is kept, across
+// processes, so a trace is whole or absent.
 package tracing
