@@ -25,6 +25,9 @@ func (s *Spec) ApplyDefaults() {
 	if s.Output.RenderMode == "" {
 		s.Output.RenderMode = RenderModeAuto
 	}
+	if IsSnapshot(s.Output.Format) && s.Output.Time == nil {
+		s.Output.Time = Float(0) // the first frame
+	}
 	if s.Output.Audio == nil {
 		s.Output.Audio = Bool(true)
 	}

@@ -32,7 +32,7 @@ var Animations = []string{"none", "fade-in", "fade-out", "pop", "bounce", "spin"
 var Fonts = []string{"sans", "serif", "mono"}
 
 var (
-	formats   = []string{FormatMP4, FormatWebM, FormatGIF, FormatWebP}
+	formats   = []string{FormatMP4, FormatWebM, FormatGIF, FormatWebP, FormatPNG, FormatJPG}
 	qualities = []string{"draft", "standard", "high"}
 	// RenderModes are output.render_mode's values.
 	RenderModes = []string{RenderModeAuto, RenderModeFull}

@@ -82,6 +82,9 @@ const (
 	FormatWebM = "webm"
 	FormatGIF  = "gif"
 	FormatWebP = "webp"
+	// FormatPNG and FormatJPG are snapshots: one frame, at output.time.
+	FormatPNG = "png"
+	FormatJPG = "jpg"
 )
 
 // Output says what to produce. Zero Width/Height/FPS mean "the source's".
@@ -97,6 +100,9 @@ type Output struct {
 	// untouched stretches where it can do so exactly) or "full" (every
 	// frame is decoded and encoded again).
 	RenderMode string `json:"render_mode,omitempty"`
+	// Time is the moment (seconds) a snapshot (png, jpg) shows; png and
+	// jpg only, default 0.
+	Time *float64 `json:"time,omitempty"`
 }
 
 // Render modes.

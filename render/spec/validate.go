@@ -243,6 +243,7 @@ func (v *validator) output(o *Output, src Source) {
 	if o.MaxBytes != 0 && o.MaxBytes < MinMaxBytes {
 		v.add("output.max_bytes", "must be at least %d bytes", MinMaxBytes)
 	}
+	v.snapshot(o, src) // snapshot.go
 }
 
 // dims checks a width/height pair; partial allows one of the two to be
