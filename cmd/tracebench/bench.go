@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/stickerd/stickerd/internal/etcd"
@@ -41,10 +42,12 @@ type mode struct {
 
 var modes = []mode{{"off", false, 0}, {"on, ratio 1.0", true, 1}, {"on, ratio 0.01", true, 0.01}}
 
-// results are what each mode measured, by mode name.
+// results are what each mode measured: each series by mode name.
 type results struct {
 	submitRates map[string][]float64 // accepted submissions per second, one per window
+	submitCPU   map[string][]float64 // this process's CPU time per accepted submission, µs, one per window
 	renderSecs  map[string][]float64 // the reference render, queued to finished, seconds
+	renderCPU   map[string][]float64 // CPU time of the render (this process and its ffmpeg), seconds
 	spans       map[string]int64     // spans the sink received
 }
 
@@ -65,7 +68,8 @@ func run(ctx context.Context, o options) (*results, error) {
 			return nil, err
 		}
 	}
-	res := &results{submitRates: map[string][]float64{}, renderSecs: map[string][]float64{}, spans: map[string]int64{}}
+	res := &results{submitRates: map[string][]float64{}, submitCPU: map[string][]float64{},
+		renderSecs: map[string][]float64{}, renderCPU: map[string][]float64{}, spans: map[string]int64{}}
 	for round := 1; round <= o.rounds; round++ {
 		// Each round starts with another mode, so that no mode always runs
 		// right after the same one (or first, on a cold machine).
@@ -114,24 +118,26 @@ func runMode(ctx context.Context, o options, m mode, sinkAddr, dir, cacheDir, so
 		if err != nil {
 			return err
 		}
-		rates, err := measureSubmits(ctx, srv.url, o)
+		rates, cpu, err := measureSubmits(ctx, srv.url, o)
 		srv.close()
 		if err != nil {
 			return err
 		}
 		res.submitRates[m.name] = append(res.submitRates[m.name], rates...)
+		res.submitCPU[m.name] = append(res.submitCPU[m.name], cpu...)
 	}
 	if o.render {
 		srv, err := startStack(ctx, filepath.Join(dir, "render"), cacheDir, false)
 		if err != nil {
 			return err
 		}
-		secs, err := measureRender(ctx, srv.url, source)
+		secs, cpu, err := measureRender(ctx, srv.url, source)
 		srv.close()
 		if err != nil {
 			return err
 		}
 		res.renderSecs[m.name] = append(res.renderSecs[m.name], secs)
+		res.renderCPU[m.name] = append(res.renderCPU[m.name], cpu)
 	}
 	return nil
 }
@@ -212,9 +218,13 @@ func (s *server) close() {
 }
 
 // measureSubmits keeps o.conns submissions in flight and counts the
-// accepted ones per window, after a warm-up. Each spec is new (a nonce in
-// its metadata), so the result cache answers none of them.
-func measureSubmits(ctx context.Context, base string, o options) ([]float64, error) {
+// accepted ones per window, after a warm-up, with the CPU time this
+// process (gateway, etcd, broker, scheduler, worker and load generator
+// alike) spent per accepted one: on a machine shared with other work the
+// rate follows the neighbours' load, the CPU time per submission much
+// less. Each spec is new (a nonce in its metadata), so the result cache
+// answers none of them.
+func measureSubmits(ctx context.Context, base string, o options) (rates, cpuPer []float64, err error) {
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 		MaxIdleConns: o.conns, MaxIdleConnsPerHost: o.conns, MaxConnsPerHost: o.conns, DisableCompression: true}}
 	defer client.CloseIdleConnections()
@@ -251,18 +261,32 @@ func measureSubmits(ctx context.Context, base string, o options) ([]float64, err
 	}
 	defer func() { close(stop); wg.Wait() }()
 	sleep(ctx, 500*time.Millisecond) // warm-up: connections, caches, the JIT of the first requests
-	var rates []float64
 	for range o.windows {
-		a0, t0 := accepted.Load(), time.Now()
+		a0, t0, c0 := accepted.Load(), time.Now(), cpuTime(syscall.RUSAGE_SELF)
 		if !sleep(ctx, o.window) {
-			return nil, ctx.Err()
+			return nil, nil, ctx.Err()
 		}
-		rates = append(rates, float64(accepted.Load()-a0)/time.Since(t0).Seconds())
+		n := accepted.Load() - a0
+		rates = append(rates, float64(n)/time.Since(t0).Seconds())
+		if n > 0 {
+			cpuPer = append(cpuPer, (cpuTime(syscall.RUSAGE_SELF)-c0).Seconds()*1e6/float64(n))
+		}
 	}
 	if n := failed.Load(); n > accepted.Load()/100 {
-		return nil, fmt.Errorf("%d submissions failed (%d accepted)", n, accepted.Load())
+		return nil, nil, fmt.Errorf("%d submissions failed (%d accepted)", n, accepted.Load())
 	}
-	return rates, nil
+	return rates, cpuPer, nil
+}
+
+// cpuTime is the user and system CPU time of this process (RUSAGE_SELF)
+// or of its children that ended and were waited for (RUSAGE_CHILDREN: the
+// ffmpeg runs).
+func cpuTime(who int) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(who, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {
@@ -306,16 +330,17 @@ const referenceSpec = `{
 
 // measureRender uploads the source, renders the reference job through the
 // gateway and returns its time from queued to finished, from the job's
-// own timeline.
-func measureRender(ctx context.Context, base, source string) (float64, error) {
+// own timeline, and the CPU time spent meanwhile by this process and its
+// ffmpeg runs.
+func measureRender(ctx context.Context, base, source string) (secs, cpu float64, err error) {
 	client := &http.Client{Timeout: 30 * time.Second}
 	b, err := os.ReadFile(source)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	var asset struct{ ID string }
 	if err := call(client, http.MethodPost, base+"/v1/assets", "video/mp4", b, &asset); err != nil {
-		return 0, fmt.Errorf("upload: %w", err)
+		return 0, 0, fmt.Errorf("upload: %w", err)
 	}
 	var job struct {
 		ID      string
@@ -326,21 +351,23 @@ func measureRender(ctx context.Context, base, source string) (float64, error) {
 			Finished *time.Time `json:"finished"`
 		}
 	}
+	c0 := cpuTime(syscall.RUSAGE_SELF) + cpuTime(syscall.RUSAGE_CHILDREN)
 	if err := call(client, http.MethodPost, base+"/v1/renders", "application/json", []byte(fmt.Sprintf(referenceSpec, asset.ID)), &job); err != nil {
-		return 0, fmt.Errorf("submit: %w", err)
+		return 0, 0, fmt.Errorf("submit: %w", err)
 	}
 	for deadline := time.Now().Add(5 * time.Minute); job.Timings.Finished == nil; {
 		if time.Now().After(deadline) || !sleep(ctx, 50*time.Millisecond) {
-			return 0, fmt.Errorf("job %s still %s", job.ID, job.Status)
+			return 0, 0, fmt.Errorf("job %s still %s", job.ID, job.Status)
 		}
 		if err := call(client, http.MethodGet, base+"/v1/renders/"+job.ID, "", nil, &job); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
 	if job.Status != "succeeded" {
-		return 0, fmt.Errorf("job %s %s: %v", job.ID, job.Status, job.Error)
+		return 0, 0, fmt.Errorf("job %s %s: %v", job.ID, job.Status, job.Error)
 	}
-	return job.Timings.Finished.Sub(job.Timings.Queued).Seconds(), nil
+	cpu = (cpuTime(syscall.RUSAGE_SELF) + cpuTime(syscall.RUSAGE_CHILDREN) - c0).Seconds()
+	return job.Timings.Finished.Sub(job.Timings.Queued).Seconds(), cpu, nil
 }
 
 // call sends a request and decodes a 2xx JSON answer into v.

@@ -9,8 +9,10 @@
 //
 // The three modes take turns, a fresh `stickerd dev` stack each time (the
 // instrumentation is chosen when a stack starts), for -rounds rounds; the
-// table gives medians and each mode's cost against tracing off. Load goes
-// to 127.0.0.1 only.
+// table gives medians and each mode's cost against tracing off: the
+// throughput and wall time, and the CPU time per submission and per
+// render, which a machine shared with other work disturbs much less. Load
+// goes to 127.0.0.1 only.
 package main
 
 import (

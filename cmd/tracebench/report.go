@@ -16,29 +16,29 @@ func (r *results) print(w io.Writer, o options) {
 	}
 	fmt.Fprintf(w, "\n| --- |%s\n", repeat(" ---: |", len(modes)))
 	off := modes[0].name
-	if o.submit {
-		base := median(r.submitRates[off])
-		fmt.Fprintf(w, "| gateway submit throughput, median of %d windows of %s (accepted/s, %d in flight) |", len(r.submitRates[off]), o.window, o.conns)
+	row := func(what string, series map[string][]float64, format string, higherIsBetter bool) {
+		base := median(series[off])
+		fmt.Fprintf(w, "| %s |", what)
 		for _, m := range modes {
-			v := median(r.submitRates[m.name])
-			fmt.Fprintf(w, " %.0f%s |", v, cost(base, v, true, m.name == off))
+			v := median(series[m.name])
+			fmt.Fprintf(w, " "+format+"%s |", v, cost(base, v, higherIsBetter, m.name == off))
 		}
 		fmt.Fprintln(w)
 	}
+	if o.submit {
+		row(fmt.Sprintf("gateway submit throughput (accepted/s, %d in flight; median of %d windows of %s)", o.conns, len(r.submitRates[off]), o.window),
+			r.submitRates, "%.0f", true)
+		row("CPU time per accepted submission, whole stack in one process (µs)", r.submitCPU, "%.0f", false)
+	}
 	if o.render {
-		base := median(r.renderSecs[off])
-		fmt.Fprintf(w, "| reference render, queued to finished, median of %d (s) |", len(r.renderSecs[off]))
-		for _, m := range modes {
-			v := median(r.renderSecs[m.name])
-			fmt.Fprintf(w, " %.2f%s |", v, cost(base, v, false, m.name == off))
-		}
-		fmt.Fprintln(w)
+		row(fmt.Sprintf("reference render, queued to finished (s; median of %d)", len(r.renderSecs[off])), r.renderSecs, "%.2f", false)
+		row("CPU time of the reference render, stack and ffmpeg (s)", r.renderCPU, "%.2f", false)
 	}
 	fmt.Fprintf(w, "| spans exported |")
 	for _, m := range modes {
 		fmt.Fprintf(w, " %d |", r.spans[m.name])
 	}
-	fmt.Fprintf(w, "\n\nCost is against tracing off: throughput lost, or render time added (negative: faster, within noise). Target: at most 3%% at ratio 0.01.\n")
+	fmt.Fprintf(w, "\n\nCost is against tracing off: throughput lost, or time added (negative: less, within noise). On a machine shared with other work the CPU rows are the steadier ones. Target: at most 3%% at ratio 0.01.\n")
 }
 
 // cost is " (+x.x%)": how much worse v is than base.
