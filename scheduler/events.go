@@ -148,7 +148,13 @@ func (a *announcer) changed(j *jobs.Job) bool {
 // not commit never is.
 func (s *Scheduler) announce(a *announcer, j *jobs.Job) {
 	if j.Parent != "" {
-		return // a split job's task: its job's own changes are announced
+		// A split job's task: its job's own changes are the events and
+		// the webhook; a task's errors (a part requeued after its worker
+		// was lost) are reported as any job's are, under the task's id.
+		if a.changed(j) {
+			s.reportError(j)
+		}
+		return
 	}
 	if !a.changed(j) {
 		return

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stickerd/stickerd/internal/errevents"
 	"github.com/stickerd/stickerd/internal/jobs"
 	"github.com/stickerd/stickerd/proto/workerpb"
 )
@@ -21,12 +22,20 @@ type splitHarness struct {
 	a, b     *direct
 	mu       sync.Mutex
 	notified map[jobs.ID]int
+	errors   []errevents.Event
+}
+
+// Report records a typed error event (Deps.Errors).
+func (sh *splitHarness) Report(_ context.Context, e errevents.Event) {
+	sh.mu.Lock()
+	sh.errors = append(sh.errors, e)
+	sh.mu.Unlock()
 }
 
 func newSplitHarness(t *testing.T) *splitHarness {
 	mem, clk := shared()
 	sh := &splitHarness{blobs: newFakeBlobs(), notified: map[jobs.ID]int{}}
-	sh.harness = newHarnessDeps(t, testCfg("s"), Deps{Store: mem, Clock: clk, Blobs: sh.blobs, Notify: func(j *jobs.Job) {
+	sh.harness = newHarnessDeps(t, testCfg("s"), Deps{Store: mem, Clock: clk, Blobs: sh.blobs, Errors: sh, Notify: func(j *jobs.Job) {
 		sh.mu.Lock()
 		sh.notified[j.ID]++
 		sh.mu.Unlock()
@@ -131,8 +140,8 @@ func (sh *splitHarness) gone(id jobs.ID) bool {
 }
 
 // TestSplit_PartRetriedAloneJobEndsOnceAfterTheStitch: a job split in two
-// parts; one part's attempt fails and is retried alone (the other part's
-// record untouched); once both succeed the stitch is queued with their
+// parts; one part's attempt fails, is reported as a typed error event, and
+// is retried alone (the other part's record untouched); once both succeed the stitch is queued with their
 // files in plan order, and its success ends the job, once, with its
 // output; the tasks' records and the parts' files are removed, the output
 // kept, and no task is ever announced.
@@ -159,6 +168,16 @@ func TestSplit_PartRetriedAloneJobEndsOnceAfterTheStitch(t *testing.T) {
 	if again.GetJobId() != parts[1].GetJobId() || again.GetAttempt() != 2 || again.GetFence() == parts[1].GetFence() {
 		t.Fatalf("retry %v", again)
 	}
+	sh.eventually("the part's error is reported", func() bool {
+		sh.mu.Lock()
+		defer sh.mu.Unlock()
+		for _, e := range sh.errors {
+			if e.JobID == parts[1].GetJobId() && e.Code == "FFMPEG_FAILED" {
+				return true
+			}
+		}
+		return false
+	})
 	if now := sh.job(p0.ID); now.Revision == p0.Revision || now.Status != jobs.Succeeded || now.Attempts != 1 {
 		t.Fatalf("the succeeded part changed with its sibling's retry: %+v", now)
 	}
