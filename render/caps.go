@@ -148,6 +148,10 @@ func (c Capabilities) chooseVideoEncoder(format string) EncoderChoice {
 		return EncoderChoice{Name: "gif", Reason: "gif output"}
 	case "webp":
 		return EncoderChoice{Name: "libwebp_anim", Reason: "animated webp output"}
+	case "png":
+		return EncoderChoice{Name: "png", Reason: "png snapshot: one frame"}
+	case "jpg":
+		return EncoderChoice{Name: "mjpeg", Reason: "jpg snapshot: one frame"}
 	}
 	switch c.GPU {
 	case GPUCUDANVENC:

@@ -65,6 +65,9 @@ func compile(p *plan, rs rateSettings, out string) ([]string, error) {
 		video = partVideo(p, video)
 		streams = []*ffmpeg.Stream{video}
 		kw = partOutputArgs(p)
+		if p.snapshot() {
+			kw = snapshotOutputArgs(p) // snapshot.go: one frame to a picture
+		}
 		// Keep the source's timestamps (less a file's start, as a whole
 		// render does), so the filters' t is the same as in a whole
 		// render and the part lands where it belongs on the timeline. A
@@ -129,7 +132,9 @@ func sourceStream(p *plan) (*ffmpeg.Stream, *ffmpeg.Stream) {
 	// A variable-rate source is resampled even at its own average rate:
 	// left alone, ffmpeg would emit its r_frame_rate (120 fps for a clip
 	// mixing 24 and 30) by duplicating frames.
-	if p.canvas == nil && (math.Abs(p.fps-p.source.FPS) > 0.01 || p.source.VariableRate) {
+	// A snapshot shows the source's own frame, the one on screen at its
+	// time, so nothing is resampled.
+	if p.canvas == nil && !p.snapshot() && (math.Abs(p.fps-p.source.FPS) > 0.01 || p.source.VariableRate) {
 		v = v.Filter("fps", nil, ffmpeg.KwArgs{"fps": num(p.fps)})
 	}
 	return v, in

@@ -12,4 +12,8 @@
 // RenderPart renders one part, Stitch joins parts and copies and verifies
 // the result; Engine.Render takes the same steps on one machine, and
 // renders whole (one ffmpeg) whatever cannot be smart.
+//
+// A png or jpg output is a snapshot (snapshot.go): the one frame shown at
+// output.time, rendered as a one-frame part window, the source opened
+// with an accurate seek to that frame rather than decoded from the start.
 package render

@@ -139,6 +139,9 @@ func (e *Engine) RenderWith(ctx context.Context, job Job, opt PlanOptions) (*Res
 	if err != nil {
 		return nil, err
 	}
+	if pl.Mode == ModeSnapshot {
+		return e.renderSnapshot(ctx, job, p, pl) // snapshot.go
+	}
 	if pl.Mode == ModeFull {
 		res, err := e.encode(ctx, p, job)
 		if err != nil {

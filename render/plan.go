@@ -156,6 +156,9 @@ func (e *Engine) Plan(ctx context.Context, job Job, opt PlanOptions) (*Plan, err
 
 // makePlan plans a prepared job.
 func (e *Engine) makePlan(ctx context.Context, s *spec.Spec, p *plan, opt PlanOptions) (*Plan, error) {
+	if p.snapshot() {
+		return snapshotPlan(s, p) // one frame: nothing to copy or split
+	}
 	if opt.SplitMinSeconds <= 0 {
 		opt.SplitMinSeconds = DefaultSplitMinSeconds
 	}

@@ -106,7 +106,7 @@ func (e *Engine) prepareSource(ctx context.Context, job Job, p *plan) error {
 		p.canvas = &c
 		p.source = media.Info{Kind: media.KindVideo, Width: src.Width, Height: src.Height,
 			Duration: src.Duration, FPS: spec.Value(src.FPS, spec.DefaultCanvasFPS)}
-		p.alpha = spec.ParseColor(src.Color).A < 255 && (p.format == spec.FormatWebM || p.format == spec.FormatWebP)
+		p.alpha = spec.ParseColor(src.Color).A < 255 && (p.format == spec.FormatWebM || p.format == spec.FormatWebP || p.format == spec.FormatPNG)
 		return nil
 	}
 	path, err := job.Resolver.Resolve(ctx, AssetRef{Field: "source", AssetID: src.AssetID, URL: src.URL, Path: src.Path})

@@ -137,6 +137,10 @@ func hasSignature(format string, h []byte) bool {
 		return len(h) >= 6 && (string(h[:6]) == "GIF89a" || string(h[:6]) == "GIF87a")
 	case "webp":
 		return len(h) >= 12 && string(h[:4]) == "RIFF" && string(h[8:12]) == "WEBP"
+	case "png":
+		return len(h) >= 8 && string(h[:8]) == "\x89PNG\r\n\x1a\n"
+	case "jpg":
+		return len(h) >= 3 && string(h[:3]) == "\xff\xd8\xff" // SOI, then a marker
 	}
 	return len(h) > 0
 }
