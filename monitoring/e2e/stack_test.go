@@ -52,6 +52,10 @@ func startDev(t *testing.T, workers int) *devStack {
 	sc.HeartbeatInterval, sc.HeartbeatTTL, sc.HeartbeatGrace, sc.HeartbeatJitter = 100*time.Millisecond, 600*time.Millisecond, 100*time.Millisecond, 50*time.Millisecond
 	sc.ElectionTTL, sc.SweepInterval, sc.SweepAge = time.Second, 300*time.Millisecond, 500*time.Millisecond
 	sc.BackoffBase, sc.BackoffMax = 50*time.Millisecond, 200*time.Millisecond
+	// The alert test kills the worker of each long render as a whole job;
+	// split across workers, a render has no worker of its own to kill
+	// (burst rendering's own tests kill a part's).
+	sc.SplitMinSeconds = 0
 	cfg.Worker.ReconnectMin, cfg.Worker.ReconnectMax = 20*time.Millisecond, 200*time.Millisecond
 	cfg.Worker.ResendAfter = 300 * time.Millisecond
 	cfg.Worker.Concurrency = 1
