@@ -105,11 +105,12 @@ func openAPISchemas() obj {
 		"Output": closed(nil, obj{"format": enum("", outputFormats), "width": integer(""), "height": integer(""),
 			"fps": obj{"type": "number", "maximum": spec.MaxFPS}, "max_bytes": obj{"type": "integer", "minimum": spec.MinMaxBytes},
 			"quality": enum("", []string{"draft", "standard", "high"}), "audio": obj{"type": "boolean"},
-			"render_mode": enum("auto (the default): re-encode only what the stickers touch where that can be exact, and split long renders across workers; full: re-encode every frame in one pass.", spec.RenderModes)}),
+			"render_mode": enum("auto (the default): re-encode only what the stickers touch where that can be exact, and split long renders across workers; full: re-encode every frame in one pass.", spec.RenderModes),
+			"time":        obj{"type": "number", "minimum": 0, "description": "png and jpg only: the moment (seconds, default 0) whose frame the snapshot shows."}}),
 	}
 }
 
-var outputFormats = []string{spec.FormatMP4, spec.FormatWebM, spec.FormatGIF, spec.FormatWebP}
+var outputFormats = []string{spec.FormatMP4, spec.FormatWebM, spec.FormatGIF, spec.FormatWebP, spec.FormatPNG, spec.FormatJPG}
 
 func openAPIResponses() obj {
 	problem := func(desc string, retry bool) obj {

@@ -19,6 +19,8 @@ var outputTypes = map[string]string{
 	spec.FormatWebM: "video/webm",
 	spec.FormatGIF:  "image/gif",
 	spec.FormatWebP: "image/webp",
+	spec.FormatPNG:  "image/png", // snapshots: one frame
+	spec.FormatJPG:  "image/jpeg",
 }
 
 // renderOutput is GET (and HEAD) /v1/renders/{id}/output: the file, with

@@ -127,7 +127,7 @@ func (s *Server) output(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", map[string]string{"mp4": "video/mp4", "webm": "video/webm",
-		"gif": "image/gif", "webp": "image/webp"}[v.Output.Format])
+		"gif": "image/gif", "webp": "image/webp", "png": "image/png", "jpg": "image/jpeg"}[v.Output.Format])
 	w.Header().Set("ETag", strconv.Quote(v.ID))
 	var out http.ResponseWriter = w
 	if cut {

@@ -150,6 +150,9 @@ func (s *Server) newJobLocked(sp *spec.Spec, norm []byte) *job {
 	j.out = outputView{URL: "/v1/renders/" + j.ID + "/output", Bytes: int64(s.cfg.OutputBytes),
 		Format: cmp.Or(sp.Output.Format, "mp4"), Width: cmp.Or(sp.Output.Width, sp.Source.Width, 640),
 		Height: cmp.Or(sp.Output.Height, sp.Source.Height, 360), Duration: cmp.Or(sp.Source.Duration, 5)}
+	if spec.IsSnapshot(j.out.Format) {
+		j.out.Duration = 0 // one frame, as the engine measures a snapshot
+	}
 	s.jobs[j.ID] = j
 	s.order = append(s.order, j.ID)
 	return j
