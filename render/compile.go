@@ -66,7 +66,8 @@ func compile(p *plan, rs rateSettings, out string) ([]string, error) {
 		streams = []*ffmpeg.Stream{video}
 		kw = partOutputArgs(p)
 		if p.snapshot() {
-			kw = snapshotOutputArgs(p) // snapshot.go: one frame to a picture
+			video, kw = snapshotOutput(p, video) // snapshot.go: one frame to a picture
+			streams = []*ffmpeg.Stream{video}
 		}
 		// Keep the source's timestamps (less a file's start, as a whole
 		// render does), so the filters' t is the same as in a whole

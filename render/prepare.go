@@ -49,6 +49,9 @@ type partWindow struct {
 	// video, for a smart plan, holds the source's coding parameters the
 	// part reproduces; nil: the job's own output settings.
 	video *VideoParams
+	// upTo, for a snapshot of a video, is the time whose frame is kept:
+	// the last one starting at or before it (snapshot.go).
+	upTo float64
 }
 
 // layer is one sticker, ready to draw.

@@ -11,6 +11,7 @@ import (
 	"image/png"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -154,8 +155,17 @@ func TestSnapshot_MatchesFullRender(t *testing.T) {
 			if n := pictureNumber(got); n != tt.frame {
 				t.Fatalf("the snapshot shows source frame %d, want %d", n, tt.frame)
 			}
-			if tt.frame > 0 && !slices.Contains(res.Args, "-ss") || !slices.Contains(res.Args, "-copyts") {
-				t.Errorf("the source was not opened with a seek and -copyts: %v", res.Args)
+			// The seek is where the frame rate puts the frame (rounded up to
+			// the microsecond): found at once, nothing read first.
+			seek := ""
+			if i := slices.Index(res.Args, "-ss"); i >= 0 {
+				seek = res.Args[i+1]
+			}
+			if want := formatUS(int64(math.Ceil(float64(tt.frame) * 1e6 / 30))); tt.frame > 0 && seek != want {
+				t.Errorf("seek %q, want %q", seek, want)
+			}
+			if !slices.Contains(res.Args, "-copyts") {
+				t.Errorf("no -copyts: %v", res.Args)
 			}
 			want := frame(t, full, tt.frame, 320, 240)
 			mean, far := pictureDiff(got, want)
@@ -178,6 +188,66 @@ func TestSnapshot_MatchesFullRender(t *testing.T) {
 				if m, _ := pictureDiff(got, frame(t, full, n, 320, 240)); m <= mean {
 					t.Errorf("frame %d of the full render is as close (mean %.2f) as frame %d (%.2f)", n, m, tt.frame, mean)
 				}
+			}
+		})
+	}
+}
+
+// TestSnapshot_OffTheRateGrid: a source whose video starts 0.05 s after
+// its sound (1.5 frames) has its frames off the grid its frame rate
+// draws from the file's start. The seek the rate suggests finds no frame
+// then; the frames around t are read from the container instead, and
+// the snapshot is still the frame on screen at t, as the full render
+// shows it.
+func TestSnapshot_OffTheRateGrid(t *testing.T) {
+	skipShort(t)
+	f := snapshotFixtures(t)
+	numbered := numberedSource(t, f.dir, "numbered.mp4", 3, 30)
+	src := filepath.Join(f.dir, "late.mp4")
+	if b, err := exec.Command("ffmpeg", "-v", "error", "-y", "-itsoffset", "0.05", "-i", numbered, "-i", numbered,
+		"-map", "0:v", "-map", "1:a", "-c", "copy", src).CombinedOutput(); err != nil {
+		t.Fatalf("delaying the video: %v %s", err, b)
+	}
+	source := fmt.Sprintf(`{"path":%q}`, src)
+	full := filepath.Join(f.dir, "full.mp4")
+	s, err := spec.Parse([]byte(fmt.Sprintf(`{"source":%s,"stickers":%s,"output":{"format":"mp4","quality":"high","render_mode":"full"}}`,
+		source, snapshotStickers)), spec.ParseOptions{AllowPaths: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := testEngine.Render(renderCtx(t), localJob(s, f.dir, full)); err != nil {
+		t.Fatal(err)
+	}
+	// The mp4 is constant-rate from 0: its first frame is shown three
+	// times (0 to 0.1 s), and its later frames two places on.
+	numbers, _ := decodedFrames(t, full, 320, 240)
+	tests := []struct {
+		time  float64
+		frame int
+		seek  string // the source's -ss; "" for none
+	}{
+		{0.02, 0, "0.050000"},  // before the first frame (0.05 s): the first frame
+		{1, 28, "0.983334"},    // frame 28 starts at 0.98333 s, frame 29 at 1.01667 s
+		{1.05, 30, "1.033334"}, // on frame 30, found from where the rate's grid puts frame 31
+		{2.5, 73, "2.483334"},  // mid-GOP
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.time), func(t *testing.T) {
+			res, img := snapshot(t, f, source, snapshotStickers, "png", tt.time, "")
+			got := toNRGBA(img)
+			if n := pictureNumber(got); n != tt.frame {
+				t.Fatalf("the snapshot shows source frame %d, want %d", n, tt.frame)
+			}
+			seek := ""
+			if i := slices.Index(res.Args, "-ss"); i >= 0 {
+				seek = res.Args[i+1]
+			}
+			if seek != tt.seek {
+				t.Errorf("seek %q, want %q", seek, tt.seek)
+			}
+			i := slices.Index(numbers, tt.frame)
+			if mean, far := pictureDiff(got, frame(t, full, i, 320, 240)); mean > 1.5 || far > 0.001 {
+				t.Errorf("differs from the full render's frame %d (source frame %d): mean %.2f, %.3f%% far off", i, tt.frame, mean, far*100)
 			}
 		})
 	}
