@@ -15,6 +15,9 @@ var genericLines = []string{
 	"task finished with error code", "terminating thread with return code", "error while opening encoder",
 	"error closing file", "error configuring filters", "error opening output file", "error opening output files",
 	"exiting normally", "error marking filters as finished", "error writing trailer",
+	// a hardware device that could not be opened: the cause (no libcuda,
+	// no device) is said before these
+	"device creation failed", "for option 'init_hw_device'", "error parsing global options",
 }
 
 var (

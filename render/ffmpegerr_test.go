@@ -39,3 +39,16 @@ func TestExplainFailure(t *testing.T) {
 		})
 	}
 }
+
+// A CUDA device that cannot be opened is explained by its cause, not by
+// the option parser's complaint.
+func TestExplainFailure_HardwareDevice(t *testing.T) {
+	stderr := `[AVHWDeviceContext @ 0x555572ece4c0] Cannot load libcuda.so.1
+[AVHWDeviceContext @ 0x555572ece4c0] Could not dynamically load CUDA
+Device creation failed: -1.
+Failed to set value 'cuda=gpu' for option 'init_hw_device': Operation not permitted
+Error parsing global options: Operation not permitted`
+	if got, want := explainFailure(stderr), "AVHWDeviceContext: Cannot load libcuda.so.1; AVHWDeviceContext: Could not dynamically load CUDA"; got != want {
+		t.Fatalf("explainFailure = %q, want %q", got, want)
+	}
+}

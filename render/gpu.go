@@ -132,8 +132,8 @@ func runGPUTrial(ctx context.Context, cfg Config, dir, chain string) string {
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
-		if line := lastLine(stderr.String()); line != "" {
-			return line
+		if strings.TrimSpace(stderr.String()) != "" {
+			return explainFailure(stderr.String())
 		}
 		return err.Error()
 	}

@@ -225,9 +225,9 @@ func TestDetectCapabilities_GPUChainTrial(t *testing.T) {
 		{"L4: CUDA with NVENC", `echo "NVIDIA L4, 550.54.15"`, "NVENC_OK=1 COMPOSITE_OK=1 NVENC_CHAIN_OK=1", GPUCUDANVENC,
 			[]string{ChainGPUCompositeNVENC, ChainGPUComposite}, "gpu-composite+nvenc trial succeeded", ChainGPUCompositeNVENC, "h264_nvenc", 2},
 		{"NVENC, but not from CUDA frames", `echo "NVIDIA L4, 550.54.15"`, "NVENC_OK=1 COMPOSITE_OK=1", GPUCUDANVENC,
-			[]string{ChainGPUComposite}, "gpu-composite+nvenc trial failed: [h264_nvenc @ 0x1] OpenEncodeSessionEx failed", ChainGPUComposite, "h264_nvenc", 2},
+			[]string{ChainGPUComposite}, "gpu-composite+nvenc trial failed: h264_nvenc: OpenEncodeSessionEx failed", ChainGPUComposite, "h264_nvenc", 2},
 		{"trial fails", `echo "NVIDIA H100 80GB HBM3, 550.54.15"`, "", GPUCUDAOnly,
-			nil, "gpu-composite trial failed: [AVHWDeviceContext @ 0x1] cu->cuInit(0) failed", ChainCPU, "libx264", 1},
+			nil, "gpu-composite trial failed: AVHWDeviceContext: cu->cuInit(0) failed", ChainCPU, "libx264", 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

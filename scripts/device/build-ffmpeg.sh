@@ -76,8 +76,10 @@ if [ ! -f ffbuild/config.mak ] || [ "$(cat .stickerd-config 2>/dev/null)" != "$(
 fi
 make -j"$(nproc)"
 make install
-for f in scale_cuda overlay_cuda hwupload_cuda; do
-  "$prefix/bin/ffmpeg" -hide_banner -filters | grep -qw "$f" || { echo "build-ffmpeg: $f missing from the build" >&2; exit 1; }
+# Read whole before grep -q, which would end the pipe early (pipefail).
+filters=$("$prefix/bin/ffmpeg" -hide_banner -filters)
+for f in scale_cuda overlay_cuda hwupload hwdownload; do
+  grep -qw "$f" <<<"$filters" || { echo "build-ffmpeg: $f missing from the build" >&2; exit 1; }
 done
-"$prefix/bin/ffmpeg" -hide_banner -hwaccels | grep -qx cuda || { echo "build-ffmpeg: no cuda hwaccel" >&2; exit 1; }
+grep -qx cuda <<<"$("$prefix/bin/ffmpeg" -hide_banner -hwaccels)" || { echo "build-ffmpeg: no cuda hwaccel" >&2; exit 1; }
 echo "build-ffmpeg: $prefix/bin/ffmpeg ($("$prefix/bin/ffmpeg" -hide_banner -version | head -1))"
