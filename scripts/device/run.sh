@@ -7,7 +7,7 @@
 # machine.txt, gpubench.log, results.json, results.md.
 #
 # Knobs (environment): RUNS (side-by-side runs, 3), BUDGET (the sweep's
-# wall-time budget, 5m), MAX_CONCURRENCY (32), ROUNDS (renders per slot
+# wall-time budget, 4m), MAX_CONCURRENCY (32), ROUNDS (renders per slot
 # and level, 2).
 set -uo pipefail
 self=$(readlink -f "$0")
@@ -47,7 +47,7 @@ export STICKERD_DRIVER_LIBS=$driver
 cat "$out/machine.txt"
 
 "$run/bin/gpubench" -ffmpeg "$run/bin/ffmpeg" -ffprobe "$run/bin/ffprobe" -out "$out" \
-  -runs "${RUNS:-3}" -budget "${BUDGET:-5m}" -max-concurrency "${MAX_CONCURRENCY:-32}" -rounds "${ROUNDS:-2}" 2>&1 | tee "$out/gpubench.log"
+  -runs "${RUNS:-3}" -budget "${BUDGET:-4m}" -max-concurrency "${MAX_CONCURRENCY:-32}" -rounds "${ROUNDS:-2}" 2>&1 | tee "$out/gpubench.log"
 rc=${PIPESTATUS[0]}
 echo "run: gpubench exited $rc; results in $out" | tee -a "$out/gpubench.log"
 exit "$rc"
