@@ -35,7 +35,7 @@ func (p EnginePlanner) Plan(ctx context.Context, job render.Job, workers int, sp
 	for _, part := range pl.Parts {
 		weights = append(weights, part.Weight)
 	}
-	return plan, summaryOf(pl), weights, nil
+	return plan, summaryOf(pl, render.EncoderChoice{}), weights, nil
 }
 
 // RenderPart implements worker.Planner.
@@ -65,7 +65,7 @@ func (p EnginePlanner) Summary(res *render.Result) []byte {
 	if res == nil || res.Plan == nil {
 		return nil
 	}
-	return summaryOf(res.Plan)
+	return summaryOf(res.Plan, res.Encoder)
 }
 
 func decodePlan(b []byte) (*render.Plan, error) {
@@ -77,8 +77,9 @@ func decodePlan(b []byte) (*render.Plan, error) {
 }
 
 // summaryOf is the plan as clients see it: how the render was cut, not
-// the parts and source parameters the workers need.
-func summaryOf(pl *render.Plan) []byte {
+// the parts and source parameters the workers need, and, for a whole
+// render, where its frames were composited (the CPU or a GPU chain) and why.
+func summaryOf(pl *render.Plan, enc render.EncoderChoice) []byte {
 	b, _ := json.Marshal(struct {
 		Mode           string  `json:"mode"`
 		Segments       int     `json:"segments"`
@@ -86,6 +87,8 @@ func summaryOf(pl *render.Plan) []byte {
 		CopiedSeconds  float64 `json:"copied_seconds"`
 		Workers        int     `json:"workers"`
 		Reason         string  `json:"reason,omitempty"`
-	}{pl.Mode, pl.Segments, pl.EncodedSeconds, pl.CopiedSeconds, pl.Workers, pl.Reason})
+		Chain          string  `json:"chain,omitempty"`
+		ChainReason    string  `json:"chain_reason,omitempty"`
+	}{pl.Mode, pl.Segments, pl.EncodedSeconds, pl.CopiedSeconds, pl.Workers, pl.Reason, enc.Chain, enc.ChainReason})
 	return b
 }

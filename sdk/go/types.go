@@ -83,6 +83,10 @@ type Plan struct {
 	CopiedSeconds  float64 `json:"copied_seconds"`
 	Workers        int     `json:"workers"`
 	Reason         string  `json:"reason,omitempty"`
+	// Chain is where a whole render's frames were decoded and composited
+	// ("cpu", "gpu-composite", "gpu-composite+nvenc"), ChainReason why.
+	Chain       string `json:"chain,omitempty"`
+	ChainReason string `json:"chain_reason,omitempty"`
 }
 
 // Err returns nil for a job that succeeded or has not ended yet, the job's

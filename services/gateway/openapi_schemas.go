@@ -150,5 +150,8 @@ func planSchema() obj {
 			"segments":        integer("Encoded parts."),
 			"encoded_seconds": num("Seconds of video encoded."), "copied_seconds": num("Seconds of the source copied untouched."),
 			"workers": integer("Parts that could run at once."),
-			"reason":  str("Why the render was not smarter (a full render's fallback), when it was not.")}}
+			"reason":  str("Why the render was not smarter (a full render's fallback), when it was not."),
+			"chain": enum("Where a whole render's frames were decoded and composited: on the CPU, or on a GPU chain whose start-up trial passed (docs/gpu.md); absent for smart and split renders, whose parts are composited on the CPU.",
+				[]string{"cpu", "gpu-composite", "gpu-composite+nvenc"}),
+			"chain_reason": str("Why the render took that chain.")}}
 }
