@@ -15,6 +15,9 @@
 //     of a 10-minute 1080p render on 1, 8, 32 and 128 workers, and where
 //     it stops scaling (the plan, the source fetch and the stitch are
 //     serial; parts are at least half of SplitMinSeconds long).
+//   - snapshot: a png frame at 30 s of the smart job's source, with one
+//     image sticker, against the same frame decoded from the start
+//     (target ≤ 0.3 s; snapshot.go).
 //
 // Sources take minutes to generate on a small machine, so they are cached
 // in the OS temporary folder, named by their parameters. It prints
@@ -44,7 +47,7 @@ import (
 
 func main() {
 	runs := flag.Int("runs", 3, "runs of each side of each job")
-	jobs := flag.String("jobs", "smart,split,model", "which jobs to run, comma-separated")
+	jobs := flag.String("jobs", "smart,split,model,snapshot", "which jobs to run, comma-separated")
 	cache := flag.String("cache", filepath.Join(os.TempDir(), "stickerd-planbench"), "where generated sources are kept between runs")
 	fetchMBps := flag.Float64("fetch-mbps", 100, "the model's source download speed, megabytes a second")
 	flag.Parse()
@@ -88,6 +91,11 @@ func (b *bench) run(ctx context.Context, jobs string) error {
 	}
 	if strings.Contains(jobs, "model") {
 		b.model()
+	}
+	if strings.Contains(jobs, "snapshot") {
+		if err := b.snapshotJob(ctx); err != nil {
+			return err
+		}
 	}
 	return nil
 }
