@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 )
@@ -32,7 +33,17 @@ func main() {
 	conns := flag.Int("conns", 32, "submit part: requests in flight")
 	part := flag.String("part", "all", "what to measure: submit, render or all")
 	scratch := flag.String("scratch", "/dev/shm", "folder for the stacks' data (empty: the system's temporary folder)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run here")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "tracebench:", err)
+			os.Exit(1)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	// SIGTERM too: the stacks' data lives in memory under -scratch and must
 	// go with the run.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -50,6 +61,7 @@ func main() {
 	res, err := run(ctx, o)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "tracebench:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 	res.print(os.Stdout, o)
