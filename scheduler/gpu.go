@@ -16,15 +16,19 @@ type gpuWant struct {
 	large bool // at least largeOutputPixels: a GPU-composite worker composites it
 }
 
-// wantsGPU reads what a job would gain from a GPU from its spec. The size
-// is known when the spec gives the output's or the canvas's; an uploaded
-// video's size is not known here (the worker probes it), so such a job is
-// placed by its encoder alone.
+// wantsGPU reads what a job would gain from a GPU from its spec. Only a
+// decoded source composites on the GPU: a canvas (nothing to decode) and
+// a snapshot (a one-frame window) composite on the CPU however large, as
+// the engine's gpuRefusal decides. A source's size is known here when the
+// spec gives the output's; an uploaded video's own size is not (the worker
+// probes it), so such a job without an output size is placed by its
+// encoder alone.
 func wantsGPU(spec json.RawMessage) gpuWant {
 	var s struct {
 		Source struct {
-			Width  int `json:"width"`
-			Height int `json:"height"`
+			Color  string `json:"color"`
+			Width  int    `json:"width"`
+			Height int    `json:"height"`
 		} `json:"source"`
 		Output struct {
 			Format string `json:"format"`
@@ -43,7 +47,8 @@ func wantsGPU(spec json.RawMessage) gpuWant {
 	case w == 0 && h == 0:
 		w, h = s.Source.Width, s.Source.Height
 	}
-	return gpuWant{h264: s.Output.Format == "" || s.Output.Format == "mp4", large: w*h >= largeOutputPixels}
+	composites := s.Source.Color == "" && s.Output.Format != "png" && s.Output.Format != "jpg"
+	return gpuWant{h264: s.Output.Format == "" || s.Output.Format == "mp4", large: composites && w*h >= largeOutputPixels}
 }
 
 // hasComposite reports whether the worker composites on the GPU: one of

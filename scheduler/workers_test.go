@@ -82,10 +82,12 @@ func TestWantsGPU(t *testing.T) {
 		{`{"source":{"asset_id":"ast_1"},"output":{"format":"webm"}}`, gpuWant{}},
 		{`{"source":{"asset_id":"ast_1"},"output":{"format":"mp4","width":1920,"height":1080}}`, gpuWant{h264: true, large: true}},
 		{`{"source":{"asset_id":"ast_1"},"output":{"format":"gif","width":3840,"height":2160}}`, gpuWant{large: true}},
-		{`{"source":{"color":"#000","width":3840,"height":2160,"duration":5}}`, gpuWant{h264: true, large: true}},
-		{`{"source":{"color":"#000","width":3840,"height":2160,"duration":5},"output":{"width":1280}}`, gpuWant{h264: true}},
-		{`{"source":{"color":"#000","width":1280,"height":720,"duration":5},"output":{"height":1080}}`, gpuWant{h264: true, large: true}},
-		{`{"source":{"color":"#000","width":1280,"height":720,"duration":5}}`, gpuWant{h264: true}},
+		// A canvas has nothing to decode on the GPU, and a snapshot is a
+		// one-frame window: both composite on the CPU however large.
+		{`{"source":{"color":"#000","width":3840,"height":2160,"duration":5}}`, gpuWant{h264: true}},
+		{`{"source":{"color":"#000","width":1280,"height":720,"duration":5},"output":{"height":1080}}`, gpuWant{h264: true}},
+		{`{"source":{"asset_id":"ast_1"},"output":{"format":"png","width":3840,"height":2160}}`, gpuWant{}},
+		{`{"source":{"asset_id":"ast_1"},"output":{"format":"jpg","width":1920,"height":1080,"time":3}}`, gpuWant{}},
 		{`not json`, gpuWant{h264: true}}, // as before: an unreadable spec is taken for the default mp4
 	}
 	for _, tt := range tests {
