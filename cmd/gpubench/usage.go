@@ -3,40 +3,19 @@ package main
 import (
 	"bufio"
 	"context"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
+
+	"github.com/stickerd/stickerd/internal/procstat"
 )
 
-// cpuTimes reads the machine's CPU counters (jiffies) from /proc/stat.
+// cpuTimes reads the machine's CPU counters (jiffies): busy and total.
 func cpuTimes() (busy, total uint64, ok bool) {
-	f, err := os.Open("/proc/stat")
-	if err != nil {
-		return 0, 0, false
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	if !sc.Scan() {
-		return 0, 0, false
-	}
-	fields := strings.Fields(sc.Text())
-	if len(fields) < 5 || fields[0] != "cpu" {
-		return 0, 0, false
-	}
-	for i, s := range fields[1:] {
-		v, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			return 0, 0, false
-		}
-		total += v
-		if i != 3 && i != 4 { // idle and iowait
-			busy += v
-		}
-	}
-	return busy, total, true
+	idle, total, ok := procstat.CPU()
+	return total - idle, total, ok
 }
 
 // cpuMeter measures the whole machine's CPU use between start and stop
