@@ -13,6 +13,8 @@ import (
 // the exporters do all their work (encoding, sending) and no backend's
 // CPU time is mixed into the measurement.
 type sink struct {
+	// The generated service requires this embedding (grpc-go's forward
+	// compatibility); Export, the service's one method, is below.
 	collectortrace.UnimplementedTraceServiceServer
 	addr  string
 	srv   *grpc.Server

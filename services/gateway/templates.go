@@ -86,20 +86,30 @@ func (g *Gateway) readJSONBody(c *gin.Context, what string, limit int64) ([]byte
 	return body, nil
 }
 
-// createTemplate is POST /v1/templates: 201 with version 1.
-func (g *Gateway) createTemplate(c *gin.Context) {
+// readDefinition reads and checks the template a POST or PUT carries;
+// false when it answered the request with the refusal.
+func (g *Gateway) readDefinition(c *gin.Context) (*templates.Definition, bool) {
 	if g.deps.Templates == nil {
 		g.fail(c, errNoTemplates())
-		return
+		return nil, false
 	}
 	body, err := g.readJSONBody(c, "a template", g.cfg.MaxSpecBytes)
 	if err != nil {
 		g.fail(c, err)
-		return
+		return nil, false
 	}
 	d, err := templates.ParseDefinition(body)
 	if err != nil {
 		g.fail(c, err)
+		return nil, false
+	}
+	return d, true
+}
+
+// createTemplate is POST /v1/templates: 201 with version 1.
+func (g *Gateway) createTemplate(c *gin.Context) {
+	d, ok := g.readDefinition(c)
+	if !ok {
 		return
 	}
 	ctx, cancel := g.storeCtx(c)
@@ -116,18 +126,8 @@ func (g *Gateway) createTemplate(c *gin.Context) {
 // updateTemplate is PUT /v1/templates/{id}: 200 with the new version.
 // Renders that pinned an earlier version keep it.
 func (g *Gateway) updateTemplate(c *gin.Context) {
-	if g.deps.Templates == nil {
-		g.fail(c, errNoTemplates())
-		return
-	}
-	body, err := g.readJSONBody(c, "a template", g.cfg.MaxSpecBytes)
-	if err != nil {
-		g.fail(c, err)
-		return
-	}
-	d, err := templates.ParseDefinition(body)
-	if err != nil {
-		g.fail(c, err)
+	d, ok := g.readDefinition(c)
+	if !ok {
 		return
 	}
 	ctx, cancel := g.storeCtx(c)
