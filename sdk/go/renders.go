@@ -153,22 +153,36 @@ func (c *Client) ListRenders(ctx context.Context, opt ListOptions) (*JobList, er
 // AllRenders iterates over every job that matches opt, fetching pages of
 // opt.Limit as it goes. It stops at the first error, which it yields.
 func (c *Client) AllRenders(ctx context.Context, opt ListOptions) iter.Seq2[*Job, error] {
-	return func(yield func(*Job, error) bool) {
+	return pages(opt.Cursor, func(cursor string) ([]Job, string, error) {
+		opt.Cursor = cursor
+		page, err := c.ListRenders(ctx, opt)
+		if err != nil {
+			return nil, "", err
+		}
+		return page.Items, page.NextCursor, nil
+	})
+}
+
+// pages iterates over the items of a paged listing from cursor on,
+// fetching each page with list as it goes. It stops at the first error,
+// which it yields, and at a page that makes no progress.
+func pages[T any](cursor string, list func(cursor string) ([]T, string, error)) iter.Seq2[*T, error] {
+	return func(yield func(*T, error) bool) {
 		for {
-			page, err := c.ListRenders(ctx, opt)
+			items, next, err := list(cursor)
 			if err != nil {
 				yield(nil, err)
 				return
 			}
-			for i := range page.Items {
-				if !yield(&page.Items[i], nil) {
+			for i := range items {
+				if !yield(&items[i], nil) {
 					return
 				}
 			}
-			if page.NextCursor == "" || page.NextCursor == opt.Cursor || len(page.Items) == 0 {
+			if next == "" || next == cursor || len(items) == 0 {
 				return
 			}
-			opt.Cursor = page.NextCursor
+			cursor = next
 		}
 	}
 }

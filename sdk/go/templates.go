@@ -168,24 +168,14 @@ func (c *Client) ListTemplates(ctx context.Context, opt PageOptions) (*TemplateL
 // AllTemplates iterates over every template, fetching pages as it goes.
 // It stops at the first error, which it yields.
 func (c *Client) AllTemplates(ctx context.Context, opt PageOptions) iter.Seq2[*Template, error] {
-	return func(yield func(*Template, error) bool) {
-		for {
-			page, err := c.ListTemplates(ctx, opt)
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			for i := range page.Items {
-				if !yield(&page.Items[i], nil) {
-					return
-				}
-			}
-			if page.NextCursor == "" || page.NextCursor == opt.Cursor || len(page.Items) == 0 {
-				return
-			}
-			opt.Cursor = page.NextCursor
+	return pages(opt.Cursor, func(cursor string) ([]Template, string, error) {
+		opt.Cursor = cursor
+		page, err := c.ListTemplates(ctx, opt)
+		if err != nil {
+			return nil, "", err
 		}
-	}
+		return page.Items, page.NextCursor, nil
+	})
 }
 
 // RenderTemplate submits a render of a template version with the given
