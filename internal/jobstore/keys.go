@@ -15,6 +15,15 @@ import (
 // DefaultPrefix is the key prefix New uses for an empty prefix.
 const DefaultPrefix = "/stickerd"
 
+// Prefix is prefix without a trailing slash, DefaultPrefix when empty:
+// the root every store of the project keeps its keys under.
+func Prefix(prefix string) string {
+	if prefix = strings.TrimSuffix(prefix, "/"); prefix == "" {
+		return DefaultPrefix
+	}
+	return prefix
+}
+
 // keys is the layout of a store's records under its prefix:
 //
 //	<prefix>/jobs/<id>                                  the job, JSON

@@ -39,10 +39,7 @@ type Store struct {
 // New returns a store over cli with its records under prefix
 // (DefaultPrefix when empty). The caller keeps ownership of cli.
 func New(cli *clientv3.Client, prefix string) *Store {
-	prefix = strings.TrimSuffix(prefix, "/")
-	if prefix == "" {
-		prefix = DefaultPrefix
-	}
+	prefix = Prefix(prefix)
 	return &Store{cli: cli, keys: keys{prefix: prefix}, scanPageSize: scanPageSize, listScanLimit: listScanLimit, leases: newIdemLeases()}
 }
 

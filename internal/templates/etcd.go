@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/stickerd/stickerd/internal/jobstore"
@@ -35,10 +34,7 @@ var _ Store = (*Etcd)(nil)
 // NewEtcd returns a store over cli under prefix (jobstore.DefaultPrefix
 // when empty).
 func NewEtcd(cli *clientv3.Client, prefix string) *Etcd {
-	prefix = strings.TrimSuffix(prefix, "/")
-	if prefix == "" {
-		prefix = jobstore.DefaultPrefix
-	}
+	prefix = jobstore.Prefix(prefix)
 	return &Etcd{cli: cli, prefix: prefix}
 }
 
