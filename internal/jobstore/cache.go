@@ -19,8 +19,19 @@ const (
 // Cached serves Get from memory for the API's reads: a job is read from
 // etcd once, then kept current by one watch of every job record, so a
 // busy GET /v1/renders/{id} costs no etcd round trip. A cached record
-// trails the store by the watch's delay (milliseconds); everything but Get
-// goes to the Store.
+// trails the store by the watch's delay (milliseconds); everything but Get,
+// Watch and Latest goes to the Store.
+//
+// Two reads keep that delay from contradicting what a client saw:
+//
+//   - Watch of one job (the event stream) puts every record it delivers
+//     into the cache, over an older one, before handing it on. A client
+//     that saw "succeeded" on the stream and then reads the job from the
+//     same gateway gets that record or a newer one.
+//   - Latest reads the store (linearizable) and caches what it read: for
+//     answers that refuse on a job's state (a download of an output that
+//     the cache does not yet show as succeeded), which must not rest on a
+//     record that trails.
 //
 // A record is cached with the revision it was read or delivered at, and
 // an entry is only ever replaced by a newer revision, whichever of a read
@@ -81,6 +92,7 @@ type fill struct {
 type cacheSource interface {
 	Get(ctx context.Context, id jobs.ID) (*jobs.Job, error)
 	WatchJobs(ctx context.Context, fromRevision int64) (<-chan Event, error)
+	Watch(ctx context.Context, id jobs.ID) (<-chan *jobs.Job, error)
 }
 
 // NewCached starts the watch that keeps the cache current until ctx ends;
@@ -171,8 +183,21 @@ func (c *Cached) Get(ctx context.Context, id jobs.ID) (*jobs.Job, error) {
 		return j.Clone(), nil
 	}
 
+	return c.read(ctx, id, false)
+}
+
+// Latest reads the job from the store, whatever the cache holds, and leaves
+// the cache no older than what it read.
+func (c *Cached) Latest(ctx context.Context, id jobs.ID) (*jobs.Job, error) {
+	return c.read(ctx, id, true)
+}
+
+// read is Get's miss: it reads the store and caches what it read, unless
+// the watch delivered something newer meanwhile. Unless latest, a record
+// cached by then is answered instead.
+func (c *Cached) read(ctx context.Context, id jobs.ID, latest bool) (*jobs.Job, error) {
 	c.mu.Lock()
-	if j, ok := c.jobs[id]; ok {
+	if j, ok := c.jobs[id]; ok && !latest {
 		c.mu.Unlock()
 		return j.Clone(), nil
 	}
@@ -214,6 +239,31 @@ func (c *Cached) Get(ctx context.Context, id jobs.ID) (*jobs.Job, error) {
 	}
 	c.putLocked(id, j)
 	return j.Clone(), nil
+}
+
+// Watch is the store's Watch of one job; every record it delivers is put in
+// the cache first, over an older cached one, so that Get never answers a
+// record older than one the stream has handed out.
+func (c *Cached) Watch(ctx context.Context, id jobs.ID) (<-chan *jobs.Job, error) {
+	in, err := c.src.Watch(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan *jobs.Job)
+	go func() {
+		defer close(out)
+		for j := range in {
+			// As the cache's own watch would deliver it: it replaces an
+			// older cached record and counts for reads in flight.
+			c.apply(Event{Job: j.Clone()})
+			select {
+			case out <- j:
+			case <-ctx.Done():
+				return // in closes once ctx has ended
+			}
+		}
+	}()
+	return out, nil
 }
 
 // putLocked caches j, evicting an arbitrary record when the cache is full.

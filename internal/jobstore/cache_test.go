@@ -89,6 +89,10 @@ func (s *scriptedSource) WatchJobs(ctx context.Context, _ int64) (<-chan Event, 
 	return ch, nil
 }
 
+func (s *scriptedSource) Watch(ctx context.Context, id jobs.ID) (<-chan *jobs.Job, error) {
+	return s.mem.Watch(ctx, id)
+}
+
 func (s *scriptedSource) setHold(h func(*jobs.Job, error)) {
 	s.mu.Lock()
 	s.hold = h
@@ -400,5 +404,78 @@ func TestCached_Eviction(t *testing.T) {
 		if err != nil || got.Revision != want.Revision {
 			t.Fatalf("%s: Get answered %v, %v; the store has revision %d", id, got, err, want.Revision)
 		}
+	}
+}
+
+// TestCached_WatchOfAJobUpdatesTheCache: a client that saw a change on a
+// job's event stream (Watch) and then reads the job (Get) on the same
+// gateway gets that change or a newer one, even while the cache's own
+// watch has not delivered it yet. The CI failure: the stream said
+// succeeded, the download read "running" from the cache.
+func TestCached_WatchOfAJobUpdatesTheCache(t *testing.T) {
+	ctx := testCtx(t)
+	src := newScriptedSource()
+	c, err := newCached(ctx, nil, src, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	feed := src.nextWatch(t)
+	j := mustCreate(t, src.mem, newJob("t1", time.Now()))
+	if got, err := c.Get(ctx, j.ID); err != nil || got.Revision != j.Revision {
+		t.Fatal(got, err)
+	}
+	updates, err := c.Watch(ctx, j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first := <-updates; first.Revision != j.Revision {
+		t.Fatalf("first record at %d, want %d", first.Revision, j.Revision)
+	}
+	next := bump(t, src.mem, j.ID) // the cache's watch (feed) trails: not delivered
+	select {
+	case got := <-updates:
+		if got.Revision != next.Revision {
+			t.Fatalf("watch delivered %d, want %d", got.Revision, next.Revision)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the job's watch delivered nothing")
+	}
+	if got, err := c.Get(ctx, j.ID); err != nil || got.Revision < next.Revision {
+		t.Fatalf("Get answered revision %d after the stream delivered %d (%v)", got.Revision, next.Revision, err)
+	}
+	// The cache's watch delivering the older change late changes nothing.
+	deliver(t, feed, Event{Job: next})
+	if rev, _ := cachedRevision(c, j.ID); rev != next.Revision {
+		t.Fatalf("cached revision %d, want %d", rev, next.Revision)
+	}
+}
+
+// TestCached_LatestReadsTheStore: Latest answers the stored record even
+// when the cached one trails, and leaves the cache no older than it.
+func TestCached_LatestReadsTheStore(t *testing.T) {
+	ctx := testCtx(t)
+	src := newScriptedSource()
+	c, err := newCached(ctx, nil, src, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.nextWatch(t) // never delivers
+	j := mustCreate(t, src.mem, newJob("t1", time.Now()))
+	if _, err := c.Get(ctx, j.ID); err != nil {
+		t.Fatal(err)
+	}
+	next := bump(t, src.mem, j.ID)
+	if got, _ := c.Get(ctx, j.ID); got.Revision != j.Revision {
+		t.Fatalf("the test's premise: Get answered %d, want the trailing %d", got.Revision, j.Revision)
+	}
+	got, err := c.Latest(ctx, j.ID)
+	if err != nil || got.Revision != next.Revision {
+		t.Fatalf("Latest answered %v (%v), want revision %d", got, err, next.Revision)
+	}
+	if got, _ := c.Get(ctx, j.ID); got.Revision != next.Revision {
+		t.Fatalf("Get after Latest answered %d, want %d", got.Revision, next.Revision)
+	}
+	if _, err := c.Latest(ctx, "job_nosuchjob0000000"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a missing job: %v", err)
 	}
 }

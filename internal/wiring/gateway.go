@@ -57,6 +57,9 @@ type Coord struct {
 
 // NewGateway builds a gateway over a store, a submitter and a blob store:
 // the body of `stickerd gateway` and the front door of `stickerd dev`.
+// The gateway reads downloads through Latest, not the cache.
+var _ gateway.LatestReader = (*jobstore.Cached)(nil)
+
 func NewGateway(cli *clientv3.Client, store *jobstore.Store, sub *submit.Submitter, blobs blob.Store,
 	depth func() (int, error), opt GatewayOptions) (*gateway.Gateway, error) {
 	rcfg := render.DefaultConfig()

@@ -25,6 +25,15 @@ type JobStore interface {
 	Watch(ctx context.Context, id jobs.ID) (<-chan *jobs.Job, error)
 }
 
+// LatestReader is a JobStore whose Get may trail the store by a little
+// (*jobstore.Cached serves it from a watch-fed cache): Latest reads the
+// store itself. The gateway reads that way wherever it refuses on a job's
+// state, so that a refusal never rests on a record the client has already
+// seen superseded.
+type LatestReader interface {
+	Latest(ctx context.Context, id jobs.ID) (*jobs.Job, error)
+}
+
 // Submitter accepts and cancels jobs (*submit.Submitter): Cancel answers
 // submit.ErrNotFound and submit.ErrFinished.
 type Submitter interface {

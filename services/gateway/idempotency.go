@@ -164,7 +164,7 @@ func (g *Gateway) replay(c *gin.Context, tenant string, sp *spec.Spec, r *reserv
 		return nil, 0, problem.New(errcode.Conflict, "this Idempotency-Key was used with another request body; use a new key for a new request")
 	}
 	ctx, cancel := g.storeCtx(c)
-	j, err := g.deps.Jobs.Get(ctx, r.storedID)
+	j, err := g.latestJob(ctx, r.storedID) // "as it is now"
 	cancel()
 	switch {
 	case err == nil && j.Tenant == tenant:
@@ -180,7 +180,7 @@ func (g *Gateway) replay(c *gin.Context, tenant string, sp *spec.Spec, r *reserv
 	if errors.Is(err, jobstore.ErrExists) { // a concurrent replay made it first
 		ctx, cancel := g.storeCtx(c)
 		defer cancel()
-		j, err = g.deps.Jobs.Get(ctx, r.storedID)
+		j, err = g.latestJob(ctx, r.storedID)
 	}
 	return j, http.StatusAccepted, err
 }

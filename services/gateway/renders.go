@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"io"
 	"mime"
@@ -164,10 +165,28 @@ func queueFull(v verdict) error {
 // is 404 like a missing one, and so is a task of a split job (the
 // scheduler's record, not a client's).
 func (g *Gateway) loadJob(c *gin.Context) (*jobs.Job, error) {
+	return g.loadJobBy(c, g.deps.Jobs.Get)
+}
+
+// loadLatestJob is loadJob reading the store itself, not a cache that may
+// trail it (LatestReader): for answers that refuse on the job's state.
+func (g *Gateway) loadLatestJob(c *gin.Context) (*jobs.Job, error) {
+	return g.loadJobBy(c, g.latestJob)
+}
+
+// latestJob reads the job from the store itself where Jobs is a cache.
+func (g *Gateway) latestJob(ctx context.Context, id jobs.ID) (*jobs.Job, error) {
+	if lr, ok := g.deps.Jobs.(LatestReader); ok {
+		return lr.Latest(ctx, id)
+	}
+	return g.deps.Jobs.Get(ctx, id)
+}
+
+func (g *Gateway) loadJobBy(c *gin.Context, get func(context.Context, jobs.ID) (*jobs.Job, error)) (*jobs.Job, error) {
 	ctx, cancel := g.storeCtx(c)
 	defer cancel()
 	id := jobs.ID(c.Param("id"))
-	j, err := g.deps.Jobs.Get(ctx, id)
+	j, err := get(ctx, id)
 	if err != nil {
 		return nil, notFoundIfInvalid(err)
 	}

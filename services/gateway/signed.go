@@ -139,7 +139,7 @@ func (g *Gateway) signedOrKey(c *gin.Context) {
 	j, err := g.signer.check(c, g.clock.Now(), func(id jobs.ID) (*jobs.Job, error) {
 		ctx, cancel := g.storeCtx(c)
 		defer cancel()
-		return g.deps.Jobs.Get(ctx, id)
+		return g.latestJob(ctx, id) // the link names the succeeded attempt: no trailing record
 	})
 	if err != nil {
 		g.fail(c, err)
@@ -150,10 +150,12 @@ func (g *Gateway) signedOrKey(c *gin.Context) {
 }
 
 // outputJob is the job of an output request: the one a signed link
-// named, or the tenant's job of the path.
+// named, or the tenant's job of the path, read from the store itself: a
+// download refused with 409 must not rest on a cached record that trails
+// the "succeeded" the client has just seen.
 func (g *Gateway) outputJob(c *gin.Context) (*jobs.Job, error) {
 	if v, ok := c.Get(signedJobKey); ok {
 		return v.(*jobs.Job), nil
 	}
-	return g.loadJob(c)
+	return g.loadLatestJob(c)
 }
