@@ -20,14 +20,15 @@ const (
 // etcd once, then kept current by one watch of every job record, so a
 // busy GET /v1/renders/{id} costs no etcd round trip. A cached record
 // trails the store by the watch's delay (milliseconds); everything but Get,
-// Watch and Latest goes to the Store.
+// Watch, List and Latest goes to the Store.
 //
-// Two reads keep that delay from contradicting what a client saw:
+// Three reads keep that delay from contradicting what a client saw:
 //
 //   - Watch of one job (the event stream) puts every record it delivers
 //     into the cache, over an older one, before handing it on. A client
 //     that saw "succeeded" on the stream and then reads the job from the
 //     same gateway gets that record or a newer one.
+//   - List (read from the store) does the same with the records it read.
 //   - Latest reads the store (linearizable) and caches what it read: for
 //     answers that refuse on a job's state (a download of an output that
 //     the cache does not yet show as succeeded), which must not rest on a
@@ -93,6 +94,7 @@ type cacheSource interface {
 	Get(ctx context.Context, id jobs.ID) (*jobs.Job, error)
 	WatchJobs(ctx context.Context, fromRevision int64) (<-chan Event, error)
 	Watch(ctx context.Context, id jobs.ID) (<-chan *jobs.Job, error)
+	List(ctx context.Context, o ListOptions) ([]*jobs.Job, string, error)
 }
 
 // NewCached starts the watch that keeps the cache current until ctx ends;
@@ -264,6 +266,16 @@ func (c *Cached) Watch(ctx context.Context, id jobs.ID) (<-chan *jobs.Job, error
 		}
 	}()
 	return out, nil
+}
+
+// List is the store's List; every record it read replaces an older cached
+// one, so that Get never answers a record older than a listing showed.
+func (c *Cached) List(ctx context.Context, o ListOptions) ([]*jobs.Job, string, error) {
+	js, next, err := c.src.List(ctx, o)
+	for _, j := range js {
+		c.apply(Event{Job: j.Clone()})
+	}
+	return js, next, err
 }
 
 // putLocked caches j, evicting an arbitrary record when the cache is full.

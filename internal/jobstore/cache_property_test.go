@@ -93,6 +93,10 @@ func (s *propSource) WatchJobs(ctx context.Context, from int64) (<-chan Event, e
 
 // endWatch ends the open watch, as a broken connection would.
 // Watch is not part of the property: the cache's Get and its watch are.
+func (s *propSource) List(ctx context.Context, o ListOptions) ([]*jobs.Job, string, error) {
+	return s.mem.List(ctx, o)
+}
+
 func (s *propSource) Watch(ctx context.Context, id jobs.ID) (<-chan *jobs.Job, error) {
 	return s.mem.Watch(ctx, id)
 }

@@ -89,6 +89,10 @@ func (s *scriptedSource) WatchJobs(ctx context.Context, _ int64) (<-chan Event, 
 	return ch, nil
 }
 
+func (s *scriptedSource) List(ctx context.Context, o ListOptions) ([]*jobs.Job, string, error) {
+	return s.mem.List(ctx, o)
+}
+
 func (s *scriptedSource) Watch(ctx context.Context, id jobs.ID) (<-chan *jobs.Job, error) {
 	return s.mem.Watch(ctx, id)
 }
@@ -477,5 +481,30 @@ func TestCached_LatestReadsTheStore(t *testing.T) {
 	}
 	if _, err := c.Latest(ctx, "job_nosuchjob0000000"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("a missing job: %v", err)
+	}
+}
+
+// TestCached_ListUpdatesTheCache: a listing read from the store (the
+// issue-13 report: the list said succeeded, GET said running) leaves no
+// older record in the cache for Get to answer.
+func TestCached_ListUpdatesTheCache(t *testing.T) {
+	ctx := testCtx(t)
+	src := newScriptedSource()
+	c, err := newCached(ctx, nil, src, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.nextWatch(t) // never delivers
+	j := mustCreate(t, src.mem, newJob("t1", time.Now()))
+	if _, err := c.Get(ctx, j.ID); err != nil {
+		t.Fatal(err)
+	}
+	next := bump(t, src.mem, j.ID)
+	listed, _, err := c.List(ctx, ListOptions{Tenant: "t1"})
+	if err != nil || len(listed) != 1 || listed[0].Revision != next.Revision {
+		t.Fatalf("List answered %v (%v), want the job at %d", listed, err, next.Revision)
+	}
+	if got, _ := c.Get(ctx, j.ID); got.Revision != next.Revision {
+		t.Fatalf("Get after List answered revision %d, want %d", got.Revision, next.Revision)
 	}
 }
