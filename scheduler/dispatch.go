@@ -122,7 +122,7 @@ func (s *Scheduler) assign(ctx context.Context, it *item, w *worker) {
 		})
 		if again != nil && fence != 0 && again.Status == jobs.Running && again.Fence == fence &&
 			again.Worker != nil && *again.Worker == w.id {
-			s.log.Info("assignment committed although its write reported an error", "job", it.id, "err", err)
+			s.log.InfoContext(ctx, "assignment committed although its write reported an error", "job", it.id, "err", err)
 			j, err = again, nil
 		}
 	}
@@ -132,7 +132,7 @@ func (s *Scheduler) assign(ctx context.Context, it *item, w *worker) {
 		delete(w.running, it.id)
 		if err != nil && !errors.Is(err, errSkip) {
 			// The store is unavailable or the job vanished: try again later.
-			s.log.Warn("assign failed", "job", it.id, "err", err)
+			s.log.WarnContext(ctx, "assign failed", "job", it.id, "err", err)
 			if again != nil && again.Status == jobs.Queued {
 				s.q.push(again)
 			}

@@ -199,16 +199,16 @@ func (s *Scheduler) complete(ctx context.Context, w *worker, c *workerpb.Complet
 			// An earlier send of this report was recorded although its
 			// write answered an error (etcd changed leader meanwhile): the
 			// record is this attempt's. The watch announces it.
-			s.log.Info("completion already recorded by an earlier write that reported an error", "job", id, "worker", w.id, "fence", fence)
+			s.log.InfoContext(ctx, "completion already recorded by an earlier write that reported an error", "job", id, "worker", w.id, "fence", fence)
 			s.sendTo(w, ackMsg(string(id), fence, true))
 			return
 		}
 		s.stats.stale.Add(1)
 		metrics.StaleReports.Inc()
-		s.log.Warn("stale completion refused", "job", id, "worker", w.id, "fence", fence)
+		s.log.WarnContext(ctx, "stale completion refused", "job", id, "worker", w.id, "fence", fence)
 		s.sendTo(w, ackMsg(string(id), fence, false))
 	default:
-		s.log.Error("completion not recorded; the worker will send it again", "job", id, "err", err)
+		s.log.ErrorContext(ctx, "completion not recorded; the worker will send it again", "job", id, "err", err)
 	}
 }
 
