@@ -13,24 +13,22 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/stickerd/stickerd/internal/etcd"
 	"github.com/stickerd/stickerd/internal/health"
-	"github.com/stickerd/stickerd/internal/tracing"
 	"github.com/stickerd/stickerd/internal/wiring"
 	"github.com/stickerd/stickerd/services/gateway"
 )
 
 type options struct {
-	rounds, windows, conns int
-	window                 time.Duration
-	scratch                string
-	submit, render         bool
+	rounds, renderRounds, conns int
+	window                      time.Duration
+	scratch, cpuprofile         string
+	submit, render              bool
 }
 
 // mode is one way of running: tracing off, or on at a sample ratio.
@@ -40,106 +38,215 @@ type mode struct {
 	ratio float64
 }
 
-var modes = []mode{{"off", false, 0}, {"on, ratio 1.0", true, 1}, {"on, ratio 0.01", true, 0.01}}
+// The second "off" is the same set-up as the first: its cost against the
+// first is the benchmark's own noise, the floor below which no cost of the
+// others can be told from none.
+var modes = []mode{{"off", false, 0}, {"off, again", false, 0}, {"on, ratio 1.0", true, 1}, {"on, ratio 0.01", true, 0.01}}
 
-// results are what each mode measured: each series by mode name.
+// results are what each mode measured, by mode name.
 type results struct {
-	submitRates map[string][]float64 // accepted submissions per second, one per window
-	submitCPU   map[string][]float64 // this process's CPU time per accepted submission, µs, one per window
-	renderSecs  map[string][]float64 // the reference render, queued to finished, seconds
-	renderCPU   map[string][]float64 // CPU time of the render (this process and its ffmpeg), seconds
-	spans       map[string]int64     // spans the sink received
+	submit map[string][]window // one per round
+	render map[string][]render // one per round
+	idle   map[string]float64  // the submit stack's CPU use at rest, CPU seconds per second
+	spans  map[string]int64    // spans the mode's sink received
+	// The share of each part's stack's CPU time spent in tracing code.
+	submitShare, renderShare map[string]float64
 }
 
+// window is one window of submissions on a stack: the jobs accepted, the
+// seconds they took to accept, and the stack's CPU time from the window's
+// start until they had all succeeded, above its idle use.
+type window struct {
+	jobs       int64
+	secs, busy float64
+}
+
+// render is one reference render: queued to finished, and the CPU time
+// its stack and ffmpeg spent.
+type render struct{ secs, cpu float64 }
+
+func newResults() *results {
+	return &results{submit: map[string][]window{}, render: map[string][]render{}, idle: map[string]float64{}, spans: map[string]int64{},
+		submitShare: map[string]float64{}, renderShare: map[string]float64{}}
+}
+
+// run measures each part with the three modes' stacks running side by
+// side, each in its own process, taking turns round by round.
 func run(ctx context.Context, o options) (*results, error) {
-	sink, err := startSink()
-	if err != nil {
-		return nil, err
+	sinks := make([]*sink, len(modes))
+	for i := range modes {
+		s, err := startSink()
+		if err != nil {
+			return nil, err
+		}
+		defer s.stop()
+		sinks[i] = s
 	}
-	defer sink.stop()
 	base, err := os.MkdirTemp(o.scratch, "tracebench-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(base)
-	var source string
-	if o.render {
-		if source, err = makeSource(ctx, base); err != nil {
+	res := newResults()
+	if o.submit {
+		err := withStacks(ctx, o, base, "submit", true, sinks, res.submitShare, func(st []*stack) error { return measureSubmits(ctx, st, o, res) })
+		if err != nil {
 			return nil, err
 		}
 	}
-	res := &results{submitRates: map[string][]float64{}, submitCPU: map[string][]float64{},
-		renderSecs: map[string][]float64{}, renderCPU: map[string][]float64{}, spans: map[string]int64{}}
-	for round := 1; round <= o.rounds; round++ {
-		// Each round starts with another mode, so that no mode always runs
-		// right after the same one (or first, on a cold machine).
-		for k := range modes {
-			i := (round - 1 + k) % len(modes)
-			m := modes[i]
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-			dir := filepath.Join(base, fmt.Sprintf("r%d-m%d", round, i))
-			before := sink.spans.Load()
-			err := runMode(ctx, o, m, sink.addr, dir, filepath.Join(base, "cache"), source, res)
-			// The next mode starts as this one did: without the last
-			// stack's files (etcd's preallocated WAL, in memory under
-			// /dev/shm) or garbage.
-			os.RemoveAll(dir)
-			runtime.GC()
-			if err != nil {
-				return nil, fmt.Errorf("round %d, tracing %s: %w", round, m.name, err)
-			}
-			res.spans[m.name] += sink.spans.Load() - before
-			fmt.Fprintf(os.Stderr, "tracebench: round %d/%d, tracing %s: done\n", round, o.rounds, m.name)
+	if o.render {
+		source, err := makeSource(ctx, base)
+		if err != nil {
+			return nil, err
 		}
+		err = withStacks(ctx, o, base, "render", false, sinks, res.renderShare, func(st []*stack) error { return measureRenders(ctx, st, source, o, res) })
+		if err != nil {
+			return nil, err
+		}
+	}
+	for i, m := range modes {
+		res.spans[m.name] = sinks[i].spans.Load()
 	}
 	return res, nil
 }
 
-// runMode starts tracing as m says and a fresh stack under dir, measures,
-// and takes both down again (flushing the spans into the sink).
-func runMode(ctx context.Context, o options, m mode, sinkAddr, dir, cacheDir, source string, res *results) error {
-	stopTracing := func() {}
-	if m.on {
-		shutdown, err := tracing.Start(ctx, tracing.Config{Endpoint: sinkAddr, SampleRatio: m.ratio, Service: "tracebench"})
+// withStacks starts one stack per mode, runs fn, and stops them (their
+// spans flushed to the sinks).
+// Each stack's share of CPU time in tracing code goes into shares.
+func withStacks(ctx context.Context, o options, base, part string, noop bool, sinks []*sink, shares map[string]float64, fn func([]*stack) error) error {
+	var st []*stack
+	var profiles []string
+	defer func() {
+		for _, s := range st {
+			s.close()
+		}
+		for i, path := range profiles {
+			if share, ok := tracingShare(path); ok {
+				shares[modes[i].name] = share
+			}
+		}
+	}()
+	for i := range modes {
+		a := childArgs{mode: i, noop: noop, dir: filepath.Join(base, fmt.Sprintf("%s-%d", part, i)),
+			cache: filepath.Join(base, "cache"), sinkURL: sinks[i].addr}
+		// Always profiled: the profile tells tracing's own share of the
+		// CPU time (tracingShare).
+		a.cpuprofile = filepath.Join(base, fmt.Sprintf("profile-%s-%d.pprof", part, i))
+		if o.cpuprofile != "" {
+			a.cpuprofile = fmt.Sprintf("%s-%s-%d.pprof", o.cpuprofile, part, i)
+		}
+		profiles = append(profiles, a.cpuprofile)
+		s, err := startChild(ctx, a)
 		if err != nil {
 			return err
 		}
-		stopTracing = func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_ = shutdown(sctx)
+		st = append(st, s)
+	}
+	return fn(st)
+}
+
+// order is the modes' turn in round r, from a Williams design: over its
+// rounds (n of them for n modes, 2n when n is odd) each mode runs in each
+// position, and right after each other mode, equally often, so that
+// neither a cold start nor the work a mode leaves behind favours one.
+func order(st []*stack, r int) []*stack {
+	rows := williams(len(st))
+	out := make([]*stack, len(st))
+	for k, i := range rows[r%len(rows)] {
+		out[k] = st[i]
+	}
+	return out
+}
+
+// williams is a Williams design for n treatments: first row 0, 1, n-1, 2,
+// n-2, ...; each next row adds 1 (mod n); for odd n the rows reversed too.
+func williams(n int) [][]int {
+	first := make([]int, n)
+	lo, hi := 1, n-1
+	for k := 1; k < n; k++ {
+		if k%2 == 1 {
+			first[k], lo = lo, lo+1
+		} else {
+			first[k], hi = hi, hi-1
 		}
 	}
-	defer stopTracing()
-	if o.submit {
-		srv, err := startStack(ctx, filepath.Join(dir, "submit"), cacheDir, true)
-		if err != nil {
-			return err
+	var rows [][]int
+	for r := range n {
+		row := make([]int, n)
+		for k, v := range first {
+			row[k] = (v + r) % n
 		}
-		rates, cpu, err := measureSubmits(ctx, srv.url, o)
-		srv.close()
-		if err != nil {
-			return err
-		}
-		res.submitRates[m.name] = append(res.submitRates[m.name], rates...)
-		res.submitCPU[m.name] = append(res.submitCPU[m.name], cpu...)
+		rows = append(rows, row)
 	}
-	if o.render {
-		srv, err := startStack(ctx, filepath.Join(dir, "render"), cacheDir, false)
-		if err != nil {
-			return err
+	if n%2 == 1 {
+		for r := range n {
+			rev := slices.Clone(rows[r])
+			slices.Reverse(rev)
+			rows = append(rows, rev)
 		}
-		secs, cpu, err := measureRender(ctx, srv.url, source)
-		srv.close()
-		if err != nil {
-			return err
-		}
-		res.renderSecs[m.name] = append(res.renderSecs[m.name], secs)
-		res.renderCPU[m.name] = append(res.renderCPU[m.name], cpu)
 	}
-	return nil
+	return rows
+}
+
+// quiet is how long a step of quiesce lasts, and how many steps in a row
+// must be idle.
+const (
+	quietStep  = 100 * time.Millisecond
+	quietSteps = 3
+	quietMax   = 15 * time.Second
+)
+
+// stacksCPU is the stacks' CPU time together.
+func stacksCPU(st []*stack) time.Duration {
+	var t time.Duration
+	for _, s := range st {
+		c, _ := s.cpu()
+		t += c
+	}
+	return t
+}
+
+// measureIdle sets each stack's idle: its CPU use when nobody asks it
+// anything (etcd's ticks, the consumers' polls, an exporter's timer), in
+// CPU time per second, over the same two seconds for all; and returns
+// their sum.
+func measureIdle(ctx context.Context, st []*stack) float64 {
+	c0 := make([]time.Duration, len(st))
+	for i, s := range st {
+		c0[i], _ = s.cpu()
+	}
+	t0 := time.Now()
+	sleep(ctx, 2*time.Second)
+	el := time.Since(t0).Seconds()
+	var sum float64
+	for i, s := range st {
+		c, _ := s.cpu()
+		s.idle = (c - c0[i]).Seconds() / el
+		sum += s.idle
+	}
+	return sum
+}
+
+// quiesce waits until the stacks are back to their idle use (under idle
+// plus a twentieth of a core, for quietSteps steps in a row) or quietMax
+// passed: the work a window leaves behind (spans still in an exporter's
+// batch, garbage, etcd's compaction) is done before the next window, and
+// weighs on no other mode's measurement.
+func quiesce(ctx context.Context, st []*stack, idle float64) {
+	limit := time.Duration((idle + 0.05) * float64(quietStep))
+	last, quiet := stacksCPU(st), 0
+	for deadline := time.Now().Add(quietMax); quiet < quietSteps && time.Now().Before(deadline); {
+		if !sleep(ctx, quietStep) {
+			return
+		}
+		now := stacksCPU(st)
+		if now-last < limit {
+			quiet++
+		} else {
+			quiet = 0
+		}
+		last = now
+	}
 }
 
 // server is a `stickerd dev` stack with its gateway on a loopback port.
@@ -154,7 +261,7 @@ type server struct {
 // the no-op renderer (noop) or the real engine, the gateway without a
 // rate limit or a practical queue limit, so that only the work of a
 // submission bounds the rate.
-func startStack(ctx context.Context, dir, cacheDir string, noop bool) (*server, error) {
+func startStack(ctx context.Context, dir, cacheDir string, noop bool, extra func(*http.ServeMux)) (*server, error) {
 	cfg := wiring.DefaultConfig(dir)
 	clients, peers, err := etcd.FreeLocalURLs(1)
 	if err != nil {
@@ -200,7 +307,10 @@ func startStack(ctx context.Context, dir, cacheDir string, noop bool) (*server, 
 		return nil, err
 	}
 	srv.url = "http://" + lis.Addr().String()
-	srv.http = health.NewServer(gw.Handler(), health.DefaultServerConfig())
+	mux := http.NewServeMux()
+	mux.Handle("/", gw.Handler())
+	extra(mux)
+	srv.http = health.NewServer(mux, health.DefaultServerConfig())
 	go srv.http.Serve(lis)
 	return srv, nil
 }
@@ -217,34 +327,66 @@ func (s *server) close() {
 	s.stack.Close()
 }
 
-// measureSubmits keeps o.conns submissions in flight and counts the
-// accepted ones per window, after a warm-up, with the CPU time this
-// process (gateway, etcd, broker, scheduler, worker and load generator
-// alike) spent per accepted one: on a machine shared with other work the
-// rate follows the neighbours' load, the CPU time per submission much
-// less. Each spec is new (a nonce in its metadata), so the result cache
-// answers none of them.
-func measureSubmits(ctx context.Context, base string, o options) (rates, cpuPer []float64, err error) {
+// measureSubmits runs o.rounds rounds; in each, every mode's stack in turn
+// gets o.conns submissions in flight for one window, and then the time
+// its jobs take to succeed (the no-op renderer) before the next stack's
+// window: the rate is accepted submissions per second of the window, the
+// CPU time the stack process spent from the window's start until its
+// last job succeeded, per job. Each spec is new (a nonce in its
+// metadata), so the result cache answers none of them.
+func measureSubmits(ctx context.Context, st []*stack, o options, res *results) error {
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-		MaxIdleConns: o.conns, MaxIdleConnsPerHost: o.conns, MaxConnsPerHost: o.conns, DisableCompression: true}}
+		MaxIdleConns: 4 * o.conns, MaxIdleConnsPerHost: o.conns, MaxConnsPerHost: o.conns, DisableCompression: true}}
 	defer client.CloseIdleConnections()
-	var accepted, failed atomic.Int64
+	idle := measureIdle(ctx, st)
+	for _, s := range st {
+		res.idle[s.mode.name] = s.idle
+	}
 	var seq atomic.Int64
-	stop := make(chan struct{})
+	for _, s := range st { // warm-up: connections, caches, the first requests
+		if _, err := submitWindow(ctx, client, s, o.conns, o.window/4, &seq); err != nil {
+			return err
+		}
+	}
+	for r := range o.rounds {
+		for _, s := range order(st, r) {
+			quiesce(ctx, st, idle)
+			w, err := submitWindow(ctx, client, s, o.conns, o.window, &seq)
+			if err != nil {
+				return fmt.Errorf("round %d, tracing %s: %w", r+1, s.mode.name, err)
+			}
+			res.submit[s.mode.name] = append(res.submit[s.mode.name], w)
+		}
+		fmt.Fprintf(os.Stderr, "tracebench: submit round %d/%d done\n", r+1, o.rounds)
+	}
+	return nil
+}
+
+// submitWindow is one window of load on s, until its jobs all succeeded.
+func submitWindow(ctx context.Context, client *http.Client, s *stack, conns int, length time.Duration, seq *atomic.Int64) (window, error) {
+	done0, err := s.succeeded(client)
+	if err != nil {
+		return window{}, err
+	}
+	c0, err := s.cpu()
+	if err != nil {
+		return window{}, err
+	}
+	var accepted, failed atomic.Int64
+	wctx, stop := context.WithTimeout(ctx, length)
+	defer stop()
+	t0 := time.Now()
 	var wg sync.WaitGroup
-	for range o.conns {
+	for range conns {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
+			for wctx.Err() == nil {
 				body := fmt.Sprintf(`{"source":{"color":"#102030","width":320,"height":240,"duration":1,"fps":10},
 "stickers":[{"type":"text","text":"bench"}],"output":{"format":"mp4"},"metadata":{"n":"%d"}}`, seq.Add(1))
-				resp, err := client.Post(base+"/v1/renders", "application/json", bytes.NewReader([]byte(body)))
+				// Not bound to wctx: a request under way when the window
+				// ends is answered, and counted, rather than cut.
+				resp, err := client.Post(s.url+"/v1/renders", "application/json", bytes.NewReader([]byte(body)))
 				if err != nil {
 					failed.Add(1)
 					continue
@@ -259,34 +401,53 @@ func measureSubmits(ctx context.Context, base string, o options) (rates, cpuPer 
 			}
 		}()
 	}
-	defer func() { close(stop); wg.Wait() }()
-	sleep(ctx, 500*time.Millisecond) // warm-up: connections, caches, the JIT of the first requests
-	for range o.windows {
-		a0, t0, c0 := accepted.Load(), time.Now(), cpuTime(syscall.RUSAGE_SELF)
-		if !sleep(ctx, o.window) {
-			return nil, nil, ctx.Err()
+	wg.Wait()
+	elapsed := time.Since(t0)
+	n := accepted.Load()
+	if f := failed.Load(); f > n/100 {
+		return window{}, fmt.Errorf("%d submissions failed (%d accepted)", f, n)
+	}
+	for deadline := time.Now().Add(2 * time.Minute); ; {
+		d, err := s.succeeded(client)
+		if err != nil {
+			return window{}, err
 		}
-		n := accepted.Load() - a0
-		rates = append(rates, float64(n)/time.Since(t0).Seconds())
-		if n > 0 {
-			cpuPer = append(cpuPer, (cpuTime(syscall.RUSAGE_SELF)-c0).Seconds()*1e6/float64(n))
+		if d >= done0+n {
+			break
+		}
+		if time.Now().After(deadline) {
+			return window{}, fmt.Errorf("%d of %d jobs succeeded after 2 minutes", d-done0, n)
+		}
+		if !sleep(ctx, 10*time.Millisecond) {
+			return window{}, ctx.Err()
 		}
 	}
-	if n := failed.Load(); n > accepted.Load()/100 {
-		return nil, nil, fmt.Errorf("%d submissions failed (%d accepted)", n, accepted.Load())
+	c1, err := s.cpu()
+	if err != nil || n == 0 {
+		return window{}, fmt.Errorf("no submission accepted in %s (%v)", length, err)
 	}
-	return rates, cpuPer, nil
+	// What the stack spends anyway, asked or not, is not the jobs' cost
+	// (the idle row shows it).
+	busy := (c1 - c0).Seconds() - s.idle*time.Since(t0).Seconds()
+	return window{jobs: n, secs: elapsed.Seconds(), busy: max(busy, 0)}, nil
 }
 
-// cpuTime is the user and system CPU time of this process (RUSAGE_SELF)
-// or of its children that ended and were waited for (RUSAGE_CHILDREN: the
-// ffmpeg runs).
-func cpuTime(who int) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(who, &ru); err != nil {
-		return 0
+// measureRenders renders the reference job o.renderRounds times on each
+// mode's stack, the modes taking turns.
+func measureRenders(ctx context.Context, st []*stack, source string, o options, res *results) error {
+	idle := measureIdle(ctx, st)
+	for r := range o.renderRounds {
+		for _, s := range order(st, r) {
+			quiesce(ctx, st, idle)
+			secs, cpu, err := measureRender(ctx, s, source, r)
+			if err != nil {
+				return fmt.Errorf("render round %d, tracing %s: %w", r+1, s.mode.name, err)
+			}
+			res.render[s.mode.name] = append(res.render[s.mode.name], render{secs: secs, cpu: cpu})
+		}
+		fmt.Fprintf(os.Stderr, "tracebench: render round %d/%d done\n", r+1, o.renderRounds)
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return nil
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {
@@ -325,14 +486,17 @@ const referenceSpec = `{
     {"type": "text", "text": "Hello stickerd", "font": "sans", "size": 0.08, "color": "#FFFFFF",
      "stroke_color": "#000000", "stroke_width": 0.004, "x": 0.5, "y": 0.85}
   ],
-  "output": {"format": "mp4", "quality": "standard"}
+  "output": {"format": "mp4", "quality": "standard"},
+  "metadata": {"round": "%d"}
 }`
 
-// measureRender uploads the source, renders the reference job through the
+// measureRender uploads the source, renders the reference job (new in each
+// round, so that the result cache answers none) through the
 // gateway and returns its time from queued to finished, from the job's
-// own timeline, and the CPU time spent meanwhile by this process and its
-// ffmpeg runs.
-func measureRender(ctx context.Context, base, source string) (secs, cpu float64, err error) {
+// own timeline, and the CPU time the stack spent meanwhile, its ffmpeg
+// runs included.
+func measureRender(ctx context.Context, s *stack, source string, round int) (secs, cpu float64, err error) {
+	base := s.url
 	client := &http.Client{Timeout: 30 * time.Second}
 	b, err := os.ReadFile(source)
 	if err != nil {
@@ -351,8 +515,11 @@ func measureRender(ctx context.Context, base, source string) (secs, cpu float64,
 			Finished *time.Time `json:"finished"`
 		}
 	}
-	c0 := cpuTime(syscall.RUSAGE_SELF) + cpuTime(syscall.RUSAGE_CHILDREN)
-	if err := call(client, http.MethodPost, base+"/v1/renders", "application/json", []byte(fmt.Sprintf(referenceSpec, asset.ID)), &job); err != nil {
+	c0, err := s.cpu()
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := call(client, http.MethodPost, base+"/v1/renders", "application/json", []byte(fmt.Sprintf(referenceSpec, asset.ID, round)), &job); err != nil {
 		return 0, 0, fmt.Errorf("submit: %w", err)
 	}
 	for deadline := time.Now().Add(5 * time.Minute); job.Timings.Finished == nil; {
@@ -366,7 +533,11 @@ func measureRender(ctx context.Context, base, source string) (secs, cpu float64,
 	if job.Status != "succeeded" {
 		return 0, 0, fmt.Errorf("job %s %s: %v", job.ID, job.Status, job.Error)
 	}
-	cpu = (cpuTime(syscall.RUSAGE_SELF) + cpuTime(syscall.RUSAGE_CHILDREN) - c0).Seconds()
+	c1, err := s.cpu()
+	if err != nil {
+		return 0, 0, err
+	}
+	cpu = (c1 - c0).Seconds()
 	return job.Timings.Finished.Sub(job.Timings.Queued).Seconds(), cpu, nil
 }
 
