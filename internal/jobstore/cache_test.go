@@ -3,6 +3,7 @@ package jobstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -454,57 +455,61 @@ func TestCached_WatchOfAJobUpdatesTheCache(t *testing.T) {
 	}
 }
 
-// TestCached_LatestReadsTheStore: Latest answers the stored record even
-// when the cached one trails, and leaves the cache no older than it.
-func TestCached_LatestReadsTheStore(t *testing.T) {
-	ctx := testCtx(t)
-	src := newScriptedSource()
-	c, err := newCached(ctx, nil, src, 10)
-	if err != nil {
-		t.Fatal(err)
+// TestCached_ReadsOfTheStoreUpdateIt: Latest (a read of the store, what
+// the gateway refuses downloads on) and List (the issue-13 report: the
+// list said succeeded, GET said running) answer the stored record while
+// the cached one trails its watch, and leave no older record in the cache
+// for Get to answer.
+func TestCached_ReadsOfTheStoreUpdateIt(t *testing.T) {
+	tests := []struct {
+		name string
+		read func(ctx context.Context, c *Cached, id jobs.ID) (*jobs.Job, error)
+	}{
+		{"Latest", func(ctx context.Context, c *Cached, id jobs.ID) (*jobs.Job, error) { return c.Latest(ctx, id) }},
+		{"List", func(ctx context.Context, c *Cached, id jobs.ID) (*jobs.Job, error) {
+			listed, _, err := c.List(ctx, ListOptions{Tenant: "t1"})
+			if err != nil || len(listed) != 1 {
+				return nil, fmt.Errorf("listed %d jobs: %v", len(listed), err)
+			}
+			return listed[0], nil
+		}},
 	}
-	src.nextWatch(t) // never delivers
-	j := mustCreate(t, src.mem, newJob("t1", time.Now()))
-	if _, err := c.Get(ctx, j.ID); err != nil {
-		t.Fatal(err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := testCtx(t)
+			src := newScriptedSource()
+			c, err := newCached(ctx, nil, src, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			src.nextWatch(t) // never delivers
+			j := mustCreate(t, src.mem, newJob("t1", time.Now()))
+			if _, err := c.Get(ctx, j.ID); err != nil {
+				t.Fatal(err)
+			}
+			next := bump(t, src.mem, j.ID)
+			if got, _ := c.Get(ctx, j.ID); got.Revision != j.Revision {
+				t.Fatalf("the test's premise: Get answered %d, want the trailing %d", got.Revision, j.Revision)
+			}
+			got, err := tt.read(ctx, c, j.ID)
+			if err != nil || got.Revision != next.Revision {
+				t.Fatalf("%s answered %v (%v), want revision %d", tt.name, got, err, next.Revision)
+			}
+			if got, _ := c.Get(ctx, j.ID); got.Revision != next.Revision {
+				t.Fatalf("Get after %s answered revision %d, want %d", tt.name, got.Revision, next.Revision)
+			}
+		})
 	}
-	next := bump(t, src.mem, j.ID)
-	if got, _ := c.Get(ctx, j.ID); got.Revision != j.Revision {
-		t.Fatalf("the test's premise: Get answered %d, want the trailing %d", got.Revision, j.Revision)
-	}
-	got, err := c.Latest(ctx, j.ID)
-	if err != nil || got.Revision != next.Revision {
-		t.Fatalf("Latest answered %v (%v), want revision %d", got, err, next.Revision)
-	}
-	if got, _ := c.Get(ctx, j.ID); got.Revision != next.Revision {
-		t.Fatalf("Get after Latest answered %d, want %d", got.Revision, next.Revision)
-	}
-	if _, err := c.Latest(ctx, "job_nosuchjob0000000"); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("a missing job: %v", err)
-	}
-}
-
-// TestCached_ListUpdatesTheCache: a listing read from the store (the
-// issue-13 report: the list said succeeded, GET said running) leaves no
-// older record in the cache for Get to answer.
-func TestCached_ListUpdatesTheCache(t *testing.T) {
-	ctx := testCtx(t)
-	src := newScriptedSource()
-	c, err := newCached(ctx, nil, src, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	src.nextWatch(t) // never delivers
-	j := mustCreate(t, src.mem, newJob("t1", time.Now()))
-	if _, err := c.Get(ctx, j.ID); err != nil {
-		t.Fatal(err)
-	}
-	next := bump(t, src.mem, j.ID)
-	listed, _, err := c.List(ctx, ListOptions{Tenant: "t1"})
-	if err != nil || len(listed) != 1 || listed[0].Revision != next.Revision {
-		t.Fatalf("List answered %v (%v), want the job at %d", listed, err, next.Revision)
-	}
-	if got, _ := c.Get(ctx, j.ID); got.Revision != next.Revision {
-		t.Fatalf("Get after List answered revision %d, want %d", got.Revision, next.Revision)
-	}
+	t.Run("Latest of a missing job", func(t *testing.T) {
+		ctx := testCtx(t)
+		src := newScriptedSource()
+		c, err := newCached(ctx, nil, src, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src.nextWatch(t)
+		if _, err := c.Latest(ctx, "job_nosuchjob0000000"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("a missing job: %v", err)
+		}
+	})
 }
