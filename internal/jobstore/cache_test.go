@@ -73,6 +73,19 @@ func newScriptedSource() *scriptedSource {
 	return &scriptedSource{mem: NewMemory(), watches: make(chan chan Event, 16)}
 }
 
+// newScriptedCache is a Cached of at most 10 records over a new
+// scriptedSource, until the test ends.
+func newScriptedCache(t *testing.T) (context.Context, *scriptedSource, *Cached) {
+	t.Helper()
+	ctx := testCtx(t)
+	src := newScriptedSource()
+	c, err := newCached(ctx, nil, src, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ctx, src, c
+}
+
 func (s *scriptedSource) Get(ctx context.Context, id jobs.ID) (*jobs.Job, error) {
 	j, err := s.mem.Get(ctx, id)
 	s.mu.Lock()
@@ -137,12 +150,7 @@ func deliver(t *testing.T, feed chan<- Event, evs ...Event) {
 // Get store what it read. Neither that Get nor any later one may answer r:
 // no further event would ever correct it.
 func TestCached_FirstReadRacingTheWatch(t *testing.T) {
-	ctx := testCtx(t)
-	src := newScriptedSource()
-	c, err := newCached(ctx, nil, src, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, src, c := newScriptedCache(t)
 	feed := src.nextWatch(t)
 	j := mustCreate(t, src.mem, newJob("t1", time.Now()))
 
@@ -247,12 +255,7 @@ func bump(t *testing.T, s *Memory, id jobs.ID) *jobs.Job {
 // A delete the watch delivers while the first read of the job is in
 // flight wins over the older record read: ErrNotFound, nothing cached.
 func TestCached_DeleteRacingTheFirstRead(t *testing.T) {
-	ctx := testCtx(t)
-	src := newScriptedSource()
-	c, err := newCached(ctx, nil, src, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, src, c := newScriptedCache(t)
 	feed := src.nextWatch(t)
 	j := mustCreate(t, src.mem, newJob("t1", time.Now()))
 	read, resume := holdFirstRead(t, src)
@@ -271,12 +274,7 @@ func TestCached_DeleteRacingTheFirstRead(t *testing.T) {
 // The watch may trail a read: a record read at r+1 stays when the watch
 // then delivers r, and the watch's r+2 replaces it.
 func TestCached_ReadAheadOfTheWatch(t *testing.T) {
-	ctx := testCtx(t)
-	src := newScriptedSource()
-	c, err := newCached(ctx, nil, src, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, src, c := newScriptedCache(t)
 	feed := src.nextWatch(t)
 	j := mustCreate(t, src.mem, newJob("t1", time.Now()))
 	j1 := bump(t, src.mem, j.ID)
@@ -303,12 +301,7 @@ func TestCached_ReadAheadOfTheWatch(t *testing.T) {
 // read that began under the old watch is not cached, and the watch is
 // opened again, after which records are cached and followed as before.
 func TestCached_WatchEndsAndIsReopened(t *testing.T) {
-	ctx := testCtx(t)
-	src := newScriptedSource()
-	c, err := newCached(ctx, nil, src, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, src, c := newScriptedCache(t)
 	feed := src.nextWatch(t)
 	a := mustCreate(t, src.mem, newJob("t1", time.Now()))
 	b := mustCreate(t, src.mem, newJob("t1", time.Now()))
@@ -418,12 +411,7 @@ func TestCached_Eviction(t *testing.T) {
 // watch has not delivered it yet. The CI failure: the stream said
 // succeeded, the download read "running" from the cache.
 func TestCached_WatchOfAJobUpdatesTheCache(t *testing.T) {
-	ctx := testCtx(t)
-	src := newScriptedSource()
-	c, err := newCached(ctx, nil, src, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, src, c := newScriptedCache(t)
 	feed := src.nextWatch(t)
 	j := mustCreate(t, src.mem, newJob("t1", time.Now()))
 	if got, err := c.Get(ctx, j.ID); err != nil || got.Revision != j.Revision {
@@ -476,12 +464,7 @@ func TestCached_ReadsOfTheStoreUpdateIt(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ctx := testCtx(t)
-			src := newScriptedSource()
-			c, err := newCached(ctx, nil, src, 10)
-			if err != nil {
-				t.Fatal(err)
-			}
+			ctx, src, c := newScriptedCache(t)
 			src.nextWatch(t) // never delivers
 			j := mustCreate(t, src.mem, newJob("t1", time.Now()))
 			if _, err := c.Get(ctx, j.ID); err != nil {
@@ -501,12 +484,7 @@ func TestCached_ReadsOfTheStoreUpdateIt(t *testing.T) {
 		})
 	}
 	t.Run("Latest of a missing job", func(t *testing.T) {
-		ctx := testCtx(t)
-		src := newScriptedSource()
-		c, err := newCached(ctx, nil, src, 10)
-		if err != nil {
-			t.Fatal(err)
-		}
+		ctx, src, c := newScriptedCache(t)
 		src.nextWatch(t)
 		if _, err := c.Latest(ctx, "job_nosuchjob0000000"); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("a missing job: %v", err)
