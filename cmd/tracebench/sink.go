@@ -13,9 +13,10 @@ import (
 // the exporters do all their work (encoding, sending) and no backend's
 // CPU time is mixed into the measurement.
 type sink struct {
-	// The generated service requires this embedding (grpc-go's forward
-	// compatibility); Export, the service's one method, is below.
-	collectortrace.UnimplementedTraceServiceServer
+	// The generated service requires an embedding; this one opts out of
+	// grpc-go's forward compatibility, as sink implements the service's
+	// one method (Export, below) and is built with the module it is for.
+	collectortrace.UnsafeTraceServiceServer
 	addr  string
 	srv   *grpc.Server
 	spans atomic.Int64
