@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/stickerd/stickerd/internal/localstack"
 	"github.com/stickerd/stickerd/internal/sharedstate"
 	"github.com/stickerd/stickerd/internal/wiring"
 	"github.com/stickerd/stickerd/services/gateway"
@@ -28,7 +29,7 @@ type loadOptions struct {
 // loadRun is the load benchmark's server, client and measurements.
 type loadRun struct {
 	o        loadOptions
-	srv      *server
+	srv      *localstack.Server
 	client   *http.Client
 	timer    *serverTimer
 	timed    *timing
@@ -58,18 +59,18 @@ func loadBench(ctx context.Context, o loadOptions) error {
 		where = o.scratch
 	}
 	lr := &loadRun{o: o, timer: &serverTimer{}, ids: &idList{}, client: tunedClient(o.conns, 10*time.Second), profDir: o.profileDir}
-	lr.srv, err = startServer(ctx, dir, func(c *wiring.Config) {
+	lr.srv, err = localstack.Start(ctx, dir, localstack.Options{WebUI: true, Handler: lr.timer.wrap, Stack: func(c *wiring.Config) {
 		c.Renderer = wiring.NoopRenderer{}
 		c.Workers, c.Worker.Concurrency = 2, 256
 		c.Worker.WorkDir, c.BlobDir = filepath.Join(work, "work"), filepath.Join(work, "blobs")
 		c.Coord = sharedstate.DefaultConfig()
 		c.Coord.RateLimit = sharedstate.RateLimit{Rate: 1e6, Burst: 1_000_000}
-	}, func(g *gateway.Config) { g.QueueDepthLimit = 1 << 30 }, nil, lr.timer.wrap)
+	}, Gateway: func(g *gateway.Config) { g.QueueDepthLimit = 1 << 30 }})
 	if err != nil {
 		return err
 	}
-	defer lr.srv.close()
-	if err := loopbackOnly(lr.srv.url); err != nil {
+	defer lr.srv.Close()
+	if err := loopbackOnly(lr.srv.URL); err != nil {
 		return err
 	}
 	if lr.keep = lr.profDir != ""; !lr.keep {
@@ -80,7 +81,7 @@ func loadBench(ctx context.Context, o loadOptions) error {
 	} else if err := os.MkdirAll(lr.profDir, 0o755); err != nil {
 		return err
 	}
-	s := lr.srv.stack
+	s := lr.srv.Stack
 	lr.timed = &timing{store: s.Submitter.Store, pub: s.Submitter.Pub}
 	s.Submitter.Store, s.Submitter.Pub = lr.timed, lr.timed
 	// Seed jobs to read; this also warms the connections, etcd and Kafka.
@@ -105,13 +106,13 @@ func loadBench(ctx context.Context, o loadOptions) error {
 func (lr *loadRun) submitOne(ctx context.Context, c *http.Client, i int) int {
 	body := `{"source":{"color":"#000000","width":64,"height":64,"duration":1},"stickers":[{"type":"image","builtin":"heart"}],` +
 		`"metadata":{"bench":"` + strconv.FormatInt(time.Now().UnixNano(), 36) + "-" + strconv.Itoa(i) + `"}}`
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, lr.srv.url+"/v1/renders", bytes.NewReader([]byte(body)))
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, lr.srv.URL+"/v1/renders", bytes.NewReader([]byte(body)))
 	req.Header.Set("Content-Type", "application/json")
 	return do(c, req, lr.ids.collect)
 }
 
 func (lr *loadRun) readOne(ctx context.Context, c *http.Client, i int) int {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, lr.srv.url+"/v1/renders/"+lr.ids.at(i), nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, lr.srv.URL+"/v1/renders/"+lr.ids.at(i), nil)
 	return do(c, req, nil)
 }
 
@@ -141,7 +142,7 @@ func (lr *loadRun) submitTable(ctx context.Context) error {
 		lr.row(r, fmt.Sprintf("%.1f / %.1f ms, %.1f / %.1f ms", ms(t.pct(&t.create, 0.5)), ms(t.pct(&t.create, 0.99)),
 			ms(t.pct(&t.publish, 0.5)), ms(t.pct(&t.publish, 0.99))))
 		return r.sustained(2000) && r.p99 < 50*time.Millisecond && r.fivexx == 0
-	}, func() { drain(lr.srv.stack, time.Minute) })
+	}, func() { drain(lr.srv.Stack, time.Minute) })
 }
 
 func (lr *loadRun) readTable(ctx context.Context, name string) error {

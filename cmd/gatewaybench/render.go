@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/stickerd/stickerd/internal/localstack"
 	"github.com/stickerd/stickerd/internal/wiring"
 	stickerd "github.com/stickerd/stickerd/sdk/go"
 )
@@ -27,14 +28,14 @@ func renderBench(ctx context.Context, runs int) error {
 	if err != nil {
 		return err
 	}
-	srv, err := startServer(ctx, filepath.Join(dir, "data"), func(c *wiring.Config) {
+	srv, err := localstack.Start(ctx, filepath.Join(dir, "data"), localstack.Options{WebUI: true, Stack: func(c *wiring.Config) {
 		c.Workers, c.Worker.Concurrency = 1, 1
-	}, nil, nil, nil)
+	}})
 	if err != nil {
 		return err
 	}
-	defer srv.close()
-	c := stickerd.New(srv.url, stickerd.WithHTTPClient(tunedClient(8, 0)))
+	defer srv.Close()
+	c := stickerd.New(srv.URL, stickerd.WithHTTPClient(tunedClient(8, 0)))
 	ids := map[string]string{}
 	for role, path := range ref.files {
 		f, err := os.Open(path)
@@ -119,7 +120,7 @@ func renderBench(ctx context.Context, runs int) error {
 		}
 		fmt.Fprintf(os.Stderr, "render run %d/%d: service %.2f s, ffmpeg %.2f s\n", i+1, runs, serviceT[i], handT[i])
 	}
-	eng := srv.stack.Engine
+	eng := srv.Stack.Engine
 	fmt.Printf("## 1. Reference job through the service over HTTP vs the hand-written ffmpeg command\n\n")
 	fmt.Printf("10 s 1280x720 30 fps source + keyframed PNG + looping GIF + stroked text -> mp4; encoder %s (%s); "+
 		"stickerd dev stack (embedded etcd + Kafka, 1 scheduler, 1 worker); service timed submit -> succeeded on the event stream; "+

@@ -4,11 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,8 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/stickerd/stickerd/internal/etcd"
-	"github.com/stickerd/stickerd/internal/health"
+	"github.com/stickerd/stickerd/internal/localstack"
 	"github.com/stickerd/stickerd/internal/wiring"
 	"github.com/stickerd/stickerd/services/gateway"
 )
@@ -249,82 +245,30 @@ func quiesce(ctx context.Context, st []*stack, idle float64) {
 	}
 }
 
-// server is a `stickerd dev` stack with its gateway on a loopback port.
-type server struct {
-	stack *wiring.Stack
-	http  *http.Server
-	url   string
-	stop  context.CancelFunc
-}
-
 // startStack starts a stack as `stickerd dev` wires it: one worker, with
 // the no-op renderer (noop) or the real engine, the gateway without a
 // rate limit or a practical queue limit, so that only the work of a
-// submission bounds the rate.
-func startStack(ctx context.Context, dir, cacheDir string, noop bool, extra func(*http.ServeMux)) (*server, error) {
-	cfg := wiring.DefaultConfig(dir)
-	clients, peers, err := etcd.FreeLocalURLs(1)
-	if err != nil {
-		return nil, err
-	}
-	cfg.Etcd.ClientURLs, cfg.Etcd.PeerURLs = clients, peers
-	cfg.KafkaListen, cfg.SchedulerListen = "127.0.0.1:0", "127.0.0.1:0"
-	cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	cfg.Render.CacheDir = cacheDir
-	if noop {
-		cfg.Renderer = wiring.NoopRenderer{}
-		cfg.Worker.Concurrency = 64
-	} else {
-		cfg.Worker.Concurrency = 1
-	}
-	s, err := wiring.Start(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	srv := &server{stack: s}
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if l := s.Leader(); l != nil && len(l.Scheduler.Workers()) == len(s.Workers) {
-			break
-		}
-		if time.Now().After(deadline) {
-			srv.close()
-			return nil, errors.New("no leading scheduler with its worker after 30s")
-		}
-	}
-	g := gateway.DefaultConfig()
-	g.Loopback, g.QueueDepthLimit = true, 1_000_000
-	gctx, cancel := context.WithCancel(ctx)
-	srv.stop = cancel
-	co := wiring.Coord{Cache: s.Coord.Cache, Idempotency: s.Coord.Idempotency, Progress: s.Coord.Progress}
-	gw, err := s.Gateway(wiring.GatewayOptions{Config: g, Coord: co, Context: gctx, Log: cfg.Log})
-	if err != nil {
-		srv.close()
-		return nil, err
-	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		srv.close()
-		return nil, err
-	}
-	srv.url = "http://" + lis.Addr().String()
-	mux := http.NewServeMux()
-	mux.Handle("/", gw.Handler())
-	extra(mux)
-	srv.http = health.NewServer(mux, health.DefaultServerConfig())
-	go srv.http.Serve(lis)
-	return srv, nil
-}
-
-func (s *server) close() {
-	if s.stop != nil {
-		s.stop()
-	}
-	if s.http != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		s.http.Shutdown(ctx)
-		cancel()
-	}
-	s.stack.Close()
+// submission bounds the rate; extra mounts paths beside the API.
+func startStack(ctx context.Context, dir, cacheDir string, noop bool, extra func(*http.ServeMux)) (*localstack.Server, error) {
+	return localstack.Start(ctx, dir, localstack.Options{
+		Stack: func(cfg *wiring.Config) {
+			cfg.Render.CacheDir = cacheDir
+			if noop {
+				cfg.Renderer = wiring.NoopRenderer{}
+				cfg.Worker.Concurrency = 64
+			} else {
+				cfg.Worker.Concurrency = 1
+			}
+		},
+		Gateway:     func(g *gateway.Config) { g.QueueDepthLimit = 1_000_000 },
+		NoRateLimit: true,
+		Handler: func(h http.Handler) http.Handler {
+			mux := http.NewServeMux()
+			mux.Handle("/", h)
+			extra(mux)
+			return mux
+		},
+	})
 }
 
 // measureSubmits runs o.rounds rounds; in each, every mode's stack in turn

@@ -180,9 +180,9 @@ func childMain(a childArgs) error {
 		stopTracing()
 		return err
 	}
-	fmt.Printf("serving %s\n", srv.url)
+	fmt.Printf("serving %s\n", srv.URL)
 	io.Copy(io.Discard, os.Stdin) // until the benchmark closes it
-	srv.close()
+	srv.Close()
 	stopTracing() // the spans left in the batch go to the sink
 	return nil
 }
