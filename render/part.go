@@ -59,19 +59,32 @@ func (e *Engine) RenderPart(ctx context.Context, job Job, pl *Plan, index int, o
 	if index < 0 || index >= len(pl.Parts) {
 		return nil, fmt.Errorf("render: the plan has %d parts, not a part %d", len(pl.Parts), index)
 	}
-	work, err := os.MkdirTemp(e.cfg.WorkDir, "part-")
-	if err != nil {
-		return nil, errcode.Wrap(errcode.StorageFailed, err, "cannot create a work folder")
-	}
-	defer os.RemoveAll(work)
-	p, err := e.prepare(ctx, job, work)
+	p, done, err := e.preparePlanned(ctx, job, pl, "part-")
 	if err != nil {
 		return nil, err
 	}
-	if err := checkSource(pl, p); err != nil {
-		return nil, err
-	}
+	defer done()
 	return e.renderPart(ctx, p, pl, index, out, newProgress(job.Progress, 1).attempt(1))
+}
+
+// preparePlanned prepares job in a new work folder (named from prefix) for
+// work on pl, refusing a source that differs from the plan's; done removes
+// the folder.
+func (e *Engine) preparePlanned(ctx context.Context, job Job, pl *Plan, prefix string) (p *plan, done func(), err error) {
+	work, err := os.MkdirTemp(e.cfg.WorkDir, prefix)
+	if err != nil {
+		return nil, nil, errcode.Wrap(errcode.StorageFailed, err, "cannot create a work folder")
+	}
+	done = func() { os.RemoveAll(work) }
+	p, err = e.prepare(ctx, job, work)
+	if err == nil {
+		err = checkSource(pl, p)
+	}
+	if err != nil {
+		done()
+		return nil, nil, err
+	}
+	return p, done, nil
 }
 
 // checkSource refuses a source that differs from the plan's.

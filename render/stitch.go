@@ -31,18 +31,11 @@ func (e *Engine) Stitch(ctx context.Context, job Job, pl *Plan, parts []string) 
 	if job.Spec == nil || job.Output == "" || pl == nil {
 		return nil, errors.New("render: Stitch needs a Spec, an Output path and a Plan")
 	}
-	work, err := os.MkdirTemp(e.cfg.WorkDir, "stitch-")
-	if err != nil {
-		return nil, errcode.Wrap(errcode.StorageFailed, err, "cannot create a work folder")
-	}
-	defer os.RemoveAll(work)
-	p, err := e.prepare(ctx, job, work)
+	p, done, err := e.preparePlanned(ctx, job, pl, "stitch-")
 	if err != nil {
 		return nil, err
 	}
-	if err := checkSource(pl, p); err != nil {
-		return nil, err
-	}
+	defer done()
 	return e.stitch(ctx, job, p, pl, parts, newProgress(job.Progress, 1).attempt(1))
 }
 
