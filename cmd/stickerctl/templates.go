@@ -95,21 +95,9 @@ func tplCreate(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if !ok {
 		return code
 	}
-	def, err := readSpec(cmd.positional[0])
-	if err != nil {
-		fmt.Fprintf(stderr, "stickerctl: %v\n", err)
-		return exitUsage
-	}
-	t, err := cmd.client.CreateTemplate(ctx, json.RawMessage(def))
-	if err != nil {
-		return reportErr(stderr, cmd.srv.url, err, exitInvalid)
-	}
-	if *asJSON {
-		printJSON(stdout, t)
-		return exitOK
-	}
-	fmt.Fprintf(stdout, "%s version %d: %s\n", t.ID, t.Version, t.Name)
-	return exitOK
+	return tplWrite(cmd, cmd.positional[0], *asJSON, stdout, stderr, func(def json.RawMessage) (*stickerd.Template, error) {
+		return cmd.client.CreateTemplate(ctx, def)
+	})
 }
 
 func tplUpdate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -119,16 +107,24 @@ func tplUpdate(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if !ok {
 		return code
 	}
-	def, err := readSpec(cmd.positional[1])
+	return tplWrite(cmd, cmd.positional[1], *asJSON, stdout, stderr, func(def json.RawMessage) (*stickerd.Template, error) {
+		return cmd.client.UpdateTemplate(ctx, stickerd.TemplateID(cmd.positional[0]), def)
+	})
+}
+
+// tplWrite reads a template's definition from path (- for stdin), sends
+// it with write, and prints the version the server made.
+func tplWrite(cmd command, path string, asJSON bool, stdout, stderr io.Writer, write func(json.RawMessage) (*stickerd.Template, error)) int {
+	def, err := readSpec(path)
 	if err != nil {
 		fmt.Fprintf(stderr, "stickerctl: %v\n", err)
 		return exitUsage
 	}
-	t, err := cmd.client.UpdateTemplate(ctx, stickerd.TemplateID(cmd.positional[0]), json.RawMessage(def))
+	t, err := write(json.RawMessage(def))
 	if err != nil {
 		return reportErr(stderr, cmd.srv.url, err, exitInvalid)
 	}
-	if *asJSON {
+	if asJSON {
 		printJSON(stdout, t)
 		return exitOK
 	}
