@@ -9,31 +9,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stickerd/stickerd/internal/reference"
 	"github.com/stickerd/stickerd/render/media"
 	"github.com/stickerd/stickerd/render/motion"
 	"github.com/stickerd/stickerd/render/spec"
 )
-
-// referenceSpec is renderbench's reference job: a 10 s 1280×720 source, a
-// keyframed PNG, a looping GIF and stroked text, to mp4.
-const referenceSpec = `{
-  "source": {"path": "source.mp4"},
-  "stickers": [
-    {"type": "image", "path": "heart.png", "x": 0.2, "y": 0.3, "width": 0.15,
-     "keyframes": [{"t": 0, "x": 0.1}, {"t": 8, "x": 0.9, "easing": "ease-in-out"}]},
-    {"type": "image", "path": "confetti.gif", "x": 0.8, "y": 0.7, "width": 0.2},
-    {"type": "text", "text": "Hello stickerd", "font": "sans", "size": 0.08, "color": "#FFFFFF",
-     "stroke_color": "#000000", "stroke_width": 0.004, "x": 0.5, "y": 0.85}
-  ],
-  "output": {"format": "mp4", "quality": "standard"}
-}`
 
 // referencePlan prepares the reference job as prepare would, without
 // probing: the source and sticker files are described, not read. Text
 // goes to drawtext, as on every machine before a GPU chain is chosen.
 func referencePlan(t *testing.T, e *Engine, work string) (*plan, Job) {
 	t.Helper()
-	s, err := spec.Parse([]byte(referenceSpec), spec.ParseOptions{AllowPaths: true})
+	s, err := spec.Parse([]byte(reference.Spec), spec.ParseOptions{AllowPaths: true})
 	if err != nil {
 		t.Fatal(err)
 	}

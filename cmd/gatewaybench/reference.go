@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 
 	"golang.org/x/image/font/gofont/goregular"
 
+	"github.com/stickerd/stickerd/internal/reference"
 	"github.com/stickerd/stickerd/render/builtin"
 )
 
@@ -19,7 +19,7 @@ const textFontSize = 50
 // reference is the render issue's reference job (cmd/renderbench's): its
 // input files, the spec over uploaded assets, and the hand-written ffmpeg
 // command that draws the same picture.
-type reference struct {
+type refJob struct {
 	// files are the inputs by role: "source", "heart", "confetti".
 	files    map[string]string
 	handArgs []string // ffmpeg arguments without the output path
@@ -28,27 +28,12 @@ type reference struct {
 // makeReference writes the inputs into dir: a 10 s 1280×720 30 fps source
 // with audio, a PNG and a GIF sticker from the catalogue, and the font the
 // hand-written drawtext uses (the engine's sans font).
-func makeReference(ctx context.Context, dir string) (*reference, error) {
-	src := filepath.Join(dir, "source.mp4")
-	cmd := exec.CommandContext(ctx, "ffmpeg", "-v", "error", "-y",
-		"-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30:duration=10",
-		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=10",
-		"-c:v", "libx264", "-preset", "medium", "-crf", "20", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", src)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("making the source: %v\n%s", err, b)
+func makeReference(ctx context.Context, dir string) (*refJob, error) {
+	files, err := reference.WriteInputs(ctx, "ffmpeg", dir, 10)
+	if err != nil {
+		return nil, err
 	}
-	files := map[string]string{"source": src}
-	for _, name := range []string{"heart", "confetti"} {
-		p, err := builtin.Path(dir, name)
-		if err != nil {
-			return nil, err
-		}
-		dst := filepath.Join(dir, name+filepath.Ext(p))
-		if err := os.Rename(p, dst); err != nil {
-			return nil, err
-		}
-		files[name] = dst
-	}
+	src := files["source"]
 	font := filepath.Join(dir, "GoRegular.ttf")
 	if err := os.WriteFile(font, goregular.TTF, 0o644); err != nil {
 		return nil, err
@@ -73,12 +58,12 @@ func makeReference(ctx context.Context, dir string) (*reference, error) {
 		"-filter_complex", graph, "-map", "[v]", "-map", "0:a",
 		"-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p", "-movflags", "+faststart",
 		"-c:a", "aac", "-b:a", "128000", "-f", "mp4"}
-	return &reference{files: files, handArgs: args}, nil
+	return &refJob{files: files, handArgs: args}, nil
 }
 
 // spec is the reference job over uploaded assets; nonce (in metadata)
 // keeps the result cache from answering a repeat.
-func (r *reference) spec(ids map[string]string, nonce string) string {
+func (r *refJob) spec(ids map[string]string, nonce string) string {
 	return fmt.Sprintf(`{
   "source": {"asset_id": %q},
   "stickers": [

@@ -35,6 +35,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/stickerd/stickerd/internal/reference"
 	"github.com/stickerd/stickerd/render"
 	"github.com/stickerd/stickerd/render/spec"
 )
@@ -155,10 +156,10 @@ func run(ctx context.Context, o options, w io.Writer) (*report, error) {
 	}
 	defer os.RemoveAll(dir)
 	rep := &report{Started: time.Now().UTC(), Seconds: o.seconds, started: time.Now()}
-	if err := makeReference(ctx, o.ffmpeg, dir, o.seconds); err != nil {
+	if _, err := reference.WriteInputs(ctx, o.ffmpeg, dir, o.seconds); err != nil {
 		return nil, err
 	}
-	s, err := spec.Parse([]byte(referenceSpec), spec.ParseOptions{AllowPaths: true})
+	s, err := spec.Parse([]byte(reference.Spec), spec.ParseOptions{AllowPaths: true})
 	if err != nil {
 		return nil, err
 	}

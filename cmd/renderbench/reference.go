@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 
 	"golang.org/x/image/font/gofont/goregular"
 
+	"github.com/stickerd/stickerd/internal/reference"
 	"github.com/stickerd/stickerd/render/builtin"
 )
 
@@ -16,7 +16,7 @@ import (
 // 57.6 px line, and render/text sets Go Regular at 0.865 of the line height.
 const textFontSize = 50
 
-type reference struct {
+type refJob struct {
 	spec     []byte
 	handArgs []string // ffmpeg arguments without the output path
 }
@@ -24,26 +24,15 @@ type reference struct {
 // makeReference writes the inputs of the reference job into dir: the
 // source video (with audio), a PNG and a GIF sticker from the catalogue,
 // and the font the hand-written drawtext uses (the engine's sans font).
-func makeReference(ctx context.Context, dir string) (*reference, error) {
+func makeReference(ctx context.Context, dir string) (*refJob, error) {
 	src := filepath.Join(dir, "source.mp4")
 	if _, err := os.Stat(src); err != nil {
-		cmd := exec.CommandContext(ctx, "ffmpeg", "-v", "error", "-y",
-			"-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30:duration=10",
-			"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=10",
-			"-c:v", "libx264", "-preset", "medium", "-crf", "20", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", src)
-		if b, err := cmd.CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("making the source: %v\n%s", err, b)
+		if err := reference.WriteSource(ctx, "ffmpeg", src, 10); err != nil {
+			return nil, err
 		}
 	}
-	for _, name := range []string{"heart", "confetti"} {
-		p, err := builtin.Path(dir, name)
-		if err != nil {
-			return nil, err
-		}
-		ext := filepath.Ext(p)
-		if err := os.Rename(p, filepath.Join(dir, name+ext)); err != nil {
-			return nil, err
-		}
+	if _, err := reference.WriteStickers(dir); err != nil {
+		return nil, err
 	}
 	font := filepath.Join(dir, "GoRegular.ttf")
 	if err := os.WriteFile(font, goregular.TTF, 0o644); err != nil {
@@ -53,17 +42,7 @@ func makeReference(ctx context.Context, dir string) (*reference, error) {
 	if err != nil {
 		return nil, err
 	}
-	spec := []byte(`{
-  "source": {"path": "source.mp4"},
-  "stickers": [
-    {"type": "image", "path": "heart.png", "x": 0.2, "y": 0.3, "width": 0.15,
-     "keyframes": [{"t": 0, "x": 0.1}, {"t": 8, "x": 0.9, "easing": "ease-in-out"}]},
-    {"type": "image", "path": "confetti.gif", "x": 0.8, "y": 0.7, "width": 0.2},
-    {"type": "text", "text": "Hello stickerd", "font": "sans", "size": 0.08, "color": "#FFFFFF",
-     "stroke_color": "#000000", "stroke_width": 0.004, "x": 0.5, "y": 0.85}
-  ],
-  "output": {"format": "mp4", "quality": "standard"}
-}`)
+	spec := []byte(reference.Spec)
 	// What an engineer would write by hand for the same picture: the PNG
 	// read once and moved by overlay expressions, the GIF looped in the
 	// graph, the text drawn by drawtext with a border, the same encoder
@@ -80,5 +59,5 @@ func makeReference(ctx context.Context, dir string) (*reference, error) {
 		"-filter_complex", graph, "-map", "[v]", "-map", "0:a",
 		"-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p", "-movflags", "+faststart",
 		"-c:a", "aac", "-b:a", "128000", "-f", "mp4"}
-	return &reference{spec: spec, handArgs: args}, nil
+	return &refJob{spec: spec, handArgs: args}, nil
 }

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/stickerd/stickerd/internal/localstack"
+	"github.com/stickerd/stickerd/internal/reference"
 	"github.com/stickerd/stickerd/internal/wiring"
 	"github.com/stickerd/stickerd/services/gateway"
 )
@@ -91,8 +91,8 @@ func run(ctx context.Context, o options) (*results, error) {
 		}
 	}
 	if o.render {
-		source, err := makeSource(ctx, base)
-		if err != nil {
+		source := filepath.Join(base, "source.mp4")
+		if err := reference.WriteSource(ctx, "ffmpeg", source, 10); err != nil {
 			return nil, err
 		}
 		err = withStacks(ctx, o, base, "render", false, sinks, res.renderShare, func(st []*stack) error { return measureRenders(ctx, st, source, o, res) })
@@ -403,20 +403,6 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
-}
-
-// makeSource writes the reference job's source: 10 s of 1280×720 at 30
-// fps with audio.
-func makeSource(ctx context.Context, dir string) (string, error) {
-	src := filepath.Join(dir, "source.mp4")
-	cmd := exec.CommandContext(ctx, "ffmpeg", "-v", "error", "-y",
-		"-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30:duration=10",
-		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=10",
-		"-c:v", "libx264", "-preset", "medium", "-crf", "20", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", src)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("making the source: %v\n%s", err, b)
-	}
-	return src, nil
 }
 
 // referenceSpec is the reference job (cmd/renderbench's picture) over an
